@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# build.sh: builds the C core in src/ three ways.
+#   dist/glimpse-simd.wasm    wasm with -msimd128 (hand-written wasm_simd128.h loops, src/simd.h)
+#   dist/glimpse-scalar.wasm  the same C with the scalar branch of src/simd.h
+#   build/native/*            native programs from tests/native/*.c linked with the same C:
+#                             C unit tests, benchmarks (the speed yardstick), fixture runners
+#   build/asan/*              the native tests again under AddressSanitizer + UBSan (--asan)
+# Usage: ./build.sh [--wasm-only | --native-only] [--asan]
+# The .wasm files are committed (the npm package ships them); CI rebuilds them and fails
+# if they differ from what the sources produce (see .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")"
+exec 9>.build.lock
+flock 9
+
+want_wasm=1 want_native=1 want_asan=0
+for a in "$@"; do
+  case "$a" in
+    --wasm-only) want_native=0 ;;
+    --native-only) want_wasm=0 ;;
+    --asan) want_asan=1 ;;
+    *) echo "build.sh: unknown option '$a' (expected --wasm-only, --native-only, --asan)" >&2; exit 2 ;;
+  esac
+done
+
+SRC=(src/*.c)
+CFLAGS_COMMON=(-std=c11 -O3 -DNDEBUG -Wall -Wextra -Wno-unused-parameter -Wno-unused-function)
+
+if [ "$want_wasm" = 1 ]; then
+  if ! command -v emcc >/dev/null 2>&1; then
+    echo "build.sh: emcc not found. Install Debian's Emscripten with: sudo apt-get install -y emscripten" >&2
+    echo "          (or skip the wasm build with --native-only; the committed dist/*.wasm stay usable)" >&2
+    exit 1
+  fi
+  # Debian's emcc runs its JS optimiser with /usr/bin/node, which needs acorn from here.
+  export NODE_PATH=/usr/share/nodejs
+  mkdir -p dist
+  # Standalone module, no JS glue: the binding instantiates it itself (see TOOLCHAIN notes:
+  # 3.1.6's glue breaks under Node 20 ESM). No stdio in the core, so the only import is
+  # env.emscripten_notify_memory_growth.
+  EMFLAGS=(--no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=2GB
+           -sEXPORTED_FUNCTIONS=_malloc,_free -sFILESYSTEM=0)
+  emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd.wasm
+  emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-scalar.wasm
+  echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes)"
+fi
+
+native_build() { # outdir extra-flags...
+  local out=$1; shift
+  mkdir -p "$out"
+  local objs=()
+  for s in "${SRC[@]}"; do
+    local o="$out/$(basename "${s%.c}").o"
+    "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -c "$s" -o "$o"
+    objs+=("$o")
+  done
+  for t in tests/native/*.c; do
+    [ -e "$t" ] || continue
+    grep -q '^int main' "$t" || continue
+    "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -Isrc "$t" "${objs[@]}" -o "$out/$(basename "${t%.c}")" -lm
+  done
+}
+
+if [ "$want_native" = 1 ]; then
+  # The yardstick: the same C with the SSE4.1 branch of simd.h, tuned for this machine.
+  native_build build/native -march=native
+  # The scalar branch natively, for SIMD-vs-scalar agreement tests in C.
+  native_build build/native-scalar -march=native -DGL_FORCE_SCALAR
+  echo "built build/native/ and build/native-scalar/"
+fi
+if [ "$want_asan" = 1 ]; then
+  CC=clang native_build build/asan -O1 -g -msse4.1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  echo "built build/asan/"
+fi

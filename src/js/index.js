@@ -1,0 +1,73 @@
+// glimpse-wasm: the JavaScript entry point. `load()` instantiates the C core (SIMD build where
+// the engine validates wasm SIMD, scalar otherwise) and returns an object with the kernel
+// namespaces and model constructors. Works in Node 20+, a browser page and a Web Worker.
+import { WasmCore } from './core.js';
+import { makeStn } from './stn.js';
+import * as v from './validate.js';
+
+// A minimal module that uses one v128 instruction: validates only where wasm SIMD exists.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+/** True when this engine supports fixed-width wasm SIMD. */
+export function simdSupported() {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+const compiled = new Map(); // build name -> Promise<WebAssembly.Module>, compiled once per realm
+
+async function fetchBytes(url) {
+  if (isNode && url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    return fs.readFile(url);
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`glimpse-wasm: could not fetch ${url} (HTTP ${res.status})`);
+  return res.arrayBuffer();
+}
+
+function moduleFor(build) {
+  if (!compiled.has(build)) {
+    const url = new URL(`../../dist/glimpse-${build}.wasm`, import.meta.url);
+    const p = fetchBytes(url).then((bytes) => WebAssembly.compile(bytes));
+    p.catch(() => compiled.delete(build)); // let a later load() retry after a failed fetch
+    compiled.set(build, p);
+  }
+  return compiled.get(build);
+}
+
+/**
+ * Instantiate the wasm core.
+ * @param {{ simd?: boolean }} [options] simd: false forces the scalar build; true requires SIMD.
+ */
+export async function load(options) {
+  const o = v.options('load options', options, ['simd']);
+  const supported = simdSupported();
+  const wantSimd = v.bool('load options.simd', o.simd, supported);
+  if (wantSimd && !supported) {
+    throw new RangeError('load options.simd is true but this engine does not support WebAssembly SIMD');
+  }
+  const build = wantSimd ? 'simd' : 'scalar';
+  const module = await moduleFor(build);
+  const instance = await WebAssembly.instantiate(module, { env: { emscripten_notify_memory_growth() {} } });
+  instance.exports._initialize();
+  const core = new WasmCore(instance);
+  const g = {
+    simd: wantSimd,
+    build,
+    stn: makeStn(core),
+    /** Bytes of wasm memory in use (grows, never shrinks). */
+    memoryBytes() {
+      return core.memory.buffer.byteLength;
+    },
+  };
+  // Internal handle for tests and benchmarks; not part of the public contract.
+  Object.defineProperty(g, '_core', { value: core, enumerable: false });
+  return g;
+}

@@ -1,0 +1,437 @@
+/* stn.c: the Spatial Transformer's grid generator and bilinear sampler (Jaderberg et al. 2015,
+ * section 3.2 eq. 1 and section 3.3 eq. 5-7), with exactly the semantics of PyTorch's
+ * torch.nn.functional.affine_grid and grid_sample(mode='bilinear').
+ *
+ * Coordinates: the grid holds (x, y) per output pixel, normalised so that -1 and +1 are the
+ * outer edges of the image (align_corners = 0) or the centres of the corner pixels
+ * (align_corners = 1). Padding decides what lies outside: zeros, the border pixel, or the
+ * image reflected at its edges.
+ *
+ * Two implementations of the sampler live here:
+ *   - gl_grid_sample*_ref: plain scalar code, one output pixel and channel at a time, a direct
+ *     transcription of PyTorch's reference formulas. It is the oracle for the tests.
+ *   - gl_grid_sample / gl_grid_sample_backward: the fast kernels. They compute the source
+ *     coordinates, corner offsets and bilinear weights for VF_WIDTH output pixels at once
+ *     (simd.h), then reuse them across all C channels. Lanes are gathered one by one (wasm has
+ *     no gather), everything else is vector arithmetic.
+ */
+#include "glimpse.h"
+#include "simd.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------- */
+/* Affine grid generator (paper eq. 1): for each output pixel (x_t, y_t) of the regular grid,
+ * (x_s, y_s) = theta . (x_t, y_t, 1). */
+
+/* Normalised coordinate of pixel i of `size` (torch's linspace(-1, 1, size), shrunk by
+ * (size-1)/size when corners are not aligned; a single pixel sits at 0). */
+static float base_coord(int i, int size, int align) {
+    if (size <= 1) return 0.0f;
+    float step = 2.0f / (float)(size - 1);
+    float v = -1.0f + step * (float)i;
+    /* torch computes linspace by filling from both ends; this matches it to the last ulp
+     * for the sizes we test, and the tests compare with a tolerance anyway. */
+    if (i >= size / 2) v = 1.0f - step * (float)(size - 1 - i);
+    if (!align) v = v * (float)(size - 1) / (float)size;
+    return v;
+}
+
+static int check_grid_args(int N, int H, int W) {
+    if (N <= 0 || H <= 0 || W <= 0) return gl_fail(GL_EINVAL, "affine grid: sizes must be positive (N=%d H=%d W=%d)", N, H, W);
+    if (!gl_size((size_t)N, (size_t)H, (size_t)W, 2)) return gl_fail(GL_ENOMEM, "affine grid: N*H*W*2 is too large");
+    return GL_OK;
+}
+
+/* grid (N, H, W, 2) <- theta (N, 2, 3) */
+GL_API int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align) {
+    int err = check_grid_args(N, H, W);
+    if (err) return err;
+    for (int n = 0; n < N; n++) {
+        const float *t = theta + 6 * n;
+        for (int h = 0; h < H; h++) {
+            float y = base_coord(h, H, align);
+            float *g = grid + ((size_t)n * H + h) * W * 2;
+            for (int w = 0; w < W; w++) {
+                float x = base_coord(w, W, align);
+                g[2 * w + 0] = t[0] * x + t[1] * y + t[2];
+                g[2 * w + 1] = t[3] * x + t[4] * y + t[5];
+            }
+        }
+    }
+    return GL_OK;
+}
+
+/* dtheta (N, 2, 3) += d grid (N, H, W, 2) / d theta, contracted with dgrid */
+GL_API int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align) {
+    int err = check_grid_args(N, H, W);
+    if (err) return err;
+    for (int n = 0; n < N; n++) {
+        double acc[6] = {0, 0, 0, 0, 0, 0}; /* sums of up to millions of terms: keep them in double */
+        for (int h = 0; h < H; h++) {
+            float y = base_coord(h, H, align);
+            const float *g = dgrid + ((size_t)n * H + h) * W * 2;
+            for (int w = 0; w < W; w++) {
+                float x = base_coord(w, W, align);
+                float gx = g[2 * w], gy = g[2 * w + 1];
+                acc[0] += gx * x; acc[1] += gx * y; acc[2] += gx;
+                acc[3] += gy * x; acc[4] += gy * y; acc[5] += gy;
+            }
+        }
+        for (int k = 0; k < 6; k++) dtheta[6 * n + k] += (float)acc[k];
+    }
+    return GL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Source coordinates (shared by both implementations' semantics).
+ *
+ * unnormalise: x_pix = (x + 1) * s - o with s = (size-1)/2, o = 0 (aligned) or s = size/2,
+ * o = 0.5 (not aligned): torch's CPU kernel form. Then padding maps x_pix into the image:
+ *   border: clip to [0, size-1];
+ *   reflection: reflect about low = 0 (aligned) / -0.5 (not) with period 2*span,
+ *               span = size-1 / size, then clip.
+ * The multiplier d x_pix / d x (including the padding's +-1 or 0) goes to the grid gradient.
+ * Non-finite or huge coordinates become -100 (as torch does), i.e. far outside the image. */
+
+#define GL_COORD_LIMIT 16777216.0f /* 2^24: beyond it floats have no fractional part */
+
+static inline float ref_source_index(float coord, int size, int pad, int align, float *gmult) {
+    float s = align ? (float)(size - 1) * 0.5f : (float)size * 0.5f;
+    float x = (coord + 1.0f) * s;
+    if (!align) x -= 0.5f;
+    float g = s;
+    if (pad == GL_PAD_REFLECTION) {
+        float low = align ? 0.0f : -0.5f;
+        float span2 = align ? 2.0f * (float)(size - 1) : 2.0f * (float)size;
+        if (span2 <= 0.0f) {
+            x = 0.0f;
+            g = 0.0f;
+        } else {
+            float d = x - low, a = fabsf(d);
+            float extra = a - floorf(a / span2) * span2;
+            float sign = d < 0.0f ? -1.0f : 1.0f;
+            if (extra > span2 - extra) {
+                x = span2 - extra + low;
+                g = -g * sign;
+            } else {
+                x = extra + low;
+                g = g * sign;
+            }
+        }
+    }
+    if (pad == GL_PAD_BORDER || pad == GL_PAD_REFLECTION) {
+        float hi = (float)(size - 1);
+        if (x <= 0.0f) { x = 0.0f; g = 0.0f; }
+        else if (x >= hi) { x = hi; g = 0.0f; }
+    }
+    if (!(fabsf(x) < GL_COORD_LIMIT)) x = -100.0f;
+    *gmult = g;
+    return x;
+}
+
+static int check_sample_args(const char *fn, int N, int C, int H, int W, int Ho, int Wo, int pad) {
+    if (N <= 0 || C <= 0 || H <= 0 || W <= 0 || Ho <= 0 || Wo <= 0)
+        return gl_fail(GL_EINVAL, "%s: sizes must be positive (N=%d C=%d H=%d W=%d Ho=%d Wo=%d)", fn, N, C, H, W, Ho, Wo);
+    if (pad < GL_PAD_ZEROS || pad > GL_PAD_REFLECTION)
+        return gl_fail(GL_EINVAL, "%s: padding must be 0 (zeros), 1 (border) or 2 (reflection), got %d", fn, pad);
+    if (!gl_size((size_t)N, (size_t)C, (size_t)H, (size_t)W) || !gl_size((size_t)N, (size_t)C, (size_t)Ho, (size_t)Wo) ||
+        !gl_size((size_t)N, (size_t)Ho, (size_t)Wo, 2))
+        return gl_fail(GL_ENOMEM, "%s: tensor too large", fn);
+    return GL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The oracle: one pixel, one channel at a time (paper eq. 5; gradients eq. 6-7). */
+
+static inline int inside(int x, int y, int W, int H) { return x >= 0 && x < W && y >= 0 && y < H; }
+
+/* out (N, C, Ho, Wo) <- inp (N, C, H, W) sampled at grid (N, Ho, Wo, 2) */
+GL_API int gl_grid_sample_ref(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho,
+                              int Wo, int pad, int align) {
+    int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
+    for (int n = 0; n < N; n++)
+        for (size_t p = 0; p < P; p++) {
+            float gx, gy;
+            float x = ref_source_index(grid[(n * P + p) * 2 + 0], W, pad, align, &gx);
+            float y = ref_source_index(grid[(n * P + p) * 2 + 1], H, pad, align, &gy);
+            int x0 = (int)floorf(x), y0 = (int)floorf(y), x1 = x0 + 1, y1 = y0 + 1;
+            float tx0 = (float)x1 - x, tx1 = x - (float)x0, ty0 = (float)y1 - y, ty1 = y - (float)y0;
+            for (int c = 0; c < C; c++) {
+                const float *im = inp + ((size_t)n * C + c) * HW;
+                float v = 0.0f;
+                if (inside(x0, y0, W, H)) v += im[y0 * W + x0] * tx0 * ty0;
+                if (inside(x1, y0, W, H)) v += im[y0 * W + x1] * tx1 * ty0;
+                if (inside(x0, y1, W, H)) v += im[y1 * W + x0] * tx0 * ty1;
+                if (inside(x1, y1, W, H)) v += im[y1 * W + x1] * tx1 * ty1;
+                out[((size_t)n * C + c) * P + p] = v;
+            }
+        }
+    return GL_OK;
+}
+
+/* dinp (N, C, H, W) += dL/dinp, dgrid (N, Ho, Wo, 2) += dL/dgrid, given dout (N, C, Ho, Wo).
+ * Either gradient buffer may be NULL to skip it. */
+GL_API int gl_grid_sample_backward_ref(float *dinp, float *dgrid, const float *dout, const float *inp,
+                                       const float *grid, int N, int C, int H, int W, int Ho, int Wo, int pad,
+                                       int align) {
+    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
+    for (int n = 0; n < N; n++)
+        for (size_t p = 0; p < P; p++) {
+            float gmx, gmy;
+            float x = ref_source_index(grid[(n * P + p) * 2 + 0], W, pad, align, &gmx);
+            float y = ref_source_index(grid[(n * P + p) * 2 + 1], H, pad, align, &gmy);
+            int x0 = (int)floorf(x), y0 = (int)floorf(y), x1 = x0 + 1, y1 = y0 + 1;
+            float tx0 = (float)x1 - x, tx1 = x - (float)x0, ty0 = (float)y1 - y, ty1 = y - (float)y0;
+            float gix = 0.0f, giy = 0.0f;
+            for (int c = 0; c < C; c++) {
+                const float *im = inp + ((size_t)n * C + c) * HW;
+                float *dim = dinp ? dinp + ((size_t)n * C + c) * HW : NULL;
+                float g = dout[((size_t)n * C + c) * P + p];
+                if (inside(x0, y0, W, H)) {
+                    float v = im[y0 * W + x0];
+                    gix -= v * ty0 * g; giy -= v * tx0 * g;
+                    if (dim) dim[y0 * W + x0] += tx0 * ty0 * g;
+                }
+                if (inside(x1, y0, W, H)) {
+                    float v = im[y0 * W + x1];
+                    gix += v * ty0 * g; giy -= v * tx1 * g;
+                    if (dim) dim[y0 * W + x1] += tx1 * ty0 * g;
+                }
+                if (inside(x0, y1, W, H)) {
+                    float v = im[y1 * W + x0];
+                    gix -= v * ty1 * g; giy += v * tx0 * g;
+                    if (dim) dim[y1 * W + x0] += tx0 * ty1 * g;
+                }
+                if (inside(x1, y1, W, H)) {
+                    float v = im[y1 * W + x1];
+                    gix += v * ty1 * g; giy += v * tx1 * g;
+                    if (dim) dim[y1 * W + x1] += tx1 * ty1 * g;
+                }
+            }
+            if (dgrid) {
+                dgrid[(n * P + p) * 2 + 0] += gmx * gix;
+                dgrid[(n * P + p) * 2 + 1] += gmy * giy;
+            }
+        }
+    return GL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The fast kernels. A block is VF_WIDTH consecutive output pixels of one image. */
+
+typedef struct {
+    int32_t off[4][VF_WIDTH]; /* corner offsets nw, ne, sw, se in the H*W plane (clamped, always valid) */
+    vf w[4];                  /* bilinear weights, zero where the corner lies outside the image */
+    vf m[4];                  /* corner masks: 1 inside, 0 outside */
+    vf tx0, tx1, ty0, ty1;    /* distances to the far corner, per axis */
+    vf gmx, gmy;              /* d pixel coordinate / d grid coordinate */
+} gs_block;
+
+typedef struct {
+    int H, W, pad, align;
+} gs_geom;
+
+/* Vector twin of ref_source_index: same operations in the same order. */
+static inline vf vec_source_index(vf coord, int size, int pad, int align, vf *gmult) {
+    const vf one = VF_SET1(1.0f), zero = VF_SET1(0.0f);
+    float s = align ? (float)(size - 1) * 0.5f : (float)size * 0.5f;
+    vf x = VF_MUL(VF_ADD(coord, one), VF_SET1(s));
+    if (!align) x = VF_SUB(x, VF_SET1(0.5f));
+    vf g = VF_SET1(s);
+    if (pad == GL_PAD_REFLECTION) {
+        float low = align ? 0.0f : -0.5f;
+        float span2 = align ? 2.0f * (float)(size - 1) : 2.0f * (float)size;
+        if (span2 <= 0.0f) {
+            x = zero;
+            g = zero;
+        } else {
+            vf d = VF_SUB(x, VF_SET1(low)), a = VF_ABS(d), sp = VF_SET1(span2);
+            vf extra = VF_SUB(a, VF_MUL(VF_FLOOR(VF_DIV(a, sp)), sp));
+            vf other = VF_SUB(sp, extra);
+            vf sign = VF_SELECT(VF_LT(d, zero), VF_SET1(-1.0f), one);
+            vm flip = VF_GT(extra, other);
+            x = VF_ADD(VF_SELECT(flip, other, extra), VF_SET1(low));
+            g = VF_MUL(VF_MUL(g, sign), VF_SELECT(flip, VF_SET1(-1.0f), one));
+        }
+    }
+    if (pad == GL_PAD_BORDER || pad == GL_PAD_REFLECTION) {
+        vf hi = VF_SET1((float)(size - 1));
+        vm in = VM_AND(VF_GT(x, zero), VF_LT(x, hi));
+        g = VF_AND(in, g);
+        x = VF_MIN(VF_MAX(x, zero), hi); /* the max/min pair is exactly torch's clip */
+    }
+    x = VF_SELECT(VF_LT(VF_ABS(x), VF_SET1(GL_COORD_LIMIT)), x, VF_SET1(-100.0f));
+    *gmult = g;
+    return x;
+}
+
+/* xy: 2*VF_WIDTH floats (x0 y0 x1 y1 ...) of the grid. */
+static inline void gs_block_setup(gs_block *b, const float *xy, const gs_geom *geo) {
+    const vf one = VF_SET1(1.0f), zero = VF_SET1(0.0f);
+    vf gx, gy;
+    VF_DEINTERLEAVE2(xy, gx, gy);
+    vf x = vec_source_index(gx, geo->W, geo->pad, geo->align, &b->gmx);
+    vf y = vec_source_index(gy, geo->H, geo->pad, geo->align, &b->gmy);
+    vf x0 = VF_FLOOR(x), y0 = VF_FLOOR(y);
+    vf x1 = VF_ADD(x0, one), y1 = VF_ADD(y0, one);
+    b->tx0 = VF_SUB(x1, x); b->tx1 = VF_SUB(x, x0);
+    b->ty0 = VF_SUB(y1, y); b->ty1 = VF_SUB(y, y0);
+    vf wmax = VF_SET1((float)(geo->W - 1)), hmax = VF_SET1((float)(geo->H - 1));
+    vm vx0 = VM_AND(VF_GE(x0, zero), VF_LE(x0, wmax)), vx1 = VM_AND(VF_GE(x1, zero), VF_LE(x1, wmax));
+    vm vy0 = VM_AND(VF_GE(y0, zero), VF_LE(y0, hmax)), vy1 = VM_AND(VF_GE(y1, zero), VF_LE(y1, hmax));
+    b->m[0] = VF_AND(VM_AND(vx0, vy0), one);
+    b->m[1] = VF_AND(VM_AND(vx1, vy0), one);
+    b->m[2] = VF_AND(VM_AND(vx0, vy1), one);
+    b->m[3] = VF_AND(VM_AND(vx1, vy1), one);
+    b->w[0] = VF_MUL(VF_MUL(b->tx0, b->ty0), b->m[0]);
+    b->w[1] = VF_MUL(VF_MUL(b->tx1, b->ty0), b->m[1]);
+    b->w[2] = VF_MUL(VF_MUL(b->tx0, b->ty1), b->m[2]);
+    b->w[3] = VF_MUL(VF_MUL(b->tx1, b->ty1), b->m[3]);
+    /* Clamp corners into the image so every gather/scatter address is valid; a clamped
+     * corner carries weight 0. One float->int conversion per axis and corner per block. */
+    vi cx0 = VF_TO_VI(VF_MIN(VF_MAX(x0, zero), wmax)), cx1 = VF_TO_VI(VF_MIN(VF_MAX(x1, zero), wmax));
+    vi cy0 = VF_TO_VI(VF_MIN(VF_MAX(y0, zero), hmax)), cy1 = VF_TO_VI(VF_MIN(VF_MAX(y1, zero), hmax));
+    vi Wv = VI_SET1(geo->W);
+    vi r0 = VI_MUL(cy0, Wv), r1 = VI_MUL(cy1, Wv);
+    VI_STORE(b->off[0], VI_ADD(r0, cx0));
+    VI_STORE(b->off[1], VI_ADD(r0, cx1));
+    VI_STORE(b->off[2], VI_ADD(r1, cx0));
+    VI_STORE(b->off[3], VI_ADD(r1, cx1));
+}
+
+#if VF_WIDTH == 4
+#if defined(__wasm_simd128__)
+#define VF_GATHER(base, o) wasm_f32x4_make((base)[(o)[0]], (base)[(o)[1]], (base)[(o)[2]], (base)[(o)[3]])
+#else
+#define VF_GATHER(base, o) _mm_setr_ps((base)[(o)[0]], (base)[(o)[1]], (base)[(o)[2]], (base)[(o)[3]])
+#endif
+#else
+#define VF_GATHER(base, o) ((base)[(o)[0]])
+#endif
+
+/* Bilinear interpolation of one channel plane for one block. */
+static inline vf gs_block_sample(const gs_block *b, const float *im) {
+    vf v = VF_MUL(b->w[0], VF_GATHER(im, b->off[0]));
+    v = VF_FMA(b->w[1], VF_GATHER(im, b->off[1]), v);
+    v = VF_FMA(b->w[2], VF_GATHER(im, b->off[2]), v);
+    v = VF_FMA(b->w[3], VF_GATHER(im, b->off[3]), v);
+    return v;
+}
+
+/* Copy the last, partial block of a row of pixels into padded scratch so the tail runs through
+ * the same vector code. Padded lanes get the coordinate (0, 0) and a zero output gradient,
+ * so they contribute nothing. */
+static inline void pad_tail(float *xy, const float *grid, size_t rem) {
+    for (size_t k = 0; k < 2 * (size_t)VF_WIDTH; k++) xy[k] = k < 2 * rem ? grid[k] : 0.0f;
+}
+
+GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
+                          int pad, int align) {
+    int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    const gs_geom geo = {H, W, pad, align};
+    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
+    for (int n = 0; n < N; n++) {
+        const float *gn = grid + (size_t)n * P * 2;
+        const float *in_n = inp + (size_t)n * C * HW;
+        float *out_n = out + (size_t)n * C * P;
+        for (size_t p = 0; p < P; p += VF_WIDTH) {
+            size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
+            gs_block b;
+            if (rem == VF_WIDTH) {
+                gs_block_setup(&b, gn + 2 * p, &geo);
+                for (int c = 0; c < C; c++) VF_STORE(out_n + c * P + p, gs_block_sample(&b, in_n + c * HW));
+            } else {
+                float xy[2 * VF_WIDTH], o[VF_WIDTH];
+                pad_tail(xy, gn + 2 * p, rem);
+                gs_block_setup(&b, xy, &geo);
+                for (int c = 0; c < C; c++) {
+                    VF_STORE(o, gs_block_sample(&b, in_n + c * HW));
+                    memcpy(out_n + c * P + p, o, rem * sizeof(float));
+                }
+            }
+        }
+    }
+    return GL_OK;
+}
+
+/* Backward of one block. g_c: output gradient of channel c for the block's pixels. */
+static inline void gs_block_backward(const gs_block *b, const float *in_n, float *din_n, const float *dout_n,
+                                     size_t P, size_t HW, int C, size_t p, size_t rem, vf *gix, vf *giy) {
+    vf ax = VF_SET1(0.0f), ay = VF_SET1(0.0f);
+    for (int c = 0; c < C; c++) {
+        vf g;
+        if (rem == VF_WIDTH) {
+            g = VF_LOAD(dout_n + c * P + p);
+        } else {
+            float t[VF_WIDTH] = {0};
+            memcpy(t, dout_n + c * P + p, rem * sizeof(float));
+            g = VF_LOAD(t);
+        }
+        const float *im = in_n + c * HW;
+        /* Values at the corners, zero outside (torch's "within bounds" tests). */
+        vf v0 = VF_MUL(VF_GATHER(im, b->off[0]), b->m[0]);
+        vf v1 = VF_MUL(VF_GATHER(im, b->off[1]), b->m[1]);
+        vf v2 = VF_MUL(VF_GATHER(im, b->off[2]), b->m[2]);
+        vf v3 = VF_MUL(VF_GATHER(im, b->off[3]), b->m[3]);
+        /* d out / d x = (v_ne - v_nw) ty0 + (v_se - v_sw) ty1; likewise for y. */
+        vf dx = VF_FMA(VF_SUB(v1, v0), b->ty0, VF_MUL(VF_SUB(v3, v2), b->ty1));
+        vf dy = VF_FMA(VF_SUB(v2, v0), b->tx0, VF_MUL(VF_SUB(v3, v1), b->tx1));
+        ax = VF_FMA(dx, g, ax);
+        ay = VF_FMA(dy, g, ay);
+        if (din_n) {
+            /* Scatter-add, lane by lane: several lanes may hit the same pixel. */
+            float *dim = din_n + c * HW;
+            float wg[4][VF_WIDTH];
+            for (int k = 0; k < 4; k++) VF_STORE(wg[k], VF_MUL(b->w[k], g));
+            for (size_t l = 0; l < rem; l++) {
+                dim[b->off[0][l]] += wg[0][l];
+                dim[b->off[1][l]] += wg[1][l];
+                dim[b->off[2][l]] += wg[2][l];
+                dim[b->off[3][l]] += wg[3][l];
+            }
+        }
+    }
+    *gix = VF_MUL(ax, b->gmx);
+    *giy = VF_MUL(ay, b->gmy);
+}
+
+GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
+                                   int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
+    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    const gs_geom geo = {H, W, pad, align};
+    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
+    for (int n = 0; n < N; n++) {
+        const float *gn = grid + (size_t)n * P * 2;
+        float *dgn = dgrid ? dgrid + (size_t)n * P * 2 : NULL;
+        const float *in_n = inp + (size_t)n * C * HW;
+        float *din_n = dinp ? dinp + (size_t)n * C * HW : NULL;
+        const float *dout_n = dout + (size_t)n * C * P;
+        for (size_t p = 0; p < P; p += VF_WIDTH) {
+            size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
+            float xy[2 * VF_WIDTH];
+            const float *src = gn + 2 * p;
+            if (rem < VF_WIDTH) {
+                pad_tail(xy, src, rem);
+                src = xy;
+            }
+            gs_block b;
+            gs_block_setup(&b, src, &geo);
+            vf gix, giy;
+            gs_block_backward(&b, in_n, din_n, dout_n, P, HW, C, p, rem, &gix, &giy);
+            if (dgn) {
+                float d[2 * VF_WIDTH];
+                VF_INTERLEAVE2_STORE(d, gix, giy);
+                for (size_t k = 0; k < 2 * rem; k++) dgn[2 * p + k] += d[k];
+            }
+        }
+    }
+    return GL_OK;
+}
