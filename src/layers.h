@@ -1,0 +1,262 @@
+/* layers.h: the shared neural-network layers of the C core (STN classifier CNN, DRAW's LSTMs,
+ * NTM's LSTM controller), in the style of karpathy/llm.c.
+ *
+ * Every layer is a pair of plain functions over flat row-major float buffers:
+ *     gl_xxx_forward(out, [caches...], inputs..., weights..., sizes...)
+ *     gl_xxx_backward(dinp, dweight, dbias, [scratch], dout, inputs..., weights..., sizes...)
+ *  - Forward writes (=) its outputs and whatever backward needs into caller-owned buffers;
+ *    layers hold no hidden state.
+ *  - Backward ACCUMULATES (+=) into every gradient buffer (dinp, dweight, dbias, ...); the caller
+ *    zeroes gradients in one place (gl_arena_zero). A gradient pointer may be NULL when the
+ *    caller does not need it (noted per function).
+ *  - Shapes are written beside each buffer. Letters: B (or N) batch, C input channels, O output
+ *    channels/features, I input features, H/W input height/width, Ho/Wo output height/width,
+ *    K kernel size, P = Ho*Wo, Hd LSTM hidden size.
+ *  - These are internal C functions (not GL_API exports): the model files validate sizes at their
+ *    entry points, so layers trust their arguments and return void, except where they allocate.
+ *
+ * Speed: everything heavy goes through gl_sgemm (a register-blocked SIMD GEMM written against
+ * simd.h, with gl_sgemm_ref beside it as its oracle). conv2d is im2col per batch item + GEMM with
+ * the spatial dimension (P = Ho*Wo) as the vectorised one.
+ */
+#ifndef GLIMPSE_LAYERS_H
+#define GLIMPSE_LAYERS_H
+
+#include "glimpse.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------------------------- */
+/* Random numbers: PCG32 (O'Neill 2014, XSH-RR output), one small struct every model owns.    */
+/* Same seed, same sequence, on every build (wasm SIMD, wasm scalar, native).                   */
+
+typedef struct {
+    uint64_t state, inc; /* PCG32 state and stream (inc is odd) */
+    float spare;         /* second Box-Muller normal, valid when has_spare */
+    int has_spare;
+} gl_rng;
+
+void gl_rng_seed(gl_rng *r, uint64_t seed, uint64_t stream); /* stream picks one of 2^63 sequences */
+uint32_t gl_rng_u32(gl_rng *r);                  /* uniform 32-bit */
+float gl_rng_uniform(gl_rng *r);                 /* uniform in [0, 1), 24 random bits */
+uint32_t gl_rng_below(gl_rng *r, uint32_t n);    /* uniform integer in [0, n), unbiased; n > 0 */
+float gl_rng_normal(gl_rng *r);                  /* standard normal (Box-Muller, pairs cached) */
+
+/* ---------------------------------------------------------------------------------------- */
+/* Float arena: one allocation per kind of buffer (params, grads, Adam m, Adam v, activations), */
+/* tensors addressed by pointers taken in order from a table of sizes. Every tensor starts on a */
+/* 16-byte boundary (sizes are rounded up to a multiple of GL_ARENA_ALIGN floats, the padding   */
+/* is zero), so two arenas laid out from the same size table have identical offsets and the    */
+/* optimiser can run one flat loop over `used` floats of params/grads/moments.                   */
+
+#define GL_ARENA_ALIGN 4 /* floats = 16 bytes */
+
+typedef struct {
+    float *base;      /* 16-byte aligned, zero-filled at init */
+    size_t used, cap; /* in floats */
+    void *raw;        /* what malloc returned (base is raw rounded up) */
+} gl_arena;
+
+size_t gl_arena_round(size_t n); /* n rounded up to a multiple of GL_ARENA_ALIGN */
+/* One zero-filled allocation of cap floats. GL_ENOMEM (via gl_fail) when malloc fails or cap is
+ * over GL_MAX_FLOATS; on failure *a is left empty ({0}) and gl_arena_free is still safe. */
+int gl_arena_init(gl_arena *a, size_t cap);
+/* The next n floats (n rounded up), or NULL with gl_fail(GL_ENOMEM, ...) when it does not fit. */
+float *gl_arena_take(gl_arena *a, size_t n);
+/* init with the sum of the rounded sizes, then ptrs[i] = take(sizes[i]) for i < count. */
+int gl_arena_layout(gl_arena *a, float **ptrs, const size_t *sizes, int count);
+void gl_arena_zero(gl_arena *a); /* memset the used part to 0 (zeroing gradients) */
+void gl_arena_reset(gl_arena *a); /* used = 0 (scratch reuse; contents kept) */
+void gl_arena_free(gl_arena *a); /* idempotent; leaves *a = {0} */
+
+/* ---------------------------------------------------------------------------------------- */
+/* GEMM, row-major, cblas semantics:                                                            */
+/*     C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C                                 */
+/* op(X) = X when trans == 0, X^T when trans != 0. A is stored (M, lda) or, transposed,          */
+/* (K, lda); B is (K, ldb) or, transposed, (N, ldb); C is (M, ldc). beta == 0 overwrites C      */
+/* (whatever it held, NaN included). M, N or K == 0 is allowed (K == 0 just scales C by beta).   */
+/* gl_sgemm: register-blocked micro-kernel (broadcast A, vector loads of B rows, simd.h), with   */
+/* the transposed-B cases handled by packing the smaller operand into a static buffer.           */
+/* gl_sgemm_ref: triple loop with double accumulation, the oracle.                               */
+void gl_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+void gl_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Linear (fully connected), as torch.nn.Linear: out = inp . W^T + b                            */
+
+void gl_linear_forward(float *out,          /* (B, O) */
+                       const float *inp,    /* (B, I) */
+                       const float *weight, /* (O, I) */
+                       const float *bias,   /* (O) or NULL */
+                       int B, int I, int O);
+void gl_linear_backward(float *dinp,         /* (B, I) or NULL, += dout . W */
+                        float *dweight,      /* (O, I) or NULL, += dout^T . inp */
+                        float *dbias,        /* (O) or NULL, += sum over B of dout */
+                        const float *dout,   /* (B, O) */
+                        const float *inp,    /* (B, I) */
+                        const float *weight, /* (O, I) */
+                        int B, int I, int O);
+
+/* ---------------------------------------------------------------------------------------- */
+/* conv2d, as torch.nn.Conv2d with stride 1, no padding, square kernel K:                       */
+/*     out[n,o,y,x] = b[o] + sum_{c,ky,kx} W[o,c,ky,kx] * inp[n,c,y+ky,x+kx],                   */
+/* Ho = H-K+1, Wo = W-K+1, P = Ho*Wo. Per batch item: col (C*K*K, P) = im2col(inp[n]);          */
+/* out[n] (O, P) = W (O, C*K*K) . col. Backward: dW += dY . col^T; dcol = W^T . dY; col2im.      */
+/* `col` is caller-owned scratch of gl_conv2d_col_size(C, H, W, K) floats (contents garbage     */
+/* afterwards); forward and backward may share it.                                               */
+
+size_t gl_conv2d_col_size(int C, int H, int W, int K); /* C*K*K*Ho*Wo */
+void gl_conv2d_forward(float *out,          /* (N, O, Ho, Wo) */
+                       float *col,          /* scratch (C*K*K, Ho*Wo) */
+                       const float *inp,    /* (N, C, H, W) */
+                       const float *weight, /* (O, C, K, K) */
+                       const float *bias,   /* (O) or NULL */
+                       int N, int C, int H, int W, int O, int K);
+void gl_conv2d_backward(float *dinp,         /* (N, C, H, W) or NULL (skip: e.g. first layer) */
+                        float *dweight,      /* (O, C, K, K) */
+                        float *dbias,        /* (O) or NULL */
+                        float *col,          /* scratch (C*K*K, Ho*Wo) */
+                        const float *dout,   /* (N, O, Ho, Wo) */
+                        const float *inp,    /* (N, C, H, W) */
+                        const float *weight, /* (O, C, K, K) */
+                        int N, int C, int H, int W, int O, int K);
+/* Plain direct-loop conv2d (double accumulation), the oracle for tests. */
+void gl_conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                           int N, int C, int H, int W, int O, int K);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Max pooling 2x2, stride 2, as torch.nn.functional.max_pool2d(x, 2): Ho = H/2, Wo = W/2      */
+/* (floor; an odd last row/column is dropped). Ties pick the first maximum in row-major order,  */
+/* like PyTorch. idx holds, per output, the flat index (y*W + x) of the max within its plane.    */
+
+void gl_maxpool2_forward(float *out,       /* (N, C, Ho, Wo) */
+                         int32_t *idx,     /* (N, C, Ho, Wo) argmax within the (H, W) plane */
+                         const float *inp, /* (N, C, H, W) */
+                         int N, int C, int H, int W);
+void gl_maxpool2_backward(float *dinp,         /* (N, C, H, W), += dout at the argmax */
+                          const float *dout,   /* (N, C, Ho, Wo) */
+                          const int32_t *idx,  /* (N, C, Ho, Wo) */
+                          int N, int C, int H, int W);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Elementwise activations. out may alias inp in forward. Backward takes the forward OUTPUT     */
+/* (so forward can run in place): relu' = out > 0, sigmoid' = out(1-out), tanh' = 1-out^2.       */
+/* Note relu(maxpool(x)) == maxpool(relu(x)): pool first, it is 4x less work.                    */
+
+static inline float gl_sigmoidf(float x) { return 1.0f / (1.0f + __builtin_expf(-x)); }
+static inline float gl_tanhf(float x) { return __builtin_tanhf(x); }
+
+void gl_relu_forward(float *out, const float *inp, size_t n);
+void gl_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+void gl_sigmoid_forward(float *out, const float *inp, size_t n);
+void gl_sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n);
+void gl_tanh_forward(float *out, const float *inp, size_t n);
+void gl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dropout (inverted, as torch): out = inp * mask, mask = 0 with probability p, else 1/(1-p).   */
+/* One mask value per group of `inner` consecutive elements: inner = 1 is nn.Dropout,            */
+/* inner = H*W on (N, C, H, W) is nn.Dropout2d (whole channels). n must be a multiple of inner.  */
+/* p == 0 gives mask 1 everywhere (use it for eval mode, or just skip the layer).                */
+
+void gl_dropout_forward(float *out,       /* (n) */
+                        float *mask,      /* (n / inner), written */
+                        const float *inp, /* (n) */
+                        size_t n, size_t inner, float p, gl_rng *rng);
+void gl_dropout_backward(float *dinp,       /* (n), += dout * mask */
+                         const float *dout, /* (n) */
+                         const float *mask, /* (n / inner) */
+                         size_t n, size_t inner);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Losses.                                                                                       */
+
+/* logp (B, C) = log_softmax(logits) over the last dimension (stable: max subtracted). */
+void gl_log_softmax_forward(float *logp, const float *logits, int B, int C);
+/* Cross-entropy of log_softmax(logits) with integer labels, MEAN over the batch, as
+ * F.cross_entropy / F.nll_loss(F.log_softmax(x)). Returns the loss; dlogits += (softmax - onehot)/B.
+ * logp (B, C) or NULL: receives log_softmax(logits). ncorrect or NULL: receives the number of rows
+ * whose argmax (first maximum) equals the label. Labels must lie in [0, C). */
+float gl_softmax_xent(float *dlogits,       /* (B, C), += d loss / d logits */
+                      float *logp,          /* (B, C) or NULL */
+                      int *ncorrect,        /* or NULL */
+                      const float *logits,  /* (B, C) */
+                      const int32_t *labels, /* (B) */
+                      int B, int C);
+/* Binary cross-entropy with logits, summed (F.binary_cross_entropy_with_logits(z, t,
+ * reduction='sum')), for DRAW's Bernoulli decoder and NTM's output bits; computed stably as
+ * max(z,0) - z t + log(1 + exp(-|z|)). Returns the sum (double); dlogits += scale * (sigmoid(z) - t)
+ * (dlogits may be NULL). */
+double gl_bce_logits(float *dlogits, const float *logits, const float *targets, size_t n, float scale);
+
+/* ---------------------------------------------------------------------------------------- */
+/* LSTM cell, as torch.nn.LSTMCell with ONE bias b = b_ih + b_hh, gate order (i, f, g, o)       */
+/* along the 4*Hd axis (torch's order; Hochreiter & Schmidhuber 1997, Graves 2013 eq. 7-11      */
+/* without peepholes):                                                                           */
+/*     [i f g o] = x . Wx^T + h_prev . Wh^T + b                                                  */
+/*     i = sigmoid, f = sigmoid, g = tanh, o = sigmoid of their pre-activations                  */
+/*     c = f * c_prev + i * g,   h = o * tanh(c)                                                 */
+/* Forward caches the activated gates and tanh(c) for BPTT. h_prev / c_prev NULL mean zeros.     */
+
+void gl_lstm_forward(float *h,            /* (B, Hd) */
+                     float *c,            /* (B, Hd) */
+                     float *gates,        /* (B, 4*Hd) cache: activated i, f, g, o */
+                     float *tanh_c,       /* (B, Hd) cache: tanh(c) */
+                     const float *x,      /* (B, I) */
+                     const float *h_prev, /* (B, Hd) or NULL */
+                     const float *c_prev, /* (B, Hd) or NULL */
+                     const float *Wx,     /* (4*Hd, I) */
+                     const float *Wh,     /* (4*Hd, Hd) */
+                     const float *b,      /* (4*Hd) or NULL */
+                     int B, int I, int Hd);
+/* One step of BPTT. dh is the total gradient reaching h (from outputs and from step t+1's
+ * dh_prev); dc the gradient reaching c from step t+1's dc_prev (NULL = zero). dgates is
+ * caller scratch (B, 4*Hd) that receives d loss / d pre-activations (overwritten). */
+void gl_lstm_backward(float *dx,            /* (B, I) or NULL */
+                      float *dh_prev,       /* (B, Hd) or NULL */
+                      float *dc_prev,       /* (B, Hd) or NULL */
+                      float *dWx,           /* (4*Hd, I) */
+                      float *dWh,           /* (4*Hd, Hd) */
+                      float *db,            /* (4*Hd) or NULL */
+                      float *dgates,        /* scratch (B, 4*Hd), overwritten */
+                      const float *dh,      /* (B, Hd) */
+                      const float *dc,      /* (B, Hd) or NULL */
+                      const float *gates,   /* (B, 4*Hd) from forward */
+                      const float *tanh_c,  /* (B, Hd) from forward */
+                      const float *x,       /* (B, I) */
+                      const float *h_prev,  /* (B, Hd) or NULL */
+                      const float *c_prev,  /* (B, Hd) or NULL */
+                      const float *Wx,      /* (4*Hd, I) */
+                      const float *Wh,      /* (4*Hd, Hd) */
+                      int B, int I, int Hd);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Optimisers: one flat loop over n floats of params / grads / moments (arena->used).           */
+
+/* torch.optim.SGD (dampening 0, nesterov off): g = grad + wd*p; v = momentum*v + g; p -= lr*v.
+ * velocity (n) starts at zero (then the first step is v = g, as in torch). momentum 0: plain SGD
+ * (velocity may then be NULL). */
+void gl_sgd_step(float *params, float *velocity, const float *grads, size_t n, float lr, float momentum,
+                 float weight_decay);
+/* torch.optim.Adam (amsgrad off), step t = 1, 2, ...: g = grad + wd*p; m = b1 m + (1-b1) g;
+ * v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+ * m, v (n) start at zero. */
+void gl_adam_step(float *params, float *m, float *v, const float *grads, size_t n, float lr, float beta1,
+                  float beta2, float eps, float weight_decay, int t);
+/* torch.nn.utils.clip_grad_norm_ (L2): norm = ||grads||; if norm > max_norm, grads *= max_norm /
+ * (norm + 1e-6). Returns the norm before clipping (accumulated in double). */
+float gl_clip_grad_norm(float *grads, size_t n, float max_norm);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Parameter init, seeded. PyTorch's defaults for Linear, Conv2d and LSTMCell weights AND biases */
+/* are uniform(-bound, bound) with bound = 1/sqrt(fan_in) (fan_in = I for Linear, C*K*K for      */
+/* Conv2d, Hd for LSTMCell): gl_init_uniform(w, n, 1/sqrtf(fan_in), rng).                        */
+
+void gl_init_uniform(float *w, size_t n, float bound, gl_rng *rng); /* uniform in [-bound, bound) */
+void gl_init_normal(float *w, size_t n, float stddev, gl_rng *rng);
+static inline float gl_fan_in_bound(int fan_in) { return 1.0f / __builtin_sqrtf((float)fan_in); }
+
+#endif
