@@ -1,0 +1,47 @@
+/* weights.h: the one serialised format for every model's weights (save / load).
+ *
+ * Layout (little-endian):
+ *   offset 0   char[4]  magic "GLMW"
+ *          4   u32      format version (GL_WEIGHTS_VERSION)
+ *          8   u32      model kind (GL_KIND_STN, GL_KIND_DRAW, GL_KIND_NTM)
+ *         12   u32      dtype of the parameters: 0 = float32, 1 = float16 (IEEE half)
+ *         16   u32      nconfig: number of 32-bit configuration words that follow
+ *         20   u32      nparams: number of parameters
+ *         24   u32[nconfig]  the model's configuration (ints, or float bits via gl_f2u)
+ *          .   f32/f16[nparams]
+ *          .   u32      CRC-32 (IEEE, as zlib) of every byte before it
+ * A reader checks, in order: length >= header, magic, version, kind, sizes against the length,
+ * checksum; each failure is GL_EFORMAT with a message saying which.
+ */
+#ifndef GLIMPSE_WEIGHTS_H
+#define GLIMPSE_WEIGHTS_H
+
+#include "glimpse.h"
+
+#define GL_WEIGHTS_VERSION 1u
+enum { GL_KIND_STN = 1, GL_KIND_DRAW = 2, GL_KIND_NTM = 3 };
+enum { GL_DTYPE_F32 = 0, GL_DTYPE_F16 = 1 };
+#define GL_WEIGHTS_MAX_CONFIG 64
+
+typedef struct {
+    uint32_t kind, dtype, nconfig;
+    size_t nparams;
+    uint32_t config[GL_WEIGHTS_MAX_CONFIG];
+} gl_weights_header;
+
+static inline uint32_t gl_f2u(float f) { union { float f; uint32_t u; } v = {f}; return v.u; }
+static inline float gl_u2f(uint32_t u) { union { uint32_t u; float f; } v = {u}; return v.f; }
+
+uint32_t gl_crc32(const uint8_t *p, size_t n);
+/* Bytes needed to save nconfig words and nparams parameters of the given dtype. */
+size_t gl_weights_size(uint32_t nconfig, size_t nparams, uint32_t dtype);
+/* Serialise into out (cap bytes, at least gl_weights_size(...)). */
+int gl_weights_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *config, uint32_t nconfig,
+                     const float *params, size_t nparams, uint32_t dtype);
+/* Validate bytes (everything but the model-specific meaning of the config) and fill the header. */
+int gl_weights_parse(gl_weights_header *h, const uint8_t *bytes, size_t len, uint32_t expected_kind);
+/* Decode the parameters of validated bytes into params (h->nparams floats). Non-finite values
+ * are refused (GL_EFORMAT). */
+int gl_weights_read_params(float *params, const gl_weights_header *h, const uint8_t *bytes, size_t len);
+
+#endif
