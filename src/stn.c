@@ -19,6 +19,7 @@
 #include "simd.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------- */
@@ -223,22 +224,30 @@ GL_API int gl_grid_sample_backward_ref(float *dinp, float *dgrid, const float *d
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* The fast kernels. A block is VF_WIDTH consecutive output pixels of one image. */
+/* The fast kernels.
+ *
+ * Each image's channel planes are first copied into a workspace with a one-pixel ring of zeros
+ * around them, (H+2) x (W+2). Then the four corners of every sample sit inside the padded
+ * plane whenever the sample touches the image at all, and outside values read as zero without
+ * per-corner tests: the west/east corners of a row are adjacent and are fetched together with
+ * one 64-bit load. A sample that misses the image entirely (zeros padding) gets weight 0
+ * through one per-pixel mask. Border and reflection clip coordinates into the image first, so
+ * the ring is only ever read with weight 0 there.
+ *
+ * A block is VF_WIDTH consecutive output pixels of one image; its coordinates, offsets and
+ * weights are computed once and reused for all C channels. */
 
 typedef struct {
-    int32_t off[4][VF_WIDTH]; /* corner offsets nw, ne, sw, se in the H*W plane (clamped, always valid) */
-    vf w[4];                  /* bilinear weights, zero where the corner lies outside the image */
-    vf m[4];                  /* corner masks: 1 inside, 0 outside */
-    vf tx0, tx1, ty0, ty1;    /* distances to the far corner, per axis */
-    vf gmx, gmy;              /* d pixel coordinate / d grid coordinate */
+    int32_t top[VF_WIDTH];  /* offset of the north-west corner in the padded plane; +1 is north-east */
+    int32_t bot[VF_WIDTH];  /* offset of the south-west corner; +1 is south-east */
+    vf tx0, tx1, ty0, ty1;  /* bilinear distances (tx0 = x1 - x, ...), zeroed for samples off the image */
+    vf gmx, gmy;            /* d pixel coordinate / d grid coordinate, zeroed likewise */
 } gs_block;
 
-typedef struct {
-    int H, W, pad, align;
-} gs_geom;
-
-/* Vector twin of ref_source_index: same operations in the same order. */
-static inline vf vec_source_index(vf coord, int size, int pad, int align, vf *gmult) {
+/* Vector twin of ref_source_index: same operations in the same order. pad and align are
+ * compile-time constants in every caller (see the dispatch below). */
+static inline __attribute__((always_inline)) vf vec_source_index(vf coord, int size, const int pad, const int align,
+                                                                 vf *gmult) {
     const vf one = VF_SET1(1.0f), zero = VF_SET1(0.0f);
     float s = align ? (float)(size - 1) * 0.5f : (float)size * 0.5f;
     vf x = VF_MUL(VF_ADD(coord, one), VF_SET1(s));
@@ -271,99 +280,145 @@ static inline vf vec_source_index(vf coord, int size, int pad, int align, vf *gm
     return x;
 }
 
-/* xy: 2*VF_WIDTH floats (x0 y0 x1 y1 ...) of the grid. */
-static inline void gs_block_setup(gs_block *b, const float *xy, const gs_geom *geo) {
-    const vf one = VF_SET1(1.0f), zero = VF_SET1(0.0f);
+/* xy: 2*VF_WIDTH floats (x0 y0 x1 y1 ...) of the grid; Wp = W + 2 is the padded row length. */
+static inline __attribute__((always_inline)) void gs_block_setup(gs_block *b, const float *xy, int H, int W,
+                                                                 const int pad, const int align) {
+    const vf one = VF_SET1(1.0f), mone = VF_SET1(-1.0f);
     vf gx, gy;
     VF_DEINTERLEAVE2(xy, gx, gy);
-    vf x = vec_source_index(gx, geo->W, geo->pad, geo->align, &b->gmx);
-    vf y = vec_source_index(gy, geo->H, geo->pad, geo->align, &b->gmy);
+    vf x = vec_source_index(gx, W, pad, align, &b->gmx);
+    vf y = vec_source_index(gy, H, pad, align, &b->gmy);
     vf x0 = VF_FLOOR(x), y0 = VF_FLOOR(y);
-    vf x1 = VF_ADD(x0, one), y1 = VF_ADD(y0, one);
-    b->tx0 = VF_SUB(x1, x); b->tx1 = VF_SUB(x, x0);
-    b->ty0 = VF_SUB(y1, y); b->ty1 = VF_SUB(y, y0);
-    vf wmax = VF_SET1((float)(geo->W - 1)), hmax = VF_SET1((float)(geo->H - 1));
-    vm vx0 = VM_AND(VF_GE(x0, zero), VF_LE(x0, wmax)), vx1 = VM_AND(VF_GE(x1, zero), VF_LE(x1, wmax));
-    vm vy0 = VM_AND(VF_GE(y0, zero), VF_LE(y0, hmax)), vy1 = VM_AND(VF_GE(y1, zero), VF_LE(y1, hmax));
-    b->m[0] = VF_AND(VM_AND(vx0, vy0), one);
-    b->m[1] = VF_AND(VM_AND(vx1, vy0), one);
-    b->m[2] = VF_AND(VM_AND(vx0, vy1), one);
-    b->m[3] = VF_AND(VM_AND(vx1, vy1), one);
-    b->w[0] = VF_MUL(VF_MUL(b->tx0, b->ty0), b->m[0]);
-    b->w[1] = VF_MUL(VF_MUL(b->tx1, b->ty0), b->m[1]);
-    b->w[2] = VF_MUL(VF_MUL(b->tx0, b->ty1), b->m[2]);
-    b->w[3] = VF_MUL(VF_MUL(b->tx1, b->ty1), b->m[3]);
-    /* Clamp corners into the image so every gather/scatter address is valid; a clamped
-     * corner carries weight 0. One float->int conversion per axis and corner per block. */
-    vi cx0 = VF_TO_VI(VF_MIN(VF_MAX(x0, zero), wmax)), cx1 = VF_TO_VI(VF_MIN(VF_MAX(x1, zero), wmax));
-    vi cy0 = VF_TO_VI(VF_MIN(VF_MAX(y0, zero), hmax)), cy1 = VF_TO_VI(VF_MIN(VF_MAX(y1, zero), hmax));
-    vi Wv = VI_SET1(geo->W);
-    vi r0 = VI_MUL(cy0, Wv), r1 = VI_MUL(cy1, Wv);
-    VI_STORE(b->off[0], VI_ADD(r0, cx0));
-    VI_STORE(b->off[1], VI_ADD(r0, cx1));
-    VI_STORE(b->off[2], VI_ADD(r1, cx0));
-    VI_STORE(b->off[3], VI_ADD(r1, cx1));
+    vf wmax = VF_SET1((float)(W - 1)), hmax = VF_SET1((float)(H - 1));
+    /* The sample touches the image iff its north-west corner lies in [-1, W-1] x [-1, H-1]. */
+    vm on = VM_AND(VM_AND(VF_GE(x0, mone), VF_LE(x0, wmax)), VM_AND(VF_GE(y0, mone), VF_LE(y0, hmax)));
+    b->tx0 = VF_AND(on, VF_SUB(VF_ADD(x0, one), x));
+    b->tx1 = VF_AND(on, VF_SUB(x, x0));
+    b->ty0 = VF_AND(on, VF_SUB(VF_ADD(y0, one), y));
+    b->ty1 = VF_AND(on, VF_SUB(y, y0));
+    b->gmx = VF_AND(on, b->gmx);
+    b->gmy = VF_AND(on, b->gmy);
+    /* Padded-plane coordinates of the north-west corner, clamped so that even samples off the
+     * image address valid memory (they carry weight 0). One float->int conversion per axis. */
+    vi cx = VF_TO_VI(VF_ADD(VF_MIN(VF_MAX(x0, mone), wmax), one));
+    vi cy = VF_TO_VI(VF_ADD(VF_MIN(VF_MAX(y0, mone), hmax), one));
+    vi Wp = VI_SET1(W + 2);
+    vi top = VI_ADD(VI_MUL(cy, Wp), cx);
+    VI_STORE(b->top, top);
+    VI_STORE(b->bot, VI_ADD(top, Wp));
 }
 
-#if VF_WIDTH == 4
+/* Fetch the west and east neighbours at im + off[l] for every lane l. */
+static inline __attribute__((always_inline)) void gather_pairs(const float *im, const int32_t *off, vf *west,
+                                                               vf *east) {
 #if defined(__wasm_simd128__)
-#define VF_GATHER(base, o) wasm_f32x4_make((base)[(o)[0]], (base)[(o)[1]], (base)[(o)[2]], (base)[(o)[3]])
+    v128_t p01 = wasm_v128_load64_lane(im + off[1], wasm_v128_load64_zero(im + off[0]), 1);
+    v128_t p23 = wasm_v128_load64_lane(im + off[3], wasm_v128_load64_zero(im + off[2]), 1);
+    *west = wasm_i32x4_shuffle(p01, p23, 0, 2, 4, 6);
+    *east = wasm_i32x4_shuffle(p01, p23, 1, 3, 5, 7);
+#elif VF_WIDTH == 4
+    __m128 p01 = _mm_loadh_pi(_mm_castpd_ps(_mm_load_sd((const double *)(im + off[0]))), (const __m64 *)(im + off[1]));
+    __m128 p23 = _mm_loadh_pi(_mm_castpd_ps(_mm_load_sd((const double *)(im + off[2]))), (const __m64 *)(im + off[3]));
+    *west = _mm_shuffle_ps(p01, p23, _MM_SHUFFLE(2, 0, 2, 0));
+    *east = _mm_shuffle_ps(p01, p23, _MM_SHUFFLE(3, 1, 3, 1));
 #else
-#define VF_GATHER(base, o) _mm_setr_ps((base)[(o)[0]], (base)[(o)[1]], (base)[(o)[2]], (base)[(o)[3]])
+    *west = im[off[0]];
+    *east = im[off[0] + 1];
 #endif
-#else
-#define VF_GATHER(base, o) ((base)[(o)[0]])
-#endif
-
-/* Bilinear interpolation of one channel plane for one block. */
-static inline vf gs_block_sample(const gs_block *b, const float *im) {
-    vf v = VF_MUL(b->w[0], VF_GATHER(im, b->off[0]));
-    v = VF_FMA(b->w[1], VF_GATHER(im, b->off[1]), v);
-    v = VF_FMA(b->w[2], VF_GATHER(im, b->off[2]), v);
-    v = VF_FMA(b->w[3], VF_GATHER(im, b->off[3]), v);
-    return v;
 }
 
-/* Copy the last, partial block of a row of pixels into padded scratch so the tail runs through
- * the same vector code. Padded lanes get the coordinate (0, 0) and a zero output gradient,
- * so they contribute nothing. */
+/* Bilinear interpolation of one padded channel plane for one block (paper eq. 5). */
+static inline __attribute__((always_inline)) vf gs_block_sample(const gs_block *b, const float *im) {
+    vf nw, ne, sw, se;
+    gather_pairs(im, b->top, &nw, &ne);
+    gather_pairs(im, b->bot, &sw, &se);
+    vf top = VF_FMA(nw, b->tx0, VF_MUL(ne, b->tx1));
+    vf bot = VF_FMA(sw, b->tx0, VF_MUL(se, b->tx1));
+    return VF_FMA(top, b->ty0, VF_MUL(bot, b->ty1));
+}
+
+/* Copy the C planes of one image into the zero-ringed workspace (C, H+2, W+2). */
+static void pad_planes(float *ws, const float *src, int C, int H, int W) {
+    size_t Wp = (size_t)W + 2, plane = (size_t)(H + 2) * Wp;
+    for (int c = 0; c < C; c++) {
+        float *d = ws + c * plane;
+        const float *s = src + (size_t)c * H * W;
+        memset(d, 0, Wp * sizeof(float));
+        for (int h = 0; h < H; h++) {
+            float *row = d + (h + 1) * Wp;
+            row[0] = 0.0f;
+            memcpy(row + 1, s + (size_t)h * W, (size_t)W * sizeof(float));
+            row[W + 1] = 0.0f;
+        }
+        memset(d + (H + 1) * Wp, 0, Wp * sizeof(float));
+    }
+}
+
+/* Copy the last, partial block of pixels into padded scratch so the tail runs through the same
+ * vector code. Padded lanes get the coordinate (0, 0) and a zero output gradient, so they
+ * contribute nothing. */
 static inline void pad_tail(float *xy, const float *grid, size_t rem) {
     for (size_t k = 0; k < 2 * (size_t)VF_WIDTH; k++) xy[k] = k < 2 * rem ? grid[k] : 0.0f;
 }
+
+static inline __attribute__((always_inline)) void sample_impl(float *out, const float *inp, const float *grid,
+                                                              float *ws, int N, int C, int H, int W, int Ho,
+                                                              int Wo, const int pad, const int align) {
+    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W, plane = (size_t)(H + 2) * (W + 2);
+    for (int n = 0; n < N; n++) {
+        const float *gn = grid + (size_t)n * P * 2;
+        float *out_n = out + (size_t)n * C * P;
+        pad_planes(ws, inp + (size_t)n * C * HW, C, H, W);
+        size_t p = 0;
+        for (; p + VF_WIDTH <= P; p += VF_WIDTH) {
+            gs_block b;
+            gs_block_setup(&b, gn + 2 * p, H, W, pad, align);
+            for (int c = 0; c < C; c++) VF_STORE(out_n + c * P + p, gs_block_sample(&b, ws + c * plane));
+        }
+        if (p < P) {
+            size_t rem = P - p;
+            float xy[2 * VF_WIDTH], o[VF_WIDTH];
+            pad_tail(xy, gn + 2 * p, rem);
+            gs_block b;
+            gs_block_setup(&b, xy, H, W, pad, align);
+            for (int c = 0; c < C; c++) {
+                VF_STORE(o, gs_block_sample(&b, ws + c * plane));
+                memcpy(out_n + c * P + p, o, rem * sizeof(float));
+            }
+        }
+    }
+}
+
+/* Call IMPL(args..., pad, align) with pad and align as literal constants, so each of the six
+ * combinations is compiled into its own branch-free loop. */
+#define GL_DISPATCH_PAD_ALIGN(IMPL, pad, align, ...)                      \
+    do {                                                                   \
+        switch ((pad) * 2 + ((align) != 0)) {                              \
+        case 0: IMPL(__VA_ARGS__, GL_PAD_ZEROS, 0); break;                 \
+        case 1: IMPL(__VA_ARGS__, GL_PAD_ZEROS, 1); break;                 \
+        case 2: IMPL(__VA_ARGS__, GL_PAD_BORDER, 0); break;                \
+        case 3: IMPL(__VA_ARGS__, GL_PAD_BORDER, 1); break;                \
+        case 4: IMPL(__VA_ARGS__, GL_PAD_REFLECTION, 0); break;            \
+        default: IMPL(__VA_ARGS__, GL_PAD_REFLECTION, 1); break;           \
+        }                                                                  \
+    } while (0)
 
 GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
                           int pad, int align) {
     int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
-    const gs_geom geo = {H, W, pad, align};
-    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
-    for (int n = 0; n < N; n++) {
-        const float *gn = grid + (size_t)n * P * 2;
-        const float *in_n = inp + (size_t)n * C * HW;
-        float *out_n = out + (size_t)n * C * P;
-        for (size_t p = 0; p < P; p += VF_WIDTH) {
-            size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
-            gs_block b;
-            if (rem == VF_WIDTH) {
-                gs_block_setup(&b, gn + 2 * p, &geo);
-                for (int c = 0; c < C; c++) VF_STORE(out_n + c * P + p, gs_block_sample(&b, in_n + c * HW));
-            } else {
-                float xy[2 * VF_WIDTH], o[VF_WIDTH];
-                pad_tail(xy, gn + 2 * p, rem);
-                gs_block_setup(&b, xy, &geo);
-                for (int c = 0; c < C; c++) {
-                    VF_STORE(o, gs_block_sample(&b, in_n + c * HW));
-                    memcpy(out_n + c * P + p, o, rem * sizeof(float));
-                }
-            }
-        }
-    }
+    float *ws = malloc((size_t)C * (H + 2) * (W + 2) * sizeof(float));
+    if (!ws) return gl_fail(GL_ENOMEM, "grid_sample: out of memory for the padded workspace");
+    GL_DISPATCH_PAD_ALIGN(sample_impl, pad, align, out, inp, grid, ws, N, C, H, W, Ho, Wo);
+    free(ws);
     return GL_OK;
 }
 
-/* Backward of one block. g_c: output gradient of channel c for the block's pixels. */
-static inline void gs_block_backward(const gs_block *b, const float *in_n, float *din_n, const float *dout_n,
-                                     size_t P, size_t HW, int C, size_t p, size_t rem, vf *gix, vf *giy) {
+/* Backward of one block: accumulates the input gradient into the padded plane gradient dws
+ * (when not NULL) and returns the grid gradient of the block's pixels (paper eq. 6-7). */
+static inline __attribute__((always_inline)) void gs_block_backward(const gs_block *b, const float *ws, float *dws,
+                                                                    const float *dout_n, size_t P, size_t plane,
+                                                                    int C, size_t p, size_t rem, vf *gix, vf *giy) {
     vf ax = VF_SET1(0.0f), ay = VF_SET1(0.0f);
     for (int c = 0; c < C; c++) {
         vf g;
@@ -374,27 +429,30 @@ static inline void gs_block_backward(const gs_block *b, const float *in_n, float
             memcpy(t, dout_n + c * P + p, rem * sizeof(float));
             g = VF_LOAD(t);
         }
-        const float *im = in_n + c * HW;
-        /* Values at the corners, zero outside (torch's "within bounds" tests). */
-        vf v0 = VF_MUL(VF_GATHER(im, b->off[0]), b->m[0]);
-        vf v1 = VF_MUL(VF_GATHER(im, b->off[1]), b->m[1]);
-        vf v2 = VF_MUL(VF_GATHER(im, b->off[2]), b->m[2]);
-        vf v3 = VF_MUL(VF_GATHER(im, b->off[3]), b->m[3]);
-        /* d out / d x = (v_ne - v_nw) ty0 + (v_se - v_sw) ty1; likewise for y. */
-        vf dx = VF_FMA(VF_SUB(v1, v0), b->ty0, VF_MUL(VF_SUB(v3, v2), b->ty1));
-        vf dy = VF_FMA(VF_SUB(v2, v0), b->tx0, VF_MUL(VF_SUB(v3, v1), b->tx1));
+        vf nw, ne, sw, se;
+        gather_pairs(ws + c * plane, b->top, &nw, &ne);
+        gather_pairs(ws + c * plane, b->bot, &sw, &se);
+        /* d out / d x = (ne - nw) ty0 + (se - sw) ty1; d out / d y = (sw - nw) tx0 + (se - ne) tx1 */
+        vf dx = VF_FMA(VF_SUB(ne, nw), b->ty0, VF_MUL(VF_SUB(se, sw), b->ty1));
+        vf dy = VF_FMA(VF_SUB(sw, nw), b->tx0, VF_MUL(VF_SUB(se, ne), b->tx1));
         ax = VF_FMA(dx, g, ax);
         ay = VF_FMA(dy, g, ay);
-        if (din_n) {
-            /* Scatter-add, lane by lane: several lanes may hit the same pixel. */
-            float *dim = din_n + c * HW;
-            float wg[4][VF_WIDTH];
-            for (int k = 0; k < 4; k++) VF_STORE(wg[k], VF_MUL(b->w[k], g));
+        if (dws) {
+            /* Scatter-add lane by lane (lanes may hit the same pixel), 32 bits at a time so
+             * that a store and the next lane's load always overlap exactly. */
+            float *dim = dws + c * plane;
+            float t0[VF_WIDTH], t1[VF_WIDTH], b0[VF_WIDTH], b1[VF_WIDTH];
+            vf gy0 = VF_MUL(g, b->ty0), gy1 = VF_MUL(g, b->ty1);
+            VF_STORE(t0, VF_MUL(gy0, b->tx0));
+            VF_STORE(t1, VF_MUL(gy0, b->tx1));
+            VF_STORE(b0, VF_MUL(gy1, b->tx0));
+            VF_STORE(b1, VF_MUL(gy1, b->tx1));
             for (size_t l = 0; l < rem; l++) {
-                dim[b->off[0][l]] += wg[0][l];
-                dim[b->off[1][l]] += wg[1][l];
-                dim[b->off[2][l]] += wg[2][l];
-                dim[b->off[3][l]] += wg[3][l];
+                float *q = dim + b->top[l], *r = dim + b->bot[l];
+                q[0] += t0[l];
+                q[1] += t1[l];
+                r[0] += b0[l];
+                r[1] += b1[l];
             }
         }
     }
@@ -402,18 +460,18 @@ static inline void gs_block_backward(const gs_block *b, const float *in_n, float
     *giy = VF_MUL(ay, b->gmy);
 }
 
-GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
-                                   int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
-    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
-    if (err) return err;
-    const gs_geom geo = {H, W, pad, align};
-    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
+static inline __attribute__((always_inline)) void sample_backward_impl(float *dinp, float *dgrid, const float *dout,
+                                                                       const float *inp, const float *grid,
+                                                                       float *ws, float *dws, int N, int C, int H,
+                                                                       int W, int Ho, int Wo, const int pad,
+                                                                       const int align) {
+    size_t P = (size_t)Ho * Wo, HW = (size_t)H * W, Wp = (size_t)W + 2, plane = (size_t)(H + 2) * Wp;
     for (int n = 0; n < N; n++) {
         const float *gn = grid + (size_t)n * P * 2;
         float *dgn = dgrid ? dgrid + (size_t)n * P * 2 : NULL;
-        const float *in_n = inp + (size_t)n * C * HW;
-        float *din_n = dinp ? dinp + (size_t)n * C * HW : NULL;
         const float *dout_n = dout + (size_t)n * C * P;
+        pad_planes(ws, inp + (size_t)n * C * HW, C, H, W);
+        if (dws) memset(dws, 0, (size_t)C * plane * sizeof(float));
         for (size_t p = 0; p < P; p += VF_WIDTH) {
             size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
             float xy[2 * VF_WIDTH];
@@ -423,15 +481,36 @@ GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout,
                 src = xy;
             }
             gs_block b;
-            gs_block_setup(&b, src, &geo);
+            gs_block_setup(&b, src, H, W, pad, align);
             vf gix, giy;
-            gs_block_backward(&b, in_n, din_n, dout_n, P, HW, C, p, rem, &gix, &giy);
+            gs_block_backward(&b, ws, dws, dout_n, P, plane, C, p, rem, &gix, &giy);
             if (dgn) {
                 float d[2 * VF_WIDTH];
                 VF_INTERLEAVE2_STORE(d, gix, giy);
                 for (size_t k = 0; k < 2 * rem; k++) dgn[2 * p + k] += d[k];
             }
         }
+        if (dws) { /* the ring's gradient belongs to pixels outside the image: dropped */
+            float *din_n = dinp + (size_t)n * C * HW;
+            for (int c = 0; c < C; c++)
+                for (int h = 0; h < H; h++) {
+                    const float *s = dws + c * plane + (h + 1) * Wp + 1;
+                    float *d = din_n + (size_t)c * HW + (size_t)h * W;
+                    for (int w = 0; w < W; w++) d[w] += s[w];
+                }
+        }
     }
+}
+
+GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
+                                   int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
+    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    size_t plane = (size_t)(H + 2) * (W + 2);
+    float *ws = malloc((size_t)C * plane * sizeof(float) * (dinp ? 2 : 1));
+    if (!ws) return gl_fail(GL_ENOMEM, "grid_sample_backward: out of memory for the padded workspace");
+    float *dws = dinp ? ws + (size_t)C * plane : NULL;
+    GL_DISPATCH_PAD_ALIGN(sample_backward_impl, pad, align, dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo);
+    free(ws);
     return GL_OK;
 }
