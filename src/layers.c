@@ -1,0 +1,535 @@
+/* layers.c: the shared neural-network layers (see layers.h for the contract of each function).
+ * The GEMM they are built on lives in gemm.c. */
+#include "layers.h"
+#include "glimpse.h"
+#include "simd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------- */
+/* PCG32 (M. O'Neill, "PCG: A Family of Simple Fast Space-Efficient Statistically Good
+ * Algorithms for Random Number Generation", 2014): 64-bit LCG state, XSH-RR 32-bit output. */
+
+void gl_rng_seed(gl_rng *r, uint64_t seed, uint64_t stream) {
+    r->state = 0u;
+    r->inc = (stream << 1u) | 1u;
+    (void)gl_rng_u32(r);
+    r->state += seed;
+    (void)gl_rng_u32(r);
+    r->spare = 0.0f;
+    r->has_spare = 0;
+}
+
+uint32_t gl_rng_u32(gl_rng *r) {
+    uint64_t old = r->state;
+    r->state = old * 6364136223846793005ULL + r->inc;
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+    uint32_t rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
+}
+
+float gl_rng_uniform(gl_rng *r) { return (float)(gl_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+
+uint32_t gl_rng_below(gl_rng *r, uint32_t n) {
+    /* Lemire's multiply-shift with rejection of the biased low range. */
+    uint64_t m = (uint64_t)gl_rng_u32(r) * n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        uint32_t threshold = (0u - n) % n;
+        while (low < threshold) {
+            m = (uint64_t)gl_rng_u32(r) * n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+float gl_rng_normal(gl_rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    /* Box-Muller on u1 in (0, 1] so the log is finite. Computed in double so the result does not
+     * depend on the float libm of the build. */
+    double u1 = ((double)(gl_rng_u32(r) >> 8) + 1.0) * (1.0 / 16777216.0);
+    double u2 = (double)(gl_rng_u32(r) >> 8) * (1.0 / 16777216.0);
+    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+    r->spare = (float)(rad * sin(th));
+    r->has_spare = 1;
+    return (float)(rad * cos(th));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Arena. */
+
+size_t gl_arena_round(size_t n) { return (n + (GL_ARENA_ALIGN - 1)) & ~(size_t)(GL_ARENA_ALIGN - 1); }
+
+int gl_arena_init(gl_arena *a, size_t cap) {
+    memset(a, 0, sizeof *a);
+    cap = gl_arena_round(cap);
+    if (cap > GL_MAX_FLOATS)
+        return gl_fail(GL_ENOMEM, "arena of %zu floats exceeds the limit of %zu", cap, (size_t)GL_MAX_FLOATS);
+    void *raw = calloc(cap * sizeof(float) + 16, 1);
+    if (!raw) return gl_fail(GL_ENOMEM, "out of memory allocating an arena of %zu floats", cap);
+    a->raw = raw;
+    a->base = (float *)(((uintptr_t)raw + 15u) & ~(uintptr_t)15u);
+    a->cap = cap;
+    a->used = 0;
+    return GL_OK;
+}
+
+float *gl_arena_take(gl_arena *a, size_t n) {
+    n = gl_arena_round(n);
+    if (!a->base || n > a->cap - a->used) {
+        gl_fail(GL_ENOMEM, "arena full: %zu floats requested, %zu of %zu free", n, a->cap - a->used, a->cap);
+        return NULL;
+    }
+    float *p = a->base + a->used;
+    a->used += n;
+    return p;
+}
+
+int gl_arena_layout(gl_arena *a, float **ptrs, const size_t *sizes, int count) {
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        size_t r = gl_arena_round(sizes[i]);
+        if (r > GL_MAX_FLOATS - total) {
+            memset(a, 0, sizeof *a);
+            return gl_fail(GL_ENOMEM, "arena layout of %d tensors exceeds the limit of %zu floats", count,
+                           (size_t)GL_MAX_FLOATS);
+        }
+        total += r;
+    }
+    int err = gl_arena_init(a, total);
+    if (err) return err;
+    for (int i = 0; i < count; i++) ptrs[i] = gl_arena_take(a, sizes[i]);
+    return GL_OK;
+}
+
+void gl_arena_zero(gl_arena *a) {
+    if (a->base) memset(a->base, 0, a->used * sizeof(float));
+}
+
+void gl_arena_reset(gl_arena *a) { a->used = 0; }
+
+void gl_arena_free(gl_arena *a) {
+    free(a->raw);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Linear. */
+
+void gl_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int B, int I, int O) {
+    float beta = 0.0f;
+    if (bias) {
+        for (int b = 0; b < B; b++) memcpy(out + (size_t)b * O, bias, (size_t)O * sizeof(float));
+        beta = 1.0f;
+    }
+    /* out (B, O) = inp (B, I) . W^T (I, O) */
+    gl_sgemm(0, 1, B, O, I, 1.0f, inp, I, weight, I, beta, out, O);
+}
+
+/* sum over rows: acc (n) += x (rows, n) */
+static void add_rows(float *acc, const float *x, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * n;
+        int j = 0;
+        for (; j + VF_WIDTH <= n; j += VF_WIDTH) VF_STORE(acc + j, VF_ADD(VF_LOAD(acc + j), VF_LOAD(xr + j)));
+        for (; j < n; j++) acc[j] += xr[j];
+    }
+}
+
+void gl_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, int B, int I, int O) {
+    if (dinp) gl_sgemm(0, 0, B, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);       /* (B,O).(O,I) */
+    if (dweight) gl_sgemm(1, 0, O, I, B, 1.0f, dout, O, inp, I, 1.0f, dweight, I);   /* (O,B).(B,I) */
+    if (dbias) add_rows(dbias, dout, B, O);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* conv2d: im2col + GEMM per batch item. */
+
+size_t gl_conv2d_col_size(int C, int H, int W, int K) {
+    if (C <= 0 || K <= 0 || H < K || W < K) return 0;
+    return (size_t)C * K * K * (size_t)(H - K + 1) * (size_t)(W - K + 1);
+}
+
+/* col (C*K*K, Ho*Wo) <- x (C, H, W): row (c, ky, kx) holds x[c, y+ky, x+kx] over (y, x). */
+static void im2col(float *col, const float *x, int C, int H, int W, int K) {
+    int Ho = H - K + 1, Wo = W - K + 1;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                const float *src = x + ((size_t)c * H + ky) * W + kx;
+                for (int y = 0; y < Ho; y++) {
+                    memcpy(col, src, (size_t)Wo * sizeof(float));
+                    col += Wo;
+                    src += W;
+                }
+            }
+}
+
+/* x (C, H, W) += col2im(col (C*K*K, Ho*Wo)), the adjoint of im2col. */
+static void col2im_add(float *x, const float *col, int C, int H, int W, int K) {
+    int Ho = H - K + 1, Wo = W - K + 1;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                float *dst = x + ((size_t)c * H + ky) * W + kx;
+                for (int y = 0; y < Ho; y++) {
+                    int j = 0;
+                    for (; j + VF_WIDTH <= Wo; j += VF_WIDTH)
+                        VF_STORE(dst + j, VF_ADD(VF_LOAD(dst + j), VF_LOAD(col + j)));
+                    for (; j < Wo; j++) dst[j] += col[j];
+                    col += Wo;
+                    dst += W;
+                }
+            }
+}
+
+void gl_conv2d_forward(float *out, float *col, const float *inp, const float *weight, const float *bias, int N,
+                       int C, int H, int W, int O, int K) {
+    int Ho = H - K + 1, Wo = W - K + 1, P = Ho * Wo, CKK = C * K * K;
+    for (int n = 0; n < N; n++) {
+        float *o = out + (size_t)n * O * P; /* (O, P) */
+        im2col(col, inp + (size_t)n * C * H * W, C, H, W, K);
+        float beta = 0.0f;
+        if (bias) {
+            for (int oc = 0; oc < O; oc++) {
+                float *r = o + (size_t)oc * P;
+                vf bv = VF_SET1(bias[oc]);
+                int p = 0;
+                for (; p + VF_WIDTH <= P; p += VF_WIDTH) VF_STORE(r + p, bv);
+                for (; p < P; p++) r[p] = bias[oc];
+            }
+            beta = 1.0f;
+        }
+        /* out[n] (O, P) = W (O, CKK) . col (CKK, P): P, the long dimension, is vectorised. */
+        gl_sgemm(0, 0, O, P, CKK, 1.0f, weight, CKK, col, P, beta, o, P);
+    }
+}
+
+void gl_conv2d_backward(float *dinp, float *dweight, float *dbias, float *col, const float *dout, const float *inp,
+                        const float *weight, int N, int C, int H, int W, int O, int K) {
+    int Ho = H - K + 1, Wo = W - K + 1, P = Ho * Wo, CKK = C * K * K;
+    for (int n = 0; n < N; n++) {
+        const float *dy = dout + (size_t)n * O * P; /* (O, P) */
+        if (dbias)
+            for (int oc = 0; oc < O; oc++) {
+                const float *r = dy + (size_t)oc * P;
+                vf s = VF_SET1(0.0f);
+                int p = 0;
+                for (; p + VF_WIDTH <= P; p += VF_WIDTH) s = VF_ADD(s, VF_LOAD(r + p));
+                float t = VF_HSUM(s);
+                for (; p < P; p++) t += r[p];
+                dbias[oc] += t;
+            }
+        if (dweight) {
+            im2col(col, inp + (size_t)n * C * H * W, C, H, W, K);
+            /* dW (O, CKK) += dY (O, P) . col^T (P, CKK) */
+            gl_sgemm(0, 1, O, CKK, P, 1.0f, dy, P, col, P, 1.0f, dweight, CKK);
+        }
+        if (dinp) {
+            /* dcol (CKK, P) = W^T (CKK, O) . dY (O, P), then scatter-add back to the image. */
+            gl_sgemm(1, 0, CKK, P, O, 1.0f, weight, CKK, dy, P, 0.0f, col, P);
+            col2im_add(dinp + (size_t)n * C * H * W, col, C, H, W, K);
+        }
+    }
+}
+
+void gl_conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int N, int C,
+                           int H, int W, int O, int K) {
+    int Ho = H - K + 1, Wo = W - K + 1;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int y = 0; y < Ho; y++)
+                for (int x = 0; x < Wo; x++) {
+                    double acc = bias ? bias[o] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < K; ky++)
+                            for (int kx = 0; kx < K; kx++)
+                                acc += (double)weight[((o * C + c) * K + ky) * K + kx] *
+                                       inp[(((size_t)n * C + c) * H + y + ky) * W + x + kx];
+                    out[(((size_t)n * O + o) * Ho + y) * Wo + x] = (float)acc;
+                }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Max pooling 2x2 stride 2. */
+
+void gl_maxpool2_forward(float *out, int32_t *idx, const float *inp, int N, int C, int H, int W) {
+    int Ho = H / 2, Wo = W / 2;
+    size_t planes = (size_t)N * C;
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *x = inp + pl * H * W;
+        float *o = out + pl * Ho * Wo;
+        int32_t *ix = idx + pl * Ho * Wo;
+        for (int y = 0; y < Ho; y++) {
+            const float *r0 = x + (size_t)(2 * y) * W, *r1 = r0 + W;
+            int32_t base = 2 * y * W;
+            for (int xo = 0; xo < Wo; xo++) {
+                int x0 = 2 * xo;
+                /* first maximum in row-major order (strict >), like torch */
+                float m = r0[x0];
+                int32_t at = base + x0;
+                if (r0[x0 + 1] > m) { m = r0[x0 + 1]; at = base + x0 + 1; }
+                if (r1[x0] > m) { m = r1[x0]; at = base + W + x0; }
+                if (r1[x0 + 1] > m) { m = r1[x0 + 1]; at = base + W + x0 + 1; }
+                o[xo] = m;
+                ix[xo] = at;
+            }
+            o += Wo;
+            ix += Wo;
+        }
+    }
+}
+
+void gl_maxpool2_backward(float *dinp, const float *dout, const int32_t *idx, int N, int C, int H, int W) {
+    int Ho = H / 2, Wo = W / 2;
+    size_t planes = (size_t)N * C, Po = (size_t)Ho * Wo;
+    for (size_t pl = 0; pl < planes; pl++) {
+        float *dx = dinp + pl * H * W;
+        const float *dy = dout + pl * Po;
+        const int32_t *ix = idx + pl * Po;
+        for (size_t p = 0; p < Po; p++) dx[ix[p]] += dy[p];
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Activations. */
+
+void gl_relu_forward(float *out, const float *inp, size_t n) {
+    vf z = VF_SET1(0.0f);
+    size_t i = 0;
+    for (; i + VF_WIDTH <= n; i += VF_WIDTH) VF_STORE(out + i, VF_MAX(VF_LOAD(inp + i), z));
+    for (; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+void gl_relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
+    vf z = VF_SET1(0.0f);
+    size_t i = 0;
+    for (; i + VF_WIDTH <= n; i += VF_WIDTH) {
+        vf g = VF_AND(VF_GT(VF_LOAD(out + i), z), VF_LOAD(dout + i));
+        VF_STORE(dinp + i, VF_ADD(VF_LOAD(dinp + i), g));
+    }
+    for (; i < n; i++)
+        if (out[i] > 0.0f) dinp[i] += dout[i];
+}
+
+void gl_sigmoid_forward(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = gl_sigmoidf(inp[i]);
+}
+
+void gl_sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
+}
+
+void gl_tanh_forward(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = gl_tanhf(inp[i]);
+}
+
+void gl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dropout. */
+
+void gl_dropout_forward(float *out, float *mask, const float *inp, size_t n, size_t inner, float p, gl_rng *rng) {
+    if (inner == 0) return;
+    size_t groups = n / inner;
+    float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    for (size_t g = 0; g < groups; g++) {
+        float m = p <= 0.0f ? 1.0f : (gl_rng_uniform(rng) < p ? 0.0f : keep);
+        mask[g] = m;
+        const float *x = inp + g * inner;
+        float *o = out + g * inner;
+        for (size_t i = 0; i < inner; i++) o[i] = x[i] * m;
+    }
+}
+
+void gl_dropout_backward(float *dinp, const float *dout, const float *mask, size_t n, size_t inner) {
+    if (inner == 0) return;
+    size_t groups = n / inner;
+    for (size_t g = 0; g < groups; g++) {
+        float m = mask[g];
+        const float *dy = dout + g * inner;
+        float *dx = dinp + g * inner;
+        for (size_t i = 0; i < inner; i++) dx[i] += dy[i] * m;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Losses. */
+
+void gl_log_softmax_forward(float *logp, const float *logits, int B, int C) {
+    for (int b = 0; b < B; b++) {
+        const float *x = logits + (size_t)b * C;
+        float *y = logp + (size_t)b * C;
+        float mx = x[0];
+        for (int c = 1; c < C; c++) mx = x[c] > mx ? x[c] : mx;
+        double s = 0.0;
+        for (int c = 0; c < C; c++) s += exp((double)x[c] - mx);
+        float lse = mx + (float)log(s);
+        for (int c = 0; c < C; c++) y[c] = x[c] - lse;
+    }
+}
+
+float gl_softmax_xent(float *dlogits, float *logp, int *ncorrect, const float *logits, const int32_t *labels, int B,
+                      int C) {
+    double loss = 0.0;
+    int correct = 0;
+    float invB = 1.0f / (float)B;
+    for (int b = 0; b < B; b++) {
+        const float *x = logits + (size_t)b * C;
+        float mx = x[0];
+        int arg = 0;
+        for (int c = 1; c < C; c++)
+            if (x[c] > mx) { mx = x[c]; arg = c; }
+        double s = 0.0;
+        for (int c = 0; c < C; c++) s += exp((double)x[c] - mx);
+        double lse = mx + log(s);
+        int y = labels[b];
+        loss -= (double)x[y] - lse;
+        correct += arg == y;
+        if (logp)
+            for (int c = 0; c < C; c++) logp[(size_t)b * C + c] = (float)((double)x[c] - lse);
+        if (dlogits) {
+            float *d = dlogits + (size_t)b * C;
+            for (int c = 0; c < C; c++) {
+                float pr = (float)exp((double)x[c] - lse);
+                d[c] += (pr - (c == y ? 1.0f : 0.0f)) * invB;
+            }
+        }
+    }
+    if (ncorrect) *ncorrect = correct;
+    return (float)(loss / B);
+}
+
+double gl_bce_logits(float *dlogits, const float *logits, const float *targets, size_t n, float scale) {
+    double loss = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float z = logits[i], t = targets[i];
+        loss += (double)(z > 0.0f ? z : 0.0f) - (double)z * t + log1p(exp(-fabs((double)z)));
+        if (dlogits) dlogits[i] += scale * (gl_sigmoidf(z) - t);
+    }
+    return loss;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* LSTM cell, gate order (i, f, g, o) as torch. */
+
+void gl_lstm_forward(float *h, float *c, float *gates, float *tanh_c, const float *x, const float *h_prev,
+                     const float *c_prev, const float *Wx, const float *Wh, const float *b, int B, int I, int Hd) {
+    int G = 4 * Hd;
+    float beta = 0.0f;
+    if (b) {
+        for (int r = 0; r < B; r++) memcpy(gates + (size_t)r * G, b, (size_t)G * sizeof(float));
+        beta = 1.0f;
+    }
+    /* pre-activations (B, 4Hd) = x . Wx^T + h_prev . Wh^T + b */
+    gl_sgemm(0, 1, B, G, I, 1.0f, x, I, Wx, I, beta, gates, G);
+    if (h_prev) gl_sgemm(0, 1, B, G, Hd, 1.0f, h_prev, Hd, Wh, Hd, 1.0f, gates, G);
+    for (int r = 0; r < B; r++) {
+        float *g = gates + (size_t)r * G;
+        for (int j = 0; j < Hd; j++) {
+            float ig = gl_sigmoidf(g[j]);
+            float fg = gl_sigmoidf(g[Hd + j]);
+            float gg = gl_tanhf(g[2 * Hd + j]);
+            float og = gl_sigmoidf(g[3 * Hd + j]);
+            float cp = c_prev ? c_prev[(size_t)r * Hd + j] : 0.0f;
+            float cn = fg * cp + ig * gg;
+            float tc = gl_tanhf(cn);
+            g[j] = ig;
+            g[Hd + j] = fg;
+            g[2 * Hd + j] = gg;
+            g[3 * Hd + j] = og;
+            c[(size_t)r * Hd + j] = cn;
+            tanh_c[(size_t)r * Hd + j] = tc;
+            h[(size_t)r * Hd + j] = og * tc;
+        }
+    }
+}
+
+void gl_lstm_backward(float *dx, float *dh_prev, float *dc_prev, float *dWx, float *dWh, float *db, float *dgates,
+                      const float *dh, const float *dc, const float *gates, const float *tanh_c, const float *x,
+                      const float *h_prev, const float *c_prev, const float *Wx, const float *Wh, int B, int I,
+                      int Hd) {
+    int G = 4 * Hd;
+    for (int r = 0; r < B; r++) {
+        const float *g = gates + (size_t)r * G;
+        float *dg = dgates + (size_t)r * G;
+        for (int j = 0; j < Hd; j++) {
+            size_t k = (size_t)r * Hd + j;
+            float ig = g[j], fg = g[Hd + j], gg = g[2 * Hd + j], og = g[3 * Hd + j];
+            float tc = tanh_c[k], dhk = dh[k];
+            float cp = c_prev ? c_prev[k] : 0.0f;
+            /* c gets gradient from h = o tanh(c) and from step t+1 */
+            float dct = (dc ? dc[k] : 0.0f) + dhk * og * (1.0f - tc * tc);
+            dg[j] = dct * gg * ig * (1.0f - ig);
+            dg[Hd + j] = dct * cp * fg * (1.0f - fg);
+            dg[2 * Hd + j] = dct * ig * (1.0f - gg * gg);
+            dg[3 * Hd + j] = dhk * tc * og * (1.0f - og);
+            if (dc_prev) dc_prev[k] += dct * fg;
+        }
+    }
+    if (dx) gl_sgemm(0, 0, B, I, G, 1.0f, dgates, G, Wx, I, 1.0f, dx, I);
+    if (dh_prev) gl_sgemm(0, 0, B, Hd, G, 1.0f, dgates, G, Wh, Hd, 1.0f, dh_prev, Hd);
+    if (dWx) gl_sgemm(1, 0, G, I, B, 1.0f, dgates, G, x, I, 1.0f, dWx, I);
+    if (dWh && h_prev) gl_sgemm(1, 0, G, Hd, B, 1.0f, dgates, G, h_prev, Hd, 1.0f, dWh, Hd);
+    if (db) add_rows(db, dgates, B, G);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Optimisers. */
+
+void gl_sgd_step(float *params, float *velocity, const float *grads, size_t n, float lr, float momentum,
+                 float weight_decay) {
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i] + weight_decay * params[i];
+        if (momentum != 0.0f) {
+            float v = momentum * velocity[i] + g;
+            velocity[i] = v;
+            g = v;
+        }
+        params[i] -= lr * g;
+    }
+}
+
+void gl_adam_step(float *params, float *m, float *v, const float *grads, size_t n, float lr, float beta1,
+                  float beta2, float eps, float weight_decay, int t) {
+    double bc1 = 1.0 - pow((double)beta1, (double)t), bc2 = 1.0 - pow((double)beta2, (double)t);
+    float step = (float)(lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i] + weight_decay * params[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] -= step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    }
+}
+
+float gl_clip_grad_norm(float *grads, size_t n, float max_norm) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)grads[i] * grads[i];
+    float norm = (float)sqrt(s);
+    float coef = max_norm / (norm + 1e-6f);
+    if (coef < 1.0f)
+        for (size_t i = 0; i < n; i++) grads[i] *= coef;
+    return norm;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Init. */
+
+void gl_init_uniform(float *w, size_t n, float bound, gl_rng *rng) {
+    for (size_t i = 0; i < n; i++) w[i] = bound * (2.0f * gl_rng_uniform(rng) - 1.0f);
+}
+
+void gl_init_normal(float *w, size_t n, float stddev, gl_rng *rng) {
+    for (size_t i = 0; i < n; i++) w[i] = stddev * gl_rng_normal(rng);
+}
