@@ -3,6 +3,8 @@
 // namespaces and model constructors. Works in Node 20+, a browser page and a Web Worker.
 import { WasmCore } from './core.js';
 import { makeStn } from './stn.js';
+import { makeDistort } from './data.js';
+export { loadMnist, parseIdx, loadIdx } from './data.js';
 import * as v from './validate.js';
 
 // A minimal module that uses one v128 instruction: validates only where wasm SIMD exists.
@@ -62,6 +64,7 @@ export async function load(options) {
     simd: wantSimd,
     build,
     stn: makeStn(core),
+    distort: makeDistort(core),
     /** Bytes of wasm memory in use (grows, never shrinks). */
     memoryBytes() {
       return core.memory.buffer.byteLength;
