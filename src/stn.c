@@ -273,7 +273,11 @@ static inline __attribute__((always_inline)) vf vec_source_index(vf coord, int s
         vf hi = VF_SET1((float)(size - 1));
         vm in = VM_AND(VF_GT(x, zero), VF_LT(x, hi));
         g = VF_AND(in, g);
-        x = VF_MIN(VF_MAX(x, zero), hi); /* the max/min pair is exactly torch's clip */
+        /* torch's clip, as compares + selects rather than max/min: a NaN must pass through to
+         * the -100 below as in ref_source_index, but SSE's max/min return the second operand
+         * for NaN where wasm's pmax/pmin return the first (tests/native/test_stn.c). */
+        x = VF_SELECT(VF_LE(x, zero), zero, x);
+        x = VF_SELECT(VF_GE(x, hi), hi, x);
     }
     x = VF_SELECT(VF_LT(VF_ABS(x), VF_SET1(GL_COORD_LIMIT)), x, VF_SET1(-100.0f));
     *gmult = g;
@@ -300,8 +304,8 @@ static inline __attribute__((always_inline)) void gs_block_setup(gs_block *b, co
     b->gmy = VF_AND(on, b->gmy);
     /* Padded-plane coordinates of the north-west corner, clamped so that even samples off the
      * image address valid memory (they carry weight 0). One float->int conversion per axis. */
-    vi cx = VF_TO_VI(VF_ADD(VF_MIN(VF_MAX(x0, mone), wmax), one));
-    vi cy = VF_TO_VI(VF_ADD(VF_MIN(VF_MAX(y0, mone), hmax), one));
+    vi cx = VF_TO_VI_SMALL(VF_ADD(VF_MIN(VF_MAX(x0, mone), wmax), one));
+    vi cy = VF_TO_VI_SMALL(VF_ADD(VF_MIN(VF_MAX(y0, mone), hmax), one));
     vi Wp = VI_SET1(W + 2);
     vi top = VI_ADD(VI_MUL(cy, Wp), cx);
     VI_STORE(b->top, top);
@@ -438,9 +442,11 @@ static inline __attribute__((always_inline)) void gs_block_backward(const gs_blo
         ax = VF_FMA(dx, g, ax);
         ay = VF_FMA(dy, g, ay);
         if (dws) {
-            /* Scatter-add lane by lane (lanes may hit the same pixel), 32 bits at a time so
-             * that a store and the next lane's load always overlap exactly. */
-            float *dim = dws + c * plane;
+            /* Scatter-add lane by lane (lanes may hit the same pixel). West and east corners
+             * accumulate into two separate planes: in a near-identity map lane l's east corner
+             * is lane l+1's west corner, and one plane would chain every add of a row through
+             * store-to-load forwarding. */
+            float *dw = dws + (size_t)c * 2 * plane, *de = dw + plane;
             float t0[VF_WIDTH], t1[VF_WIDTH], b0[VF_WIDTH], b1[VF_WIDTH];
             vf gy0 = VF_MUL(g, b->ty0), gy1 = VF_MUL(g, b->ty1);
             VF_STORE(t0, VF_MUL(gy0, b->tx0));
@@ -448,11 +454,10 @@ static inline __attribute__((always_inline)) void gs_block_backward(const gs_blo
             VF_STORE(b0, VF_MUL(gy1, b->tx0));
             VF_STORE(b1, VF_MUL(gy1, b->tx1));
             for (size_t l = 0; l < rem; l++) {
-                float *q = dim + b->top[l], *r = dim + b->bot[l];
-                q[0] += t0[l];
-                q[1] += t1[l];
-                r[0] += b0[l];
-                r[1] += b1[l];
+                dw[b->top[l]] += t0[l];
+                de[b->top[l] + 1] += t1[l];
+                dw[b->bot[l]] += b0[l];
+                de[b->bot[l] + 1] += b1[l];
             }
         }
     }
@@ -471,7 +476,7 @@ static inline __attribute__((always_inline)) void sample_backward_impl(float *di
         float *dgn = dgrid ? dgrid + (size_t)n * P * 2 : NULL;
         const float *dout_n = dout + (size_t)n * C * P;
         pad_planes(ws, inp + (size_t)n * C * HW, C, H, W);
-        if (dws) memset(dws, 0, (size_t)C * plane * sizeof(float));
+        if (dws) memset(dws, 0, (size_t)C * 2 * plane * sizeof(float));
         for (size_t p = 0; p < P; p += VF_WIDTH) {
             size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
             float xy[2 * VF_WIDTH];
@@ -494,9 +499,9 @@ static inline __attribute__((always_inline)) void sample_backward_impl(float *di
             float *din_n = dinp + (size_t)n * C * HW;
             for (int c = 0; c < C; c++)
                 for (int h = 0; h < H; h++) {
-                    const float *s = dws + c * plane + (h + 1) * Wp + 1;
+                    const float *sw = dws + (size_t)c * 2 * plane + (h + 1) * Wp + 1, *se = sw + plane;
                     float *d = din_n + (size_t)c * HW + (size_t)h * W;
-                    for (int w = 0; w < W; w++) d[w] += s[w];
+                    for (int w = 0; w < W; w++) d[w] += sw[w] + se[w];
                 }
         }
     }
@@ -507,7 +512,8 @@ GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout,
     int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
     size_t plane = (size_t)(H + 2) * (W + 2);
-    float *ws = malloc((size_t)C * plane * sizeof(float) * (dinp ? 2 : 1));
+    /* input planes (C, H+2, W+2), then for dinp the west and east gradient planes (C, 2, H+2, W+2) */
+    float *ws = malloc((size_t)C * plane * sizeof(float) * (dinp ? 3 : 1));
     if (!ws) return gl_fail(GL_ENOMEM, "grid_sample_backward: out of memory for the padded workspace");
     float *dws = dinp ? ws + (size_t)C * plane : NULL;
     GL_DISPATCH_PAD_ALIGN(sample_backward_impl, pad, align, dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo);
