@@ -1,0 +1,358 @@
+// draw-panel.js: the DRAW panel. Left: a digit drawn step by step by the model, with its write
+// (and, when reconstructing, read) window drawn as a box. Right: the read filterbank you can drag
+// around, with the N×N glimpse g.draw.read takes and what g.draw.write puts back.
+// Only DOM and canvas work here; every number comes from the worker.
+import { fitCanvas, drawValues, placeholder, widthOf } from './paint.js';
+
+const $ = (id) => document.getElementById(id);
+const FB = 252; // filterbank image side (css px)
+const DC = 280; // drawing canvas side (css px)
+
+export class DrawPanel {
+  constructor(client) {
+    this.client = client;
+    this.caps = null;
+    this.digit = null; // { image, H, W, label, index }
+    this.digitIndex = 3;
+    this.fb = { gx: 14.5, gy: 14.5 };
+    this.glimpse = null;
+    this.trace = null; // { steps, H, W, canvases, write, read, target }
+    this.t = 0;
+    this.playing = false;
+    this.timer = null;
+    this.seed = 1;
+    this.readN = 2;
+    this.writeN = 5;
+    this.busy = false;
+    this.queued = false;
+    this._wire();
+    this.reset();
+  }
+
+  reset() {
+    this._stop();
+    this.caps = null;
+    this.trace = null;
+    this.glimpse = null;
+    for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step']) $(id).disabled = true;
+    placeholder($('draw-canvas'), DC, DC, 'loading…');
+    placeholder($('draw-strip'), 0, 40, '');
+    placeholder($('fb-image'), FB, FB, 'loading…');
+    placeholder($('fb-glimpse'), 112, 112, '');
+    placeholder($('fb-back'), 112, 112, '');
+    placeholder($('fb-fx'), FB, 70, '');
+    $('draw-note').textContent = 'Loading the wasm core…';
+    $('fb-note').textContent = '';
+  }
+
+  unavailable(error) {
+    placeholder($('draw-canvas'), DC, DC, 'the wasm core did not load');
+    placeholder($('fb-image'), FB, FB, 'the wasm core did not load');
+    $('draw-note').textContent = error.message;
+  }
+
+  async ready(info) {
+    this.caps = info.caps;
+    await this._loadDigit();
+    if (this.caps.createDRAW) {
+      await this._initModel();
+    } else {
+      placeholder($('draw-canvas'), DC, DC, ['The step-by-step drawing appears here', 'once the DRAW model (g.createDRAW)', 'is in this build.']);
+      placeholder($('draw-strip'), 0, 40, 'waiting for g.createDRAW');
+      $('draw-note').textContent = 'Waits for g.createDRAW and the pretrained draw-mnist weights. The filterbank on the right already runs.';
+    }
+  }
+
+  // ----- wiring
+
+  _wire() {
+    for (const id of ['fb-n', 'fb-delta', 'fb-sigma']) $(id).addEventListener('input', () => this._updateFb());
+    $('fb-next').addEventListener('click', async () => {
+      this.digitIndex += 1;
+      await this._loadDigit();
+    });
+    const img = $('fb-image');
+    let dragging = false;
+    const move = (e) => {
+      const r = img.getBoundingClientRect();
+      if (!this.digit) return;
+      const sx = this.digit.W / r.width, sy = this.digit.H / r.height;
+      // Paper convention: pixel a (1-based) covers [a − 1, a) on screen, centre a − 0.5.
+      this.fb.gx = Math.max(1, Math.min(this.digit.W, (e.clientX - r.left) * sx + 0.5));
+      this.fb.gy = Math.max(1, Math.min(this.digit.H, (e.clientY - r.top) * sy + 0.5));
+      this._updateFb();
+    };
+    img.addEventListener('pointerdown', (e) => {
+      dragging = true;
+      img.setPointerCapture(e.pointerId);
+      img.style.cursor = 'grabbing';
+      move(e);
+    });
+    img.addEventListener('pointermove', (e) => dragging && move(e));
+    const end = () => {
+      dragging = false;
+      img.style.cursor = '';
+    };
+    img.addEventListener('pointerup', end);
+    img.addEventListener('pointercancel', end);
+
+    $('draw-play').addEventListener('click', () => (this.playing ? this._stop() : this._play()));
+    $('draw-step').addEventListener('input', () => {
+      this._stop();
+      this.t = Number($('draw-step').value);
+      this._drawStep();
+    });
+    $('draw-new').addEventListener('click', () => {
+      this.seed += 1;
+      this._generate();
+    });
+    $('draw-recon').addEventListener('click', () => this._reconstruct());
+  }
+
+  // ----- the filterbank view
+
+  async _loadDigit() {
+    try {
+      this.digit = await this.client.request('draw.digit', { index: this.digitIndex });
+      this._updateFb();
+    } catch (e) {
+      $('fb-note').textContent = e.message;
+    }
+  }
+
+  _fbParams() {
+    const { W: A, H: B } = this.digit;
+    const N = Number($('fb-n').value);
+    const delta = Number($('fb-delta').value);
+    const sigma = Number($('fb-sigma').value);
+    $('fb-n-v').textContent = String(N);
+    $('fb-delta-v').textContent = `${delta.toFixed(1)} px`;
+    $('fb-sigma-v').textContent = `${sigma.toFixed(1)} px`;
+    // Raw attention parameters (g̃X, g̃Y, log σ², log δ̃, log γ), inverting eqs. 21–24.
+    const params = [
+      (2 * this.fb.gx) / (A + 1) - 1,
+      (2 * this.fb.gy) / (B + 1) - 1,
+      2 * Math.log(sigma),
+      Math.log((delta * (N - 1)) / (Math.max(A, B) - 1)),
+      0,
+    ];
+    return { N, delta, sigma, params };
+  }
+
+  async _updateFb() {
+    if (!this.digit) return;
+    this._drawFbImage();
+    if (!this.caps?.draw) {
+      placeholder($('fb-glimpse'), 112, 112, ['needs', 'g.draw.read']);
+      placeholder($('fb-back'), 112, 112, ['needs', 'g.draw.write']);
+      placeholder($('fb-fx'), FB, 70, 'the filterbank Fx appears once g.draw is in this build');
+      $('fb-note').textContent = 'The window geometry is live; the glimpse itself waits for the DRAW kernels (g.draw.read / write / filterbank).';
+      return;
+    }
+    // Latest wins: dragging fires faster than the worker needs to answer.
+    if (this.busy) {
+      this.queued = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      const { N, params } = this._fbParams();
+      const d = this.digit;
+      const r = await this.client.request('draw.glimpse', { image: d.image, H: d.H, W: d.W, N, params });
+      this.glimpse = r;
+      this._drawGlimpse();
+      $('fb-note').textContent = `A test digit (${d.label}). Each glimpse pixel is a Gaussian-weighted average of the image (Fy·x·Fxᵀ); “written back” is Fyᵀ·glimpse·Fx, what the window can put on a canvas.`;
+    } catch (e) {
+      $('fb-note').textContent = e.message;
+    } finally {
+      this.busy = false;
+      if (this.queued) {
+        this.queued = false;
+        this._updateFb();
+      }
+    }
+  }
+
+  _drawFbImage() {
+    const d = this.digit;
+    const ctx = fitCanvas($('fb-image'), FB, FB);
+    drawValues(ctx, d.image, 0, d.H, d.W, 0, 0, FB, FB);
+    const { N, delta, sigma } = this._fbParams();
+    const s = FB / d.W;
+    // Filter centres μ_i = g + (i − N/2 − 0.5)·δ (eq. 19, 20), 1-based pixel units → screen.
+    const mu = (g, i) => g + (i - N / 2 - 0.5) * delta;
+    const X = (v) => (v - 0.5) * s;
+    ctx.save();
+    ctx.strokeStyle = 'rgba(16,185,129,0.35)';
+    ctx.lineWidth = 1;
+    for (let j = 1; j <= N; j++) {
+      for (let i = 1; i <= N; i++) {
+        ctx.beginPath();
+        ctx.arc(X(mu(this.fb.gx, i)), X(mu(this.fb.gy, j)), Math.max(1, sigma * s), 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+    }
+    ctx.fillStyle = '#10b981';
+    for (let j = 1; j <= N; j++) {
+      for (let i = 1; i <= N; i++) {
+        ctx.beginPath();
+        ctx.arc(X(mu(this.fb.gx, i)), X(mu(this.fb.gy, j)), 2.2, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+    this._box(ctx, this.fb.gx, this.fb.gy, delta, N, s, '#10b981', 2, 1);
+    ctx.fillStyle = '#fff';
+    ctx.beginPath();
+    ctx.arc(X(this.fb.gx), X(this.fb.gy), 4, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.restore();
+  }
+
+  /** The attention box: the square spanned by the N×N filter centres, half-width N·δ/2 around (gX, gY). */
+  _box(ctx, gx, gy, delta, N, s, color, width, alpha) {
+    const half = (N * delta) / 2;
+    ctx.save();
+    ctx.globalAlpha = alpha;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    ctx.strokeRect((gx - half - 0.5) * s, (gy - half - 0.5) * s, 2 * half * s, 2 * half * s);
+    ctx.restore();
+  }
+
+  _drawGlimpse() {
+    const r = this.glimpse;
+    const gctx = fitCanvas($('fb-glimpse'), 112, 112);
+    drawValues(gctx, r.glimpse, 0, r.N, r.N, 0, 0, 112, 112);
+    const bctx = fitCanvas($('fb-back'), 112, 112);
+    let hi = 0;
+    for (const v of r.back) hi = Math.max(hi, v);
+    drawValues(bctx, r.back, 0, r.H, r.W, 0, 0, 112, 112, { hi: hi || 1 });
+    // Fx: one row per filter (N), one column per image column (A), as a heat map.
+    const fctx = fitCanvas($('fb-fx'), FB, 70);
+    fctx.fillStyle = '#fff';
+    fctx.fillRect(0, 0, FB, 70);
+    let fmax = 0;
+    for (const v of r.Fx) fmax = Math.max(fmax, v);
+    drawValues(fctx, r.Fx, 0, r.N, r.W, 0, 14, FB, 56, { mode: 'heat', hi: fmax || 1 });
+    fctx.fillStyle = '#374151';
+    fctx.font = '11px system-ui, sans-serif';
+    fctx.textBaseline = 'top';
+    fctx.fillText(`Fx: ${r.N} filters × ${r.W} columns (γ = ${r.gamma.toFixed(2)})`, 2, 0);
+  }
+
+  // ----- the step-by-step drawing (model)
+
+  async _initModel() {
+    $('draw-note').textContent = 'Loading the DRAW model…';
+    try {
+      const r = await this.client.request('draw.init');
+      this.readN = r.readN ?? this.readN;
+      this.writeN = r.writeN ?? this.writeN;
+      $('draw-note').textContent = r.pretrained
+        ? 'Pretrained on MNIST. Each step adds ink through the red window; play, scrub, or ask for a new sample.'
+        : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the windows move, but the ink is noise.`;
+      for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step']) $(id).disabled = false;
+      await this._generate();
+    } catch (e) {
+      $('draw-note').textContent = `DRAW model: ${e.message}`;
+    }
+  }
+
+  async _generate() {
+    try {
+      this._setTrace(await this.client.request('draw.generate', { seed: this.seed, count: 1 }));
+      this._play();
+    } catch (e) {
+      $('draw-note').textContent = e.message;
+    }
+  }
+
+  async _reconstruct() {
+    try {
+      this.digitIndex += 1;
+      this._setTrace(await this.client.request('draw.reconstruct', { index: this.digitIndex }));
+      this._play();
+    } catch (e) {
+      $('draw-note').textContent = e.message;
+    }
+  }
+
+  _setTrace(tr) {
+    this._stop();
+    this.trace = tr;
+    this.t = 0;
+    $('draw-step').max = String(tr.steps - 1);
+    this._drawStrip();
+    this._drawStep();
+  }
+
+  _play() {
+    if (!this.trace) return;
+    this.playing = true;
+    $('draw-play').textContent = 'Pause';
+    $('draw-play').setAttribute('aria-pressed', 'true');
+    if (this.t >= this.trace.steps - 1) this.t = 0;
+    const tick = () => {
+      if (!this.playing) return;
+      this._drawStep();
+      const last = this.t >= this.trace.steps - 1;
+      this.t = last ? 0 : this.t + 1;
+      this.timer = setTimeout(tick, last ? 1400 : 380);
+    };
+    tick();
+  }
+
+  _stop() {
+    this.playing = false;
+    clearTimeout(this.timer);
+    $('draw-play').textContent = 'Play';
+    $('draw-play').setAttribute('aria-pressed', 'false');
+  }
+
+  _drawStep() {
+    const tr = this.trace;
+    if (!tr) return;
+    const t = this.t;
+    const { H, W } = tr;
+    const ctx = fitCanvas($('draw-canvas'), DC, DC);
+    drawValues(ctx, tr.canvases, t * H * W * tr.count, H, W, 0, 0, DC, DC);
+    const s = DC / W;
+    const win = (arr, N, color) => {
+      if (!arr) return;
+      const o = t * tr.count * 5;
+      const [gx, gy, delta, sigma2, gamma] = arr.subarray(o, o + 5);
+      // Line width follows σ, opacity follows γ (relative to the largest γ in the sequence).
+      let gmax = 0;
+      for (let k = 0; k < tr.steps; k++) gmax = Math.max(gmax, arr[k * tr.count * 5 + 4]);
+      const width = Math.max(1, Math.min(8, Math.sqrt(sigma2) * s * 0.6));
+      this._box(ctx, gx, gy, delta, N, s, color, width, Math.max(0.25, Math.min(1, gamma / (gmax || 1))));
+    };
+    win(tr.read, this.readN, '#10b981');
+    win(tr.write, this.writeN, '#ef4444');
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.textBaseline = 'top';
+    ctx.fillText(`step ${t + 1} / ${tr.steps}`, 6, 6);
+    $('draw-step').value = String(t);
+    $('draw-step-v').textContent = `${t + 1} / ${tr.steps}`;
+  }
+
+  _drawStrip() {
+    const tr = this.trace;
+    const n = tr.steps + (tr.target ? 1 : 0);
+    const SW = widthOf($('draw-strip'), 200, 800);
+    const side = Math.min(40, Math.floor((SW - 4) / n));
+    const ctx = fitCanvas($('draw-strip'), SW, side);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, SW, side);
+    let x = 0;
+    if (tr.target) {
+      drawValues(ctx, tr.target, 0, tr.H, tr.W, x, 0, side, side);
+      x += side + 4;
+    }
+    for (let k = 0; k < tr.steps; k++) {
+      drawValues(ctx, tr.canvases, k * tr.H * tr.W * tr.count, tr.H, tr.W, x, 0, side - 1, side - 1);
+      x += side;
+    }
+  }
+}
