@@ -1,5 +1,7 @@
 import type { StnKernels } from './stn.js';
 export type { StnKernels, AlignOptions, SampleOptions, Shape4, Shape2 } from './stn.js';
+import type { STNOptions, STNModel } from './stn_model.js';
+export type { STNOptions, STNModel, STNConfig } from './stn_model.js';
 
 export interface LoadOptions {
   /** false forces the scalar build; true requires SIMD (throws where the engine lacks it). Default: SIMD where supported. */
@@ -13,6 +15,10 @@ export interface Glimpse {
   /** 'simd' or 'scalar'. */
   readonly build: 'simd' | 'scalar';
   readonly stn: StnKernels;
+  /** A new STN classifier (the PyTorch tutorial's architecture by default; see STNOptions). */
+  createSTN(options?: STNOptions): STNModel;
+  /** An STN from the bytes of model.save(); malformed bytes throw an Error. */
+  loadSTN(bytes: Uint8Array): STNModel;
   /** Bytes of wasm memory currently reserved by this instance. */
   memoryBytes(): number;
 }

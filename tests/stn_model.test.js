@@ -1,0 +1,304 @@
+// STN model (src/stn_model.c, src/js/stn_model.js): finite-difference gradients of the whole
+// model, identity initialisation, save/load, determinism, validation, and short training runs on
+// the real MNIST digits (plain and rotated) that must learn. Keep it fast: long runs belong in
+// scripts/train_stn.js and the benchmark.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { load, loadMnist } from '../src/js/index.js';
+import { loadBuilds, rng, uniform } from './util.js';
+
+const builds = await loadBuilds();
+const g = builds[0][1];
+const mnist = await loadMnist();
+const PIX = 28 * 28;
+
+/** Smooth images (two Gaussian blobs each), (B, H, W): smooth inputs keep the bilinear sampler's kinks small. */
+function blobs(B, H, W, seed) {
+  const r = rng(seed);
+  const x = new Float32Array(B * H * W);
+  for (let b = 0; b < B; b++) {
+    const cx = W / 2 + (r() - 0.5) * W * 0.3, cy = H / 2 + (r() - 0.5) * H * 0.3;
+    for (let y = 0; y < H; y++) {
+      for (let xx = 0; xx < W; xx++) {
+        const d2 = (xx - cx) ** 2 + (y - cy) ** 2;
+        x[(b * H + y) * W + xx] = Math.exp(-d2 / (H * 1.5)) + 0.5 * Math.exp(-((xx - cy) ** 2 + (y - cx) ** 2) / (H * 0.8));
+      }
+    }
+  }
+  return x;
+}
+
+/** Loss (no dropout, no update) and gradient through the C test hook; params are live in wasm memory. */
+function hooks(gg, model) {
+  const core = gg._core, x = core.x, ptr = model.ptr;
+  const tensors = [];
+  core.scoped((s) => {
+    const po = s.zeros(1), pn = s.zeros(1);
+    for (let i = 0; i < 16; i++) {
+      x.gl_stn_tensor(ptr, i, po, pn);
+      tensors.push({ offset: core.i32[po >> 2], length: core.i32[pn >> 2] });
+    }
+  });
+  const pp = x.gl_stn_params(ptr, 0) >> 2, pg = x.gl_stn_grads(ptr, 0) >> 2;
+  return {
+    tensors,
+    get: (i) => core.f32[pp + i],
+    set: (i, val) => { core.f32[pp + i] = val; },
+    grad: (i) => core.f32[pg + i],
+    lossGrad(images, labels) {
+      return core.scoped((s) => {
+        const po = s.zeros(2);
+        core.check(x.gl_stn_loss_grad(ptr, po, s.put(images), s.put(Int32Array.from(labels)), labels.length), 'loss');
+        return core.f32[po >> 2];
+      });
+    },
+  };
+}
+
+const TENSOR_NAMES = ['loc conv1 w', 'loc conv1 b', 'loc conv2 w', 'loc conv2 b', 'loc fc1 w', 'loc fc1 b', 'loc fc2 w (θ)', 'loc fc2 b (θ)',
+  'conv1 w', 'conv1 b', 'conv2 w', 'conv2 b', 'fc1 w', 'fc1 b', 'fc2 w', 'fc2 b'];
+
+for (const [build, gg] of builds) {
+  // Every transform on the SIMD build; the scalar build (other GEMM/sampler branches) on affine.
+  for (const transform of build === 'simd' ? ['affine', 'projective', 'none'] : ['affine']) {
+    test(`${build} ${transform}: analytic gradient of the whole model matches finite differences`, (t) => {
+      // A small network (fewer ReLU/max-pool kinks near the test point), dropout off; θ's regressor
+      // randomised so the gradient really flows through the sampler.
+      const H = 28, B = 3;
+      const m = gg.createSTN({ transform, seed: 5, dropout: 0, locChannels: [4, 5], locHidden: 8, channels: [4, 6], hidden: 8 });
+      try {
+        const h = hooks(gg, m);
+        const r = rng(11);
+        if (transform !== 'none') {
+          const th = h.tensors[6];
+          for (let i = 0; i < th.length; i++) h.set(th.offset + i, (r() - 0.5) * 0.2);
+        }
+        const images = blobs(B, H, H, 3);
+        const labels = [1, 7, 3];
+        h.lossGrad(images, labels);
+        const grad0 = new Float32Array(h.tensors[15].offset + h.tensors[15].length);
+        for (let i = 0; i < grad0.length; i++) grad0[i] = h.grad(i); // lossGrad below overwrites the buffer
+        const an = [];
+        let checked = 0, passed = 0, worst = '';
+        const perTensor = [];
+        for (let ti = 0; ti < 16; ti++) {
+          const { offset, length } = h.tensors[ti];
+          if (length === 0) continue;
+          let ok = 0, n = 0;
+          for (let k = 0; k < 6; k++) {
+            const i = offset + Math.floor(r() * length);
+            const a = grad0[i];
+            // Central differences at three steps: a kink (ReLU, max-pool, bilinear cell edge) inside
+            // one step spoils that estimate, a wrong gradient spoils all of them.
+            let good = false, best = Infinity, bestFd = 0;
+            for (const eps of [1e-2, 3e-3, 1e-3]) {
+              const v0 = h.get(i);
+              h.set(i, v0 + eps);
+              const lp = h.lossGrad(images, labels);
+              h.set(i, v0 - eps);
+              const lm = h.lossGrad(images, labels);
+              h.set(i, v0);
+              const fd = (lp - lm) / (2 * eps);
+              const err = Math.abs(fd - a) / (2e-3 + Math.abs(a));
+              if (err < best) { best = err; bestFd = fd; }
+              if (err < 0.05) good = true;
+            }
+            an.push(a);
+            n++; checked++;
+            if (good) { ok++; passed++; } else worst += `\n  ${TENSOR_NAMES[ti]}[${i - offset}]: analytic ${a.toExponential(3)}, finite difference ${bestFd.toExponential(3)} (rel ${best.toFixed(3)})`;
+          }
+          perTensor.push([TENSOR_NAMES[ti], ok, n]);
+        }
+        t.diagnostic(`${passed}/${checked} sampled parameters within 5%${worst}`);
+        assert.ok(an.some((a) => Math.abs(a) > 1e-3), 'gradients are all ~0: the check would be vacuous');
+        for (const [name, ok, n] of perTensor) assert.ok(ok >= n / 2, `${name}: only ${ok}/${n} samples match finite differences${worst}`);
+        assert.ok(passed >= 0.85 * checked, `only ${passed}/${checked} samples match finite differences${worst}`);
+      } finally {
+        m.free();
+      }
+    });
+  }
+}
+
+test('identity initialisation: θ is the identity and the transformer output equals the input', () => {
+  for (const [H, W] of [[28, 28], [42, 42], [60, 60], [28, 40]]) {
+    const m = g.createSTN({ height: H, width: W, seed: 2 });
+    const images = uniform(rng(H), 5 * H * W, 0, 1);
+    const { theta, output } = m.transform(images);
+    for (let i = 0; i < 5; i++) assert.deepEqual(Array.from(theta.subarray(6 * i, 6 * i + 6)), [1, 0, 0, 0, 1, 0]);
+    let maxDiff = 0;
+    for (let i = 0; i < images.length; i++) maxDiff = Math.max(maxDiff, Math.abs(output[i] - images[i]));
+    assert.ok(maxDiff < 1e-5, `${H}×${W}: identity transform changed the image by up to ${maxDiff}`);
+    m.free();
+  }
+  const p = g.createSTN({ transform: 'projective' });
+  const images = uniform(rng(9), 2 * PIX, 0, 1);
+  const { theta, output } = p.transform(images);
+  assert.deepEqual(Array.from(theta.subarray(0, 9)), [1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  let maxDiff = 0;
+  for (let i = 0; i < images.length; i++) maxDiff = Math.max(maxDiff, Math.abs(output[i] - images[i]));
+  assert.ok(maxDiff < 1e-5, `projective identity changed the image by up to ${maxDiff}`);
+  p.free();
+});
+
+test('save → load round trip gives bit-identical predictions and transforms (f32), close ones (f16)', () => {
+  for (const transform of ['affine', 'projective', 'none']) {
+    const m = g.createSTN({ transform, seed: 4, height: 42, width: 42 });
+    const images = uniform(rng(1), 8 * 42 * 42, 0, 1);
+    const labels = Int32Array.from({ length: 8 }, (_, i) => i % 10);
+    for (let k = 0; k < 3; k++) m.trainBatch(images, labels);
+    const bytes = m.save();
+    const m2 = g.loadSTN(bytes);
+    assert.deepEqual(m2.config, m.config);
+    const a = m.predict(images), b = m2.predict(images);
+    assert.deepEqual(b.logits, a.logits, `${transform}: logits differ after reload`);
+    assert.deepEqual(b.labels, a.labels);
+    assert.deepEqual(m2.transform(images).theta, m.transform(images).theta);
+    // Same bytes again from the reloaded model.
+    assert.deepEqual(m2.save(), bytes);
+    // Another instance of the core loads them too.
+    const m3 = builds[1][1].loadSTN(bytes);
+    const c = m3.predict(images);
+    let d = 0;
+    for (let i = 0; i < c.logits.length; i++) d = Math.max(d, Math.abs(c.logits[i] - a.logits[i]));
+    assert.ok(d < 1e-3, `scalar build's logits differ by ${d}`);
+    const h = g.loadSTN(m.save({ float16: true }));
+    const e = h.predict(images);
+    d = 0;
+    for (let i = 0; i < e.logits.length; i++) d = Math.max(d, Math.abs(e.logits[i] - a.logits[i]));
+    assert.ok(d < 0.05, `float16 weights change logits by ${d}`);
+    for (const x of [m, m2, m3, h]) x.free();
+  }
+});
+
+test('loadSTN rejects malformed bytes with an Error and the instance stays usable', () => {
+  const m = g.createSTN({ seed: 1 });
+  const bytes = m.save();
+  m.free();
+  assert.throws(() => g.loadSTN(bytes.subarray(0, 100)), (e) => e instanceof Error && /truncated/.test(e.message));
+  const bad = bytes.slice();
+  bad[bad.length - 10] ^= 1;
+  assert.throws(() => g.loadSTN(bad), /checksum/);
+  const magic = bytes.slice();
+  magic[0] = 0;
+  assert.throws(() => g.loadSTN(magic), /magic/);
+  assert.throws(() => g.loadSTN([1, 2, 3]), TypeError);
+  assert.throws(() => g.loadSTN(new Uint8Array(0)), Error);
+  const ok = g.loadSTN(bytes);
+  assert.equal(ok.predict(new Float32Array(PIX)).labels.length, 1);
+  ok.free();
+});
+
+test('deterministic: same seed, same data, same build → the same numbers; another seed differs', () => {
+  const run = (seed) => {
+    const m = g.createSTN({ seed });
+    const out = [];
+    for (let s = 0; s < 3; s++) {
+      const i = s * 16;
+      const r = m.trainBatch(mnist.train.images.subarray(i * PIX, (i + 16) * PIX), mnist.train.labels.subarray(i, i + 16));
+      out.push(r.loss, r.accuracy, r.gradNorm);
+    }
+    out.push(...m.predict(mnist.test.images.subarray(0, 4 * PIX)).logits);
+    m.free();
+    return out;
+  };
+  const a = run(7), b = run(7), c = run(8);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+test('argument validation names the argument; use after free throws; free is idempotent', () => {
+  assert.throws(() => g.createSTN({ height: 0 }), (e) => e instanceof RangeError && /height/.test(e.message));
+  assert.throws(() => g.createSTN({ height: '28' }), (e) => e instanceof TypeError && /height/.test(e.message));
+  assert.throws(() => g.createSTN({ transform: 'perspective' }), (e) => e instanceof RangeError && /transform/.test(e.message));
+  assert.throws(() => g.createSTN({ optimizer: 'rmsprop' }), (e) => e instanceof RangeError && /optimizer/.test(e.message));
+  assert.throws(() => g.createSTN({ learningRate: -1 }), (e) => e instanceof RangeError && /learningRate/.test(e.message));
+  assert.throws(() => g.createSTN({ dropout: 1 }), (e) => e instanceof RangeError && /dropout/.test(e.message));
+  assert.throws(() => g.createSTN({ classes: 1 }), (e) => e instanceof RangeError && /classes/.test(e.message));
+  assert.throws(() => g.createSTN({ colour: true }), (e) => e instanceof RangeError && /colour/.test(e.message));
+  assert.throws(() => g.createSTN({ transform: 'none', outputSize: [14, 14] }), (e) => e instanceof RangeError && /outputSize/.test(e.message));
+  assert.throws(() => g.createSTN({ height: 8, width: 8 }), (e) => e instanceof RangeError && /too small/.test(e.message));
+  assert.throws(() => g.createSTN(5), TypeError);
+  const m = g.createSTN();
+  assert.throws(() => m.trainBatch(new Float32Array(100), [1]), (e) => e instanceof RangeError && /images/.test(e.message));
+  assert.throws(() => m.trainBatch(new Float64Array(PIX), [1]), (e) => e instanceof TypeError && /images/.test(e.message));
+  assert.throws(() => m.trainBatch(new Float32Array(PIX), [10]), (e) => e instanceof RangeError && /labels/.test(e.message));
+  assert.throws(() => m.trainBatch(new Float32Array(PIX), [1, 2]), (e) => e instanceof RangeError && /labels/.test(e.message));
+  assert.throws(() => m.trainBatch(new Float32Array(PIX), 'x'), (e) => e instanceof TypeError && /labels/.test(e.message));
+  const nan = new Float32Array(PIX);
+  nan[5] = NaN;
+  assert.throws(() => m.predict(nan), (e) => e instanceof RangeError && /images\[5\]/.test(e.message));
+  assert.throws(() => { m.learningRate = 0; }, (e) => e instanceof RangeError && /learningRate/.test(e.message));
+  m.learningRate = 0.05;
+  assert.equal(m.learningRate, Math.fround(0.05));
+  assert.equal(g.loadSTN(m.save()).config.learningRate, Math.fround(0.05));
+  m.free();
+  m.free();
+  assert.throws(() => m.predict(new Float32Array(PIX)), /freed/);
+  assert.throws(() => m.save(), /freed/);
+});
+
+test('a non-finite loss refuses the step and leaves the weights unchanged', () => {
+  for (const [build, gg] of builds) {
+    const m = gg.createSTN({ seed: 3 });
+    const h = hooks(gg, m);
+    // Output biases at ±3e38: the logits stay finite, but the log-softmax of class 1 overflows to −∞.
+    const b = h.tensors[15].offset;
+    h.set(b, 3e38);
+    h.set(b + 1, -3e38);
+    const before = m.save();
+    const x = mnist.train.images.subarray(0, 8 * PIX);
+    assert.throws(() => m.trainBatch(x, [1, 1, 1, 1, 1, 1, 1, 1]), (e) => e instanceof Error && /not finite/.test(e.message), build);
+    assert.deepEqual(m.save(), before, `${build}: weights changed by a refused step`);
+    // Still usable: a finite batch trains.
+    h.set(b, 0);
+    h.set(b + 1, 0);
+    assert.ok(Number.isFinite(m.trainBatch(x, [0, 1, 2, 3, 4, 5, 6, 7]).loss));
+    m.free();
+  }
+});
+
+test('learns real MNIST digits in a short run (test accuracy far above chance)', (t) => {
+  const m = g.createSTN({ seed: 1, optimizer: 'adam', learningRate: 0.002, dropout: 0 });
+  const B = 64, steps = 60;
+  for (let s = 0; s < steps; s++) {
+    const i = s * B;
+    m.trainBatch(mnist.train.images.subarray(i * PIX, (i + B) * PIX), mnist.train.labels.subarray(i, i + B));
+  }
+  const n = 1000;
+  const { accuracy } = m.evaluate(mnist.test.images.subarray(0, n * PIX), mnist.test.labels.subarray(0, n));
+  t.diagnostic(`test accuracy after ${steps} steps of ${B}: ${accuracy}`);
+  assert.ok(accuracy > 0.8, `test accuracy ${accuracy} after ${steps} steps`);
+  m.free();
+});
+
+test('learns rotated (R) digits, and the transformer moves θ away from the identity', (t) => {
+  const m = g.createSTN({ seed: 1, optimizer: 'adam', learningRate: 0.002, dropout: 0 });
+  const B = 64, steps = 80, n = 500;
+  for (let s = 0; s < steps; s++) {
+    const i = s * B;
+    const x = g.distort(mnist.train.images.subarray(i * PIX, (i + B) * PIX), B, 'R', { seed: s + 1 });
+    m.trainBatch(x.images, mnist.train.labels.subarray(i, i + B));
+  }
+  const testX = g.distort(mnist.test.images.subarray(0, n * PIX), n, 'R', { seed: 999 }).images;
+  const { accuracy } = m.evaluate(testX, mnist.test.labels.subarray(0, n));
+  const { theta } = m.transform(testX);
+  let dev = 0;
+  const id = [1, 0, 0, 0, 1, 0];
+  for (let i = 0; i < n; i++) for (let k = 0; k < 6; k++) dev += Math.abs(theta[6 * i + k] - id[k]);
+  dev /= n;
+  t.diagnostic(`R: test accuracy after ${steps} steps: ${accuracy}; mean Σ|θ − I| = ${dev.toFixed(3)}`);
+  assert.ok(accuracy > 0.45, `R test accuracy ${accuracy}`);
+  assert.ok(dev > 0.1, `θ stayed near the identity (mean Σ|θ − I| = ${dev})`);
+  m.free();
+});
+
+test('load() instances are independent; loadSTN works across them', async () => {
+  const g2 = await load();
+  const m = g.createSTN({ seed: 1 });
+  const m2 = g2.loadSTN(m.save());
+  const x = mnist.test.images.subarray(0, 3 * PIX);
+  assert.deepEqual(m2.predict(x).logits, m.predict(x).logits);
+  m.free();
+  m2.free();
+});
