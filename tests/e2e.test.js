@@ -100,6 +100,50 @@ async function shot(page, selector, name) {
   await el.screenshot({ path: fileURLToPath(new URL(name, ARTIFACTS)) });
 }
 
+test('serve.js: content types, / redirects to the page, nothing outside the repository', async () => {
+  const { createStaticServer } = await import('../web/serve.js');
+  const srv = createStaticServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const root = `http://127.0.0.1:${srv.address().port}`;
+  try {
+    const home = await fetch(root + '/', { redirect: 'manual' });
+    assert.equal(home.status, 302);
+    assert.equal(home.headers.get('location'), '/web/');
+    const page = await fetch(root + '/web/');
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.match(await page.text(), /data-testid="stn-train"/);
+    const wasm = await fetch(root + '/dist/glimpse-simd.wasm');
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.equal((await wasm.arrayBuffer()).byteLength > 0, true);
+    const js = await fetch(root + '/src/js/index.js');
+    assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    const gz = await fetch(root + '/data/mnist-10k.bin.gz');
+    if (gz.status === 200) {
+      assert.equal(gz.headers.get('content-type'), 'application/gzip');
+      assert.equal(gz.headers.get('content-encoding'), null);
+    }
+    // Raw requests, so the client does not normalise the dot segments away.
+    const raw = (path) => new Promise((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port: srv.address().port, path }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    });
+    for (const p of ['/..%2f..%2fetc%2fpasswd', '/../../etc/passwd', '/web/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/.git/config', '/web/%00']) {
+      const code = await raw(p);
+      assert.ok(code === 403 || code === 404, `${p} answered ${code}`);
+    }
+    assert.equal(await raw('/package.json'), 200);
+    assert.equal(await raw('/web/nope.js'), 404);
+  } finally {
+    srv.close();
+  }
+});
+
 test('the page loads with a clean console, says which build runs, and draws every panel', { skip: skipAll }, async (t) => {
   const { page, context, problems } = await open('/');
   const info = await waitReady(page);
@@ -266,7 +310,17 @@ test('DRAW: the step-by-step drawing animates', { skip: skipAll, timeout: 60000 
   await waitChange(page, 'draw-canvas', s1.hash);
   await play.click();
   assert.equal(await play.getAttribute('aria-pressed'), 'false');
+  // Reconstructing a test digit shows read windows too.
+  await page.getByTestId('draw-reconstruct').click();
+  await waitChange(page, 'draw-canvas', (await canvasStats(page, 'draw-canvas')).hash);
   await shot(page, '#draw', 'draw-model.png');
+  // Train from scratch: progress is reported and the loss curve appears; then pause.
+  const train = page.getByTestId('draw-train');
+  await train.click();
+  await page.waitForFunction(() => /^step \d+/.test(document.getElementById('draw-train-stat').textContent), null, { timeout: 30000 });
+  t.diagnostic(`DRAW training: ${await page.locator('#draw-train-stat').textContent()}`);
+  await train.click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="draw-train"]').textContent === 'Resume training');
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -281,7 +335,21 @@ test('NTM: the copy task animates the memory', { skip: skipAll, timeout: 60000 }
   const s0 = await canvasStats(page, 'ntm-memory');
   const s1 = await waitChange(page, 'ntm-memory', s0.hash);
   await waitChange(page, 'ntm-memory', s1.hash);
+  // Flipping an input bit re-runs the copy.
+  const inp = page.getByTestId('ntm-input');
+  await inp.scrollIntoViewIfNeeded();
+  const i0 = await canvasStats(page, 'ntm-input');
+  const ib = await inp.boundingBox();
+  await page.mouse.click(ib.x + 3, ib.y + 3);
+  await waitChange(page, 'ntm-input', i0.hash);
   await shot(page, '#ntm', 'ntm-model.png');
+  // Train from scratch: progress is reported; then pause.
+  const train = page.getByTestId('ntm-train');
+  await train.click();
+  await page.waitForFunction(() => /^step \d+/.test(document.getElementById('ntm-train-stat').textContent), null, { timeout: 30000 });
+  t.diagnostic(`NTM training: ${await page.locator('#ntm-train-stat').textContent()}`);
+  await train.click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="ntm-train"]').textContent === 'Resume training');
   assert.deepEqual(problems, []);
   await context.close();
 });

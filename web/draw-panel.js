@@ -2,11 +2,12 @@
 // (and, when reconstructing, read) window drawn as a box. Right: the read filterbank you can drag
 // around, with the N×N glimpse g.draw.read takes and what g.draw.write puts back.
 // Only DOM and canvas work here; every number comes from the worker.
-import { fitCanvas, drawValues, placeholder, widthOf } from './paint.js';
+import { fitCanvas, drawValues, placeholder, widthOf, lineChart } from './paint.js';
 
 const $ = (id) => document.getElementById(id);
 const FB = 252; // filterbank image side (css px)
 const DC = 280; // drawing canvas side (css px)
+const MARGIN = 22; // grey margin around the drawn image (css px)
 
 export class DrawPanel {
   constructor(client) {
@@ -25,7 +26,17 @@ export class DrawPanel {
     this.writeN = 5;
     this.busy = false;
     this.queued = false;
+    this.training = false;
+    this.losses = [];
     this._wire();
+    client.on('draw.progress', (m) => this._progress(m));
+    client.on('draw.sample', (tr) => {
+      if (!this.scrubbing) this._setTrace(tr, true);
+    });
+    client.on('draw.stopped', (m) => {
+      this._setTraining(false);
+      $('draw-note').textContent = `Training stopped: ${m.error?.message}`;
+    });
     this.reset();
   }
 
@@ -34,7 +45,11 @@ export class DrawPanel {
     this.caps = null;
     this.trace = null;
     this.glimpse = null;
-    for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step']) $(id).disabled = true;
+    this.losses = [];
+    this._setTraining(false);
+    $('draw-train-stat').textContent = '';
+    $('draw-loss-chart').hidden = true;
+    for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train']) $(id).disabled = true;
     placeholder($('draw-canvas'), DC, DC, 'loading…');
     placeholder($('draw-strip'), 0, 40, '');
     placeholder($('fb-image'), FB, FB, 'loading…');
@@ -97,6 +112,8 @@ export class DrawPanel {
     img.addEventListener('pointercancel', end);
 
     $('draw-play').addEventListener('click', () => (this.playing ? this._stop() : this._play()));
+    $('draw-step').addEventListener('pointerdown', () => (this.scrubbing = true));
+    $('draw-step').addEventListener('change', () => (this.scrubbing = false));
     $('draw-step').addEventListener('input', () => {
       this._stop();
       this.t = Number($('draw-step').value);
@@ -107,6 +124,7 @@ export class DrawPanel {
       this._generate();
     });
     $('draw-recon').addEventListener('click', () => this._reconstruct());
+    $('draw-train').addEventListener('click', () => (this.training ? this._pauseTraining() : this._train()));
   }
 
   // ----- the filterbank view
@@ -248,14 +266,56 @@ export class DrawPanel {
       const r = await this.client.request('draw.init');
       this.readN = r.readN ?? this.readN;
       this.writeN = r.writeN ?? this.writeN;
-      $('draw-note').textContent = r.pretrained
-        ? 'Pretrained on MNIST. Each step adds ink through the red window; play, scrub, or ask for a new sample.'
-        : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the windows move, but the ink is noise.`;
-      for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step']) $(id).disabled = false;
+      this._describe(r);
+      for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train']) $(id).disabled = false;
       await this._generate();
     } catch (e) {
       $('draw-note').textContent = `DRAW model: ${e.message}`;
     }
+  }
+
+  _describe(r) {
+    $('draw-note').textContent = r.pretrained
+      ? `Pretrained on MNIST: ${r.steps} steps, each adding ink through the red window (a ${r.writeN}×${r.writeN} filterbank). Play, scrub, or ask for a new sample.`
+      : r.trainedSteps > 0
+        ? `Trained here from scratch for ${r.trainedSteps} steps: press New sample or Reconstruct to see what it learned.`
+        : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the windows move, but the ink is noise. Press Train from scratch to watch it learn.`;
+  }
+
+  _setTraining(on) {
+    this.training = on;
+    $('draw-train').textContent = on ? 'Pause training' : this.losses.length ? 'Resume training' : 'Train from scratch';
+    $('draw-train').setAttribute('aria-pressed', String(on));
+  }
+
+  async _train() {
+    try {
+      this._setTraining(true);
+      await this.client.request('draw.train');
+      $('draw-loss-chart').hidden = false;
+      $('draw-note').textContent = 'Training a fresh DRAW on MNIST (Adam, batches of 16): a new sample from the same noise every 3 s. Expect blobs first, digits after a few thousand steps.';
+    } catch (e) {
+      this._setTraining(false);
+      $('draw-note').textContent = e.message;
+    }
+  }
+
+  async _pauseTraining() {
+    this._setTraining(false);
+    try {
+      this._describe(await this.client.request('draw.pause'));
+    } catch (e) {
+      $('draw-note').textContent = e.message;
+    }
+  }
+
+  _progress(m) {
+    this.losses.push([m.step, m.loss]);
+    if (this.losses.length > 1500) this.losses = this.losses.filter((_, i) => i % 2 === 0);
+    $('draw-train-stat').textContent = `step ${m.step} · epoch ${m.epoch.toFixed(2)} · loss ${m.loss.toFixed(1)} nats (reconstruction ${m.reconstruction.toFixed(1)} + KL ${m.kl.toFixed(1)}) · ${Math.round(m.imagesPerSecond)} images/s`;
+    const c = $('draw-loss-chart');
+    c.hidden = false;
+    lineChart(c, widthOf(c, 200, 400), 100, [{ points: this.losses, color: '#ef4444' }], { xLabel: 'step', title: 'negative ELBO (nats / image)', yFormat: (v) => v.toFixed(0) });
   }
 
   async _generate() {
@@ -277,13 +337,16 @@ export class DrawPanel {
     }
   }
 
-  _setTrace(tr) {
+  _setTrace(tr, keepPlaying = false) {
+    const wasPlaying = this.playing;
     this._stop();
     this.trace = tr;
-    this.t = 0;
+    // A sample arriving during training while paused shows its finished canvas.
+    this.t = keepPlaying && !wasPlaying ? tr.steps - 1 : 0;
     $('draw-step').max = String(tr.steps - 1);
     this._drawStrip();
     this._drawStep();
+    if (keepPlaying && wasPlaying) this._play();
   }
 
   _play() {
@@ -314,9 +377,17 @@ export class DrawPanel {
     if (!tr) return;
     const t = this.t;
     const { H, W } = tr;
+    // The image sits inside a margin so windows reaching past its edges stay visible.
     const ctx = fitCanvas($('draw-canvas'), DC, DC);
-    drawValues(ctx, tr.canvases, t * H * W * tr.count, H, W, 0, 0, DC, DC);
-    const s = DC / W;
+    ctx.fillStyle = '#e5e7eb';
+    ctx.fillRect(0, 0, DC, DC);
+    drawValues(ctx, tr.canvases, t * H * W * tr.count, H, W, MARGIN, MARGIN, DC - 2 * MARGIN, DC - 2 * MARGIN);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, 0, DC, DC);
+    ctx.clip();
+    ctx.translate(MARGIN, MARGIN);
+    const s = (DC - 2 * MARGIN) / W;
     const win = (arr, N, color) => {
       if (!arr) return;
       const o = t * tr.count * 5;
@@ -329,10 +400,11 @@ export class DrawPanel {
     };
     win(tr.read, this.readN, '#10b981');
     win(tr.write, this.writeN, '#ef4444');
-    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.restore();
+    ctx.fillStyle = '#374151';
     ctx.font = '12px system-ui, sans-serif';
     ctx.textBaseline = 'top';
-    ctx.fillText(`step ${t + 1} / ${tr.steps}`, 6, 6);
+    ctx.fillText(`step ${t + 1} / ${tr.steps}`, 4, 4);
     $('draw-step').value = String(t);
     $('draw-step-v').textContent = `${t + 1} / ${tr.steps}`;
   }

@@ -2,7 +2,7 @@
 // output, write and read weightings over time as in the paper's Figure 6, the memory at each step).
 // Right: one head's addressing (g.ntm.address) taken apart stage by stage on a small memory.
 // Only DOM and canvas work here; every number comes from the worker.
-import { fitCanvas, drawValues, placeholder, bars, widthOf } from './paint.js';
+import { fitCanvas, drawValues, placeholder, bars, widthOf, lineChart } from './paint.js';
 
 const $ = (id) => document.getElementById(id);
 const R = 16; // rows of the demo memory
@@ -28,7 +28,15 @@ export class NtmPanel {
     this.playing = false;
     this.timer = null;
     this.seed = 1;
+    this.training = false;
+    this.curve = [];
     this._wire();
+    client.on('ntm.progress', (m) => this._progress(m));
+    client.on('ntm.trace', (tr) => this._setTrace(tr));
+    client.on('ntm.stopped', (m) => {
+      this._setTraining(false);
+      $('ntm-note').textContent = `Training stopped: ${m.error?.message}`;
+    });
     this.reset();
     window.addEventListener('resize', () => {
       if (this.demo) this._drawDemo();
@@ -46,7 +54,11 @@ export class NtmPanel {
     this.trace = null;
     this.prev = oneHot(0);
     this.history = [];
-    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step']) $(id).disabled = true;
+    this.curve = [];
+    this._setTraining(false);
+    $('ntm-train-stat').textContent = '';
+    $('ntm-loss-chart').hidden = true;
+    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = true;
     for (const id of ['ntm-input', 'ntm-output']) placeholder($(id), 0, 100, 'loading…');
     for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, '');
     placeholder($('ntm-memory'), 0, 150, 'loading…');
@@ -117,6 +129,7 @@ export class NtmPanel {
       this.sequence = null;
       this._copy();
     });
+    $('ntm-train').addEventListener('click', () => (this.training ? this._pauseTraining() : this._train()));
     $('ntm-input').addEventListener('click', (e) => {
       // Toggle the bit under the pointer and run the copy again.
       if (!this.trace || !this.sequence) return;
@@ -124,7 +137,7 @@ export class NtmPanel {
       const L = this.trace.length;
       const col = Math.floor(((e.clientX - r.left) / r.width) * this.trace.steps);
       const row = Math.floor(((e.clientY - r.top) / r.height) * this.bits);
-      const t = col - 1; // time 0 is the start marker in our layout; inputs occupy steps 1..L
+      const t = col - this.trace.inputOffset;
       if (t < 0 || t >= L || row < 0 || row >= this.bits) return;
       this.sequence[t * this.bits + row] = 1 - this.sequence[t * this.bits + row];
       this._copy();
@@ -256,6 +269,8 @@ export class NtmPanel {
     const hc = $('ntm-addr-history');
     const HW = widthOf(hc, 240, 520);
     const hctx = fitCanvas(hc, HW, 96);
+    hctx.fillStyle = '#fff';
+    hctx.fillRect(0, 0, HW, 96);
     hctx.fillStyle = '#f3f4f6';
     hctx.fillRect(0, 14, HW, 82);
     const cw = HW / Math.max(hist.length, 40);
@@ -275,14 +290,66 @@ export class NtmPanel {
       const r = await this.client.request('ntm.init');
       this.bits = r.bits;
       this.maxTrain = r.maxLength ?? 20;
-      $('ntm-note').textContent = r.pretrained
-        ? `Pretrained on copy sequences of length 1–${this.maxTrain}. Push the length past that and watch where it breaks.`
-        : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the heads wander and the output is noise.`;
-      for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step']) $(id).disabled = false;
+      this._describe(r);
+      for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = false;
       await this._copy();
     } catch (e) {
       $('ntm-note').textContent = `NTM model: ${e.message}`;
     }
+  }
+
+  _describe(r) {
+    this.info = r;
+    this.noteBase = r.pretrained
+      ? `Pretrained on copy sequences of length 1–${this.maxTrain} (memory ${r.R}×${r.C}). Push the length past that and watch where it breaks.`
+      : r.trainedSteps > 0
+        ? `Trained here from scratch for ${r.trainedSteps} steps (memory ${r.R}×${r.C}).`
+        : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the heads wander and the output is noise. Train from scratch to watch it learn (it takes many thousands of steps).`;
+  }
+
+  _setTraining(on) {
+    this.training = on;
+    $('ntm-train').textContent = on ? 'Pause training' : this.curve.length ? 'Resume training' : 'Train from scratch';
+    $('ntm-train').setAttribute('aria-pressed', String(on));
+  }
+
+  async _train() {
+    try {
+      this._setTraining(true);
+      await this.client.request('ntm.train');
+      this.noteBase = `Training a fresh NTM on random copy sequences of length 1–${this.maxTrain} (batches of 8); your sequence is re-run every 3 s.`;
+    } catch (e) {
+      this._setTraining(false);
+      $('ntm-note').textContent = e.message;
+    }
+  }
+
+  async _pauseTraining() {
+    this._setTraining(false);
+    try {
+      this._describe(await this.client.request('ntm.pause'));
+      if (this.trace) this._drawCopy();
+    } catch (e) {
+      $('ntm-note').textContent = e.message;
+    }
+  }
+
+  _progress(m) {
+    this.curve.push([m.step, m.bitErrors]);
+    if (this.curve.length > 1500) this.curve = this.curve.filter((_, i) => i % 2 === 0);
+    $('ntm-train-stat').textContent = `step ${m.step} · ${m.bitErrors.toFixed(2)} wrong bits per sequence · loss ${m.loss.toFixed(2)} bits · ${m.sequencesPerSecond.toFixed(1)} sequences/s`;
+    const c = $('ntm-loss-chart');
+    c.hidden = false;
+    lineChart(c, widthOf(c, 200, 900), 100, [{ points: this.curve, color: '#4f46e5' }], { yMin: 0, xLabel: 'step', title: 'wrong bits per sequence (training batches)', yFormat: (v) => v.toFixed(1) });
+  }
+
+  _setTrace(tr) {
+    this.sequence = tr.sequence.slice();
+    this.trace = tr;
+    $('ntm-step').max = String(tr.steps - 1);
+    this.t = Math.min(this.t, tr.steps - 1);
+    this._drawCopy();
+    this._drawStep();
   }
 
   async _copy() {
@@ -290,13 +357,7 @@ export class NtmPanel {
       const length = Number($('ntm-len').value);
       const args = { length, seed: this.seed };
       if (this.sequence && this.sequence.length === length * this.bits) args.sequence = Float32Array.from(this.sequence);
-      const tr = await this.client.request('ntm.copy', args);
-      this.sequence = tr.sequence.slice();
-      this.trace = tr;
-      $('ntm-step').max = String(tr.steps - 1);
-      this.t = Math.min(this.t, tr.steps - 1);
-      this._drawCopy();
-      this._drawStep();
+      this._setTrace(await this.client.request('ntm.copy', args));
       if (!this.playing) this._play();
     } catch (e) {
       $('ntm-note').textContent = e.message;
@@ -339,16 +400,22 @@ export class NtmPanel {
     }
     this._grid('ntm-input', inp, bits, steps, widthOf($('ntm-input'), 200, 600), 100, 'paper');
     this._grid('ntm-output', out, bits, steps, widthOf($('ntm-output'), 200, 600), 100, 'paper');
-    const errors = tr.bitErrors ?? countErrors(tr.sequence, tr.output);
+    const errors = Math.round(tr.bitErrors ?? countErrors(tr.sequence, tr.output));
     const beyond = length > (this.maxTrain ?? 20) ? ' (longer than any training sequence)' : '';
-    $('ntm-note').textContent = `Length ${length}${beyond}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${length * bits}. Click input bits to flip them.`;
+    $('ntm-note').textContent = `${this.noteBase ?? ''} Length ${length}${beyond}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${length * bits}. Click input bits to flip them.`;
   }
 
   _grid(id, data, rows, cols, w, h, mode) {
     const ctx = fitCanvas($(id), w, h);
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, 0, w, h);
-    drawValues(ctx, data, 0, rows, cols, 0, 0, w, h, { mode });
+    // Weightings are scaled to their largest value (an untrained head spreads 1/R over R rows).
+    let hi = 1;
+    if (mode === 'heat') {
+      hi = 0;
+      for (const v of data) hi = Math.max(hi, v);
+    }
+    drawValues(ctx, data, 0, rows, cols, 0, 0, w, h, { mode, hi: hi || 1 });
     if (mode === 'paper') {
       ctx.strokeStyle = 'rgba(0,0,0,0.06)';
       for (let c = 1; c < cols; c++) {
@@ -379,9 +446,11 @@ export class NtmPanel {
     drawValues(ctx, M, 0, Cm, Rm, 0, 0, MW, 118, { mode: 'heat', lo, hi });
     // The write (red) and read (green) weightings at this step under the memory.
     const wcol = (arr, y, color) => {
+      let mx = 0;
+      for (let i = 0; i < Rm; i++) mx = Math.max(mx, arr[t * Rm + i]);
       for (let i = 0; i < Rm; i++) {
         ctx.fillStyle = color;
-        ctx.globalAlpha = Math.min(1, arr[t * Rm + i] * 1.5);
+        ctx.globalAlpha = Math.min(1, arr[t * Rm + i] / (mx || 1));
         ctx.fillRect((i * MW) / Rm, y, MW / Rm, 12);
       }
       ctx.globalAlpha = 1;

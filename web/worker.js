@@ -313,8 +313,8 @@ const yieldTick = () => new Promise((r) => {
 /**
  * The training loop: trainBatch on freshly distorted batches for ~40 ms, then post progress, do a
  * slice of the periodic test evaluation, and yield (so requests such as pause get through).
- * imagesPerSecond counts trainBatch time only (over the last 50 batches), so it compares with a
- * Node loop over trainBatch; dataImagesPerSecond (since Train) includes making the batches too.
+ * Over the last 50 batches: imagesPerSecond counts trainBatch time only, so it compares with a
+ * Node loop over trainBatch; dataImagesPerSecond includes making the batches (g.distort) too.
  */
 async function stnTrainLoop(token, batch) {
   const d = await digits();
@@ -322,21 +322,22 @@ async function stnTrainLoop(token, batch) {
   const model = ensureStnModel(test.S);
   const { nTest, nTrain } = splitIndices(d);
   const rand = rng(1000 + stn.step);
-  const rates = [];
-  let lastView = 0, lastEval = performance.now(), loopMs = 0, loopImages = 0;
+  const times = [];
+  let lastView = 0, lastEval = performance.now();
   stn.evalState = null;
   if (stn.lastAccuracy === null) post({ event: 'stn.eval', accuracy: stnEvaluate(), step: stn.step });
   while (stn.running && stn.token === token) {
     const t0 = performance.now();
     let loss = 0, acc = 0, k = 0;
     while (performance.now() - t0 < 40) {
+      const tb = performance.now();
       const idx = Array.from({ length: batch }, () => nTest + ((rand() * nTrain) | 0));
       const b = distortBatch(d, idx, stn.kind, (rand() * 2 ** 31) | 0);
       const t1 = performance.now();
       const r = model.trainBatch(b.images, b.labels);
-      const dt = performance.now() - t1;
-      rates.push(dt);
-      if (rates.length > 50) rates.shift();
+      const t2 = performance.now();
+      times.push([t2 - t1, t2 - tb]); // [trainBatch, trainBatch + making the batch]
+      if (times.length > 50) times.shift();
       loss += r.loss;
       acc += r.accuracy;
       k++;
@@ -344,15 +345,14 @@ async function stnTrainLoop(token, batch) {
       stn.seen += batch;
     }
     const now = performance.now();
-    loopMs += now - t0;
-    loopImages += k * batch;
     const point = { step: stn.step, loss: loss / k, accuracy: acc / k };
     stn.history.push(point);
+    const sum = (j) => times.reduce((a, t) => a + t[j], 0);
     post({
       event: 'stn.progress',
       ...point,
-      imagesPerSecond: (rates.length * batch * 1000) / rates.reduce((a, b) => a + b, 0),
-      dataImagesPerSecond: (loopImages * 1000) / loopMs,
+      imagesPerSecond: (times.length * batch * 1000) / sum(0),
+      dataImagesPerSecond: (times.length * batch * 1000) / sum(1),
       epoch: stn.seen / nTrain,
     });
     if (stn.evalState || now - lastEval > 3000) {
@@ -399,7 +399,7 @@ function softmax(z) {
 // ---------------------------------------------------------------------------------------------
 // DRAW panel state.
 
-const draw = { model: null, pretrained: false, T: 0 };
+const draw = { model: null, pretrained: false, note: null, running: false, token: 0, step: 0 };
 
 async function drawModel() {
   if (draw.model) return draw.model;
@@ -409,26 +409,91 @@ async function drawModel() {
       draw.pretrained = true;
       return draw.model;
     } catch (e) {
-      draw.note = `pretrained weights unavailable (${e.message}); untrained model`;
+      draw.note = `pretrained weights unavailable: ${e.message}`;
     }
   }
+  return freshDrawModel();
+}
+
+function freshDrawModel() {
   if (typeof g.createDRAW !== 'function') throw new Error('g.createDRAW is not in this build yet');
+  draw.model?.free?.();
   draw.model = g.createDRAW({ seed: 1 });
   draw.pretrained = false;
+  draw.step = 0;
   return draw.model;
 }
 
-function drawTrace(r, count) {
-  const steps = r.steps ?? r.canvases.length / count / 784;
-  const HW = r.canvases.length / (steps * count);
-  const S = Math.round(Math.sqrt(HW));
-  return { steps, count, H: S, W: HW / S, canvases: r.canvases, write: r.write ?? null, read: r.read ?? null };
+function drawInfo(m) {
+  return {
+    pretrained: draw.pretrained,
+    note: draw.note,
+    steps: m.steps,
+    readN: m.config?.readN ?? 2,
+    writeN: m.config?.writeN ?? 5,
+    trainedSteps: draw.step,
+  };
+}
+
+function drawTrace(m, r, count) {
+  return { steps: r.steps, count, H: m.height, W: m.width, canvases: r.canvases, write: r.write ?? null, read: r.read ?? null };
+}
+
+/**
+ * Run step() repeatedly for ~40 ms per tick (at least once), then report(results, ms) and yield,
+ * until paused (running false) or superseded (token changed).
+ */
+async function trainLoop(st, token, step, report) {
+  while (st.running && st.token === token) {
+    const t0 = performance.now();
+    const results = [];
+    do results.push(step());
+    while (performance.now() - t0 < 40);
+    report(results, performance.now() - t0);
+    await yieldTick();
+  }
+}
+
+/** DRAW-from-scratch training: Adam steps on batches of 16 training digits; a fresh sample every 3 s. */
+async function drawTrain(token) {
+  const d = await digits();
+  const { nTest, nTrain } = splitIndices(d);
+  const m = draw.pretrained || !draw.model ? freshDrawModel() : draw.model;
+  const rand = rng(77 + draw.step);
+  const B = 16; // small batches: a step is ~1/4 s in wasm, so the curve moves and pause answers quickly
+  let lastSample = 0;
+  const times = [];
+  await trainLoop(draw, token, () => {
+    const idx = Array.from({ length: B }, () => nTest + ((rand() * nTrain) | 0));
+    const t = performance.now();
+    const r = m.trainBatch(pick(d, idx).images);
+    times.push(performance.now() - t);
+    if (times.length > 20) times.shift();
+    draw.step++;
+    return r;
+  }, (rs) => {
+    const mean = (k) => rs.reduce((a, r) => a + r[k], 0) / rs.length;
+    post({
+      event: 'draw.progress',
+      step: draw.step,
+      loss: mean('loss'),
+      reconstruction: mean('reconstruction'),
+      kl: mean('kl'),
+      imagesPerSecond: (times.length * B * 1000) / times.reduce((a, b) => a + b, 0),
+      epoch: (draw.step * B) / nTrain,
+    });
+    if (performance.now() - lastSample > 3000) {
+      post({ event: 'draw.sample', ...drawTrace(m, m.generate({ count: 1, seed: draw.sampleSeed ?? 1 }), 1) });
+      lastSample = performance.now();
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // NTM panel state.
 
-const ntm = { model: null, pretrained: false };
+const ntm = { model: null, pretrained: false, note: null, running: false, token: 0, step: 0, demo: null, last: null };
+const NTM_TRAIN = { batch: 8, minLength: 1, maxLength: 20 }; // the paper's copy-task curriculum range
 
 async function ntmModel() {
   if (ntm.model) return ntm.model;
@@ -438,13 +503,88 @@ async function ntmModel() {
       ntm.pretrained = true;
       return ntm.model;
     } catch (e) {
-      ntm.note = `pretrained weights unavailable (${e.message}); untrained model`;
+      ntm.note = `pretrained weights unavailable: ${e.message}`;
     }
   }
+  return freshNtmModel();
+}
+
+function freshNtmModel() {
   if (typeof g.createNTM !== 'function') throw new Error('g.createNTM is not in this build yet');
+  ntm.model?.free?.();
   ntm.model = g.createNTM({ seed: 1 });
   ntm.pretrained = false;
+  ntm.step = 0;
   return ntm.model;
+}
+
+function ntmInfo(m) {
+  return {
+    pretrained: ntm.pretrained,
+    note: ntm.note,
+    bits: m.bits,
+    R: m.R,
+    C: m.C,
+    maxLength: m.trainedMaxLength ?? NTM_TRAIN.maxLength,
+    trainedSteps: ntm.step,
+  };
+}
+
+/** The copy task on one sequence, with the traces reduced to the first read and write head. */
+function ntmCopy(m, seq, length) {
+  const r = m.copy(seq, length);
+  const steps = r.steps;
+  const head0 = (a, heads) => {
+    if (!a || heads === 1) return a;
+    const out = new Float32Array(steps * m.R);
+    for (let t = 0; t < steps; t++) out.set(a.subarray((t * heads) * m.R, (t * heads + 1) * m.R), t * m.R);
+    return out;
+  };
+  return {
+    output: r.output,
+    readWeights: head0(r.readWeights, m.readHeads ?? 1),
+    writeWeights: head0(r.writeWeights, m.writeHeads ?? 1),
+    memory: r.memory,
+    loss: r.loss,
+    bitErrors: r.bitErrors,
+    sequence: seq,
+    length,
+    bits: m.bits,
+    R: m.R,
+    C: m.C,
+    steps,
+    // Time layout: the L inputs at steps 0..L−1, the delimiter at L, the L outputs after it.
+    inputOffset: 0,
+    outputOffset: steps - length,
+  };
+}
+
+/** NTM-from-scratch training on random copy sequences; the page's sequence is re-run every 3 s. */
+async function ntmTrain(token) {
+  const m = ntm.pretrained || !ntm.model ? freshNtmModel() : ntm.model;
+  let lastTrace = 0;
+  const times = [];
+  await trainLoop(ntm, token, () => {
+    const t = performance.now();
+    const r = m.trainCopy(NTM_TRAIN);
+    times.push(performance.now() - t);
+    if (times.length > 20) times.shift();
+    ntm.step++;
+    return r;
+  }, (rs) => {
+    const mean = (k) => rs.reduce((a, r) => a + r[k], 0) / rs.length;
+    post({
+      event: 'ntm.progress',
+      step: ntm.step,
+      loss: mean('loss'),
+      bitErrors: mean('bitErrors'),
+      sequencesPerSecond: (times.length * NTM_TRAIN.batch * 1000) / times.reduce((a, b) => a + b, 0),
+    });
+    if (ntm.last && performance.now() - lastTrace > 3000) {
+      post({ event: 'ntm.trace', ...ntmCopy(m, ntm.last.sequence.slice(), ntm.last.length) });
+      lastTrace = performance.now();
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,21 +676,35 @@ const handlers = {
     const back = g.draw.write(glimpse, p, size);
     return { glimpse, Fx: fb.Fx, Fy: fb.Fy, gamma: fb.gamma[0], back, N, H, W };
   },
-  'draw.init': async () => {
-    const m = await drawModel();
-    return { pretrained: draw.pretrained, note: draw.note ?? null, T: m.T ?? null };
-  },
+  'draw.init': async () => drawInfo(await drawModel()),
   'draw.generate': async ({ seed = 1, count = 1 }) => {
     const m = await drawModel();
-    return drawTrace(m.generate({ count, seed }), count);
+    draw.sampleSeed = seed;
+    return drawTrace(m, m.generate({ count, seed }), count);
+  },
+  'draw.train': () => {
+    if (typeof g.createDRAW !== 'function') throw new Error('g.createDRAW is not in this build yet');
+    if (!draw.running) {
+      draw.running = true;
+      const token = ++draw.token;
+      drawTrain(token).catch((e) => {
+        draw.running = false;
+        post({ event: 'draw.stopped', error: errorInfo(e) });
+      });
+    }
+    return { running: true };
+  },
+  'draw.pause': () => {
+    draw.running = false;
+    draw.token++;
+    return draw.model ? drawInfo(draw.model) : { running: false };
   },
   'draw.reconstruct': async ({ index = 0 }) => {
     const m = await drawModel();
     const d = await digits();
     const { nTest } = splitIndices(d);
     const { images } = pick(d, [((index % nTest) + nTest) % nTest]);
-    const bin = images.map((v) => (v > 0.5 ? 1 : 0));
-    return { ...drawTrace(m.reconstruct(bin), 1), target: bin };
+    return { ...drawTrace(m, m.reconstruct(images, { seed: index >>> 0 }), 1), target: images };
   },
 
   // ----- NTM
@@ -581,26 +735,33 @@ const handlers = {
     const w = g.ntm.address({ ...base, gate, shift: sh, gamma }, [R, C]);
     return { memory: memory.slice(), key, keyRow, content, gated, shifted, w };
   },
-  'ntm.init': async () => {
-    const m = await ntmModel();
-    return { pretrained: ntm.pretrained, note: ntm.note ?? null, bits: m.bits ?? 8, memory: m.memory ?? null };
-  },
+  'ntm.init': async () => ntmInfo(await ntmModel()),
   /** Run the copy task on a given (or random) sequence; returns the whole trace for the page. */
   'ntm.copy': async ({ sequence, length, seed = 1 }) => {
     const m = await ntmModel();
-    const bits = m.bits ?? 8;
     let seq = sequence;
     if (!seq) {
       const rand = rng(seed * 31 + length);
-      seq = new Float32Array(length * bits).map(() => (rand() < 0.5 ? 1 : 0));
+      seq = new Float32Array(length * m.bits).map(() => (rand() < 0.5 ? 1 : 0));
     }
-    const r = m.copy(seq, length);
-    const Rm = m.memory?.[0] ?? m.R;
-    const Cm = m.memory?.[1] ?? m.C;
-    const steps = r.readWeights.length / Rm;
-    // Time layout of the trace: the L inputs, then the delimiter, then L output steps.
-    const outputOffset = steps - length;
-    const inputOffset = Math.max(0, outputOffset - 1 - length);
-    return { ...r, sequence: seq, length, bits, R: Rm, C: Cm, steps, inputOffset, outputOffset };
+    ntm.last = { sequence: seq.slice(), length };
+    return ntmCopy(m, seq, length);
+  },
+  'ntm.train': () => {
+    if (typeof g.createNTM !== 'function') throw new Error('g.createNTM is not in this build yet');
+    if (!ntm.running) {
+      ntm.running = true;
+      const token = ++ntm.token;
+      ntmTrain(token).catch((e) => {
+        ntm.running = false;
+        post({ event: 'ntm.stopped', error: errorInfo(e) });
+      });
+    }
+    return { running: true };
+  },
+  'ntm.pause': () => {
+    ntm.running = false;
+    ntm.token++;
+    return ntm.model ? ntmInfo(ntm.model) : { running: false };
   },
 };
