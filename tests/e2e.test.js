@@ -297,6 +297,29 @@ test('STN training raises test accuracy and reports throughput', { skip: skipAll
   await context.close();
 });
 
+test('STN: the pretrained model loads, scores well and reads a drawn digit', { skip: skipAll, timeout: 60000 }, async (t) => {
+  const { page, context, problems } = await open('/');
+  const info = await waitReady(page);
+  if (!info.caps.pretrained) return t.skip("g.pretrained('stn-mnist') is not in this build yet");
+  await page.getByTestId('stn-pretrained').click();
+  await page.waitForFunction(() => /%$/.test(document.querySelector('[data-testid="stn-accuracy"]').textContent), null, { timeout: 30000 });
+  const acc = parseFloat(await page.getByTestId('stn-accuracy').textContent());
+  t.diagnostic(`pretrained STN: ${acc}% on 500 held-out distorted digits (${await page.locator('#stn-kind').inputValue()})`);
+  assert.ok(acc >= 80, `pretrained accuracy only ${acc}%`);
+  const pad = page.getByTestId('stn-pad');
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps: 10 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /^\d$/.test(document.querySelector('[data-testid="stn-pad-label"]').textContent));
+  t.diagnostic(`pad stroke read as ${await page.getByTestId('stn-pad-label').textContent()}`);
+  await shot(page, '#stn', 'stn-pretrained.png');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('DRAW: the step-by-step drawing animates', { skip: skipAll, timeout: 60000 }, async (t) => {
   const { page, context, problems } = await open('/');
   const info = await waitReady(page);

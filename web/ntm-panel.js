@@ -59,7 +59,7 @@ export class NtmPanel {
     $('ntm-train-stat').textContent = '';
     $('ntm-loss-chart').hidden = true;
     for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = true;
-    for (const id of ['ntm-input', 'ntm-output']) placeholder($(id), 0, 100, 'loading…');
+    for (const id of ['ntm-input', 'ntm-target', 'ntm-output']) placeholder($(id), 0, 90, 'loading…');
     for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, '');
     placeholder($('ntm-memory'), 0, 150, 'loading…');
     placeholder($('ntm-addr-memory'), 0, 176, 'loading…');
@@ -88,7 +88,7 @@ export class NtmPanel {
     if (this.caps.createNTM) {
       await this._initModel();
     } else {
-      for (const id of ['ntm-input', 'ntm-output']) placeholder($(id), 0, 100, 'waiting for g.createNTM');
+      for (const id of ['ntm-input', 'ntm-target', 'ntm-output']) placeholder($(id), 0, 90, 'waiting for g.createNTM');
       for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, 'waiting for g.createNTM');
       placeholder($('ntm-memory'), 0, 150, ['The memory matrix over time appears here once', 'the NTM model (g.createNTM / pretrained ntm-copy) is in this build.']);
       $('ntm-note').textContent = 'The copy task waits for g.createNTM and the pretrained ntm-copy weights. The addressing demo on the right shows the mechanism it relies on.';
@@ -391,15 +391,30 @@ export class NtmPanel {
     const { steps, bits, length, R: Rm } = tr;
     // Input and output on the full time axis: inputs at steps 1..L, outputs in the last L steps.
     const inp = new Float32Array(bits * steps);
+    const tgt = new Float32Array(bits * steps);
     const out = new Float32Array(bits * steps);
     for (let t = 0; t < length; t++) {
       for (let b = 0; b < bits; b++) {
         inp[b * steps + (tr.inputOffset + t)] = tr.sequence[t * bits + b];
+        tgt[b * steps + (tr.outputOffset + t)] = tr.sequence[t * bits + b];
         out[b * steps + (tr.outputOffset + t)] = tr.output[t * bits + b];
       }
     }
-    this._grid('ntm-input', inp, bits, steps, widthOf($('ntm-input'), 200, 600), 100, 'paper');
-    this._grid('ntm-output', out, bits, steps, widthOf($('ntm-output'), 200, 600), 100, 'paper');
+    const w = widthOf($('ntm-input'), 120, 600);
+    this._grid('ntm-input', inp, bits, steps, w, 90, 'paper');
+    this._grid('ntm-target', tgt, bits, steps, w, 90, 'paper');
+    const ctx = this._grid('ntm-output', out, bits, steps, w, 90, 'paper');
+    // Mark the output bits that come out wrong (thresholded at 0.5).
+    ctx.strokeStyle = '#dc2626';
+    ctx.lineWidth = 1.5;
+    const cw = w / steps, ch = 90 / bits;
+    for (let t = 0; t < length; t++) {
+      for (let b = 0; b < bits; b++) {
+        if ((tr.output[t * bits + b] > 0.5) !== (tr.sequence[t * bits + b] > 0.5)) {
+          ctx.strokeRect((tr.outputOffset + t) * cw + 1, b * ch + 1, cw - 2, ch - 2);
+        }
+      }
+    }
     const errors = Math.round(tr.bitErrors ?? countErrors(tr.sequence, tr.output));
     const beyond = length > (this.maxTrain ?? 20) ? ' (longer than any training sequence)' : '';
     $('ntm-note').textContent = `${this.noteBase ?? ''} Length ${length}${beyond}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${length * bits}. Click input bits to flip them.`;
@@ -425,6 +440,7 @@ export class NtmPanel {
         ctx.stroke();
       }
     }
+    return ctx;
   }
 
   _drawStep() {

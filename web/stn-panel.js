@@ -259,11 +259,15 @@ export class StnPanel {
       if (this.running) await this._pause();
       const r = await this.client.request('stn.pretrained');
       this.hasModel = true;
+      this.loss = [];
+      this.trainAcc = [];
+      this.testAcc = [];
+      $('stn-kind').value = r.kind;
       $('stn-manual').disabled = false;
       $('stn-manual').checked = false;
-      if (r.accuracy != null) this._eval({ accuracy: r.accuracy, step: this.loss.at(-1)?.[0] ?? 0 });
+      this._eval({ accuracy: r.accuracy, step: 0 });
       await this._sample();
-      this._note(`Pretrained model loaded (${r.size}×${r.size} inputs).`);
+      this._note(`Pretrained transformer loaded (${r.kind} distortion, ${r.size}×${r.size} inputs): ${(r.accuracy * 100).toFixed(1)}% on held-out digits. Draw on the pad, or press Train to keep training it.`);
     } catch (e) {
       this._note(`Pretrained model: ${e.message}`, true);
     } finally {

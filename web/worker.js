@@ -639,9 +639,21 @@ const handlers = {
     stn.model = m;
     stn.modelSize = m.height ?? 28;
     stn.pretrained = true;
-    const test = await stnTestSet();
-    const accuracy = test.S === stn.modelSize ? stnEvaluate() : null;
-    return { size: stn.modelSize, accuracy };
+    stn.step = 0;
+    stn.seen = 0;
+    stn.lastAccuracy = null;
+    // Show the distortion the weights were trained on (named in the model when it says so, else
+    // the one whose image size matches the model's input).
+    const named = m.distortion ?? m.config?.distortion ?? m.meta?.distortion;
+    const SIZES = { R: 28, RTS: 42, P: 28, E: 28, T: 60 };
+    const kind = SIZES[named] ? named
+      : SIZES[stn.kind] === stn.modelSize ? stn.kind
+        : Object.keys(SIZES).find((k) => SIZES[k] === stn.modelSize);
+    if (!kind) throw new Error(`the pretrained STN takes ${stn.modelSize}×${stn.modelSize} images, which no distortion here makes`);
+    stn.kind = kind;
+    stn.test = null;
+    await stnTestSet();
+    return { size: stn.modelSize, kind, accuracy: stnEvaluate() };
   },
   'stn.classify': ({ pad, P, manual }) => {
     const S = stn.model ? stn.modelSize : stn.view?.S ?? 28;
