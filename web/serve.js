@@ -4,9 +4,11 @@
 //   GET /            → redirect to /web/ (web/index.html). The page's own URLs are relative, so it
 //                      also works from any static server rooted at the repository root, at /web/.
 //   PORT=8080        → listen port (0 picks a free one); HOST (default 127.0.0.1)
+//   dist/*.wasm missing → runs ./build.sh --wasm-only first (they are committed, so normally not)
 // Prints "glimpse-wasm page at http://HOST:PORT/" once listening (tests wait for that line).
 import { createServer } from 'node:http';
 import { createReadStream, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -101,8 +103,12 @@ const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPat
 if (isMain) {
   const port = Number(process.env.PORT ?? 8080);
   const host = process.env.HOST ?? '127.0.0.1';
-  if (!existsSync(path.join(ROOT, 'dist', 'glimpse-simd.wasm'))) {
-    console.warn('serve.js: dist/glimpse-*.wasm missing: run ./build.sh first (npm run build)');
+  // The wasm is committed, so this only happens in a tree where someone deleted it: build it.
+  const missing = ['simd', 'scalar'].filter((b) => !existsSync(path.join(ROOT, 'dist', `glimpse-${b}.wasm`)));
+  if (missing.length) {
+    console.log(`serve.js: dist/glimpse-{${missing.join(',')}}.wasm missing, running ./build.sh --wasm-only`);
+    const r = spawnSync(path.join(ROOT, 'build.sh'), ['--wasm-only'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) console.error('serve.js: the build failed; serving anyway (the page will say the wasm did not load)');
   }
   const server = createStaticServer();
   server.on('error', (e) => {
