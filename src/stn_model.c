@@ -340,6 +340,22 @@ static int layout_acts(stn_model *m, int B) {
     return GL_OK;
 }
 
+/* Zero the activation gradients that backward accumulates into (+=); argmax indices, dropout
+ * masks and the im2col scratch never carry gradients and are skipped. */
+static void zero_act_grads(stn_model *m) {
+    static const int skip[] = {A_LIN1, A_LIN1I, A_LIN2, A_LIN2I, A_LIN3, A_LIN3I, A_LI1, A_LI2,
+                               A_CIN1I, A_CIN2I, A_CIN3I, A_I1, A_I2, A_M2, A_MH, A_COL};
+    int zero[A_COUNT];
+    for (int i = 0; i < A_COUNT; i++) zero[i] = 1;
+    for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) zero[skip[k]] = 0;
+    for (int i = 0; i < A_COUNT; i++) {
+        if (!zero[i]) continue;
+        /* the size of slot i: distance to the next slot (the arena is laid out in slot order) */
+        float *end = i + 1 < A_COUNT ? m->d[i + 1] : m->dact.base + m->dact.used;
+        memset(m->d[i], 0, (size_t)(end - m->d[i]) * sizeof(float));
+    }
+}
+
 static int ensure_batch(stn_model *m, int B) {
     if (B <= m->capB) return GL_OK;
     return layout_acts(m, B);
@@ -664,7 +680,7 @@ GL_API int gl_stn_loss_grad(void *mp, float *out, const float *images, const int
     if (err) return err;
     forward(m, images, B, 0);
     gl_arena_zero(&m->grads);
-    gl_arena_zero(&m->dact);
+    zero_act_grads(m);
     int correct = 0;
     float loss = gl_softmax_xent(m->d[A_LOGITS], NULL, &correct, m->a[A_LOGITS], labels, B, m->classes);
     backward(m, images, B, 0);
@@ -707,7 +723,7 @@ GL_API int gl_stn_train_batch(void *mp, float *out, const float *images, const i
     if (err) return err;
     forward(m, images, B, 1);
     gl_arena_zero(&m->grads);
-    gl_arena_zero(&m->dact);
+    zero_act_grads(m);
     int correct = 0;
     float loss = gl_softmax_xent(m->d[A_LOGITS], NULL, &correct, m->a[A_LOGITS], labels, B, m->classes);
     if (!isfinite(loss)) return gl_fail(GL_ENUMERIC, "stn trainBatch: the loss is not finite (%g); step refused, weights unchanged", loss);
