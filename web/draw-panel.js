@@ -267,8 +267,9 @@ export class DrawPanel {
       this.readN = r.readN ?? this.readN;
       this.writeN = r.writeN ?? this.writeN;
       this._describe(r);
-      for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train']) $(id).disabled = false;
       await this._generate();
+      // Enabled once the first sample plays, so a click cannot race the autoplay.
+      for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train']) $(id).disabled = false;
     } catch (e) {
       $('draw-note').textContent = `DRAW model: ${e.message}`;
     }

@@ -291,8 +291,9 @@ export class NtmPanel {
       this.bits = r.bits;
       this.maxTrain = r.maxLength ?? 20;
       this._describe(r);
-      for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = false;
       await this._copy();
+      // Enabled once the first trace plays, so a click cannot race the autoplay.
+      for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = false;
     } catch (e) {
       $('ntm-note').textContent = `NTM model: ${e.message}`;
     }
