@@ -157,69 +157,134 @@ size_t gl_conv2d_col_size(int C, int H, int W, int K) {
     return (size_t)C * K * K * (size_t)(H - K + 1) * (size_t)(W - K + 1);
 }
 
-/* col (C*K*K, Ho*Wo) <- x (C, H, W): row (c, ky, kx) holds x[c, y+ky, x+kx] over (y, x). */
-static void im2col(float *col, const float *x, int C, int H, int W, int K) {
+/* Copy n floats (n small: one output row), vector loads/stores and a scalar tail. An explicit loop,
+ * not memcpy: rows are 7 to 24 floats, where a libc call (a real call in wasm) costs more than
+ * the copy. clang turns such loops back into memcpy calls unless told not to (no_builtin). */
+#if defined(__clang__)
+#define GL_NO_MEMCPY __attribute__((no_builtin("memcpy")))
+#else
+#define GL_NO_MEMCPY
+#endif
+GL_NO_MEMCPY static inline void copy_row(float *restrict d, const float *restrict s, int n) {
+    int j = 0;
+    for (; j + VF_WIDTH <= n; j += VF_WIDTH) VF_STORE(d + j, VF_LOAD(s + j));
+    for (; j < n; j++) d[j] = s[j];
+}
+
+/* col (C*K*K, ldc) <- x (C, H, W): row (c, ky, kx) holds x[c, y+ky, x+kx] over (y, x) in its
+ * first Ho*Wo columns (ldc >= Ho*Wo lets several items sit side by side in one col matrix). */
+GL_NO_MEMCPY static void im2col(float *restrict col, size_t ldc, const float *restrict x, int C, int H, int W,
+                                int K) {
     int Ho = H - K + 1, Wo = W - K + 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
                 const float *src = x + ((size_t)c * H + ky) * W + kx;
+                float *d = col;
                 for (int y = 0; y < Ho; y++) {
-                    memcpy(col, src, (size_t)Wo * sizeof(float));
-                    col += Wo;
+                    copy_row(d, src, Wo);
+                    d += Wo;
                     src += W;
                 }
+                col += ldc;
             }
 }
 
-/* x (C, H, W) += col2im(col (C*K*K, Ho*Wo)), the adjoint of im2col. */
-static void col2im_add(float *x, const float *col, int C, int H, int W, int K) {
+/* x (C, H, W) += col2im(col (C*K*K, ldc)), the adjoint of im2col. */
+static void col2im_add(float *x, const float *col, size_t ldc, int C, int H, int W, int K) {
     int Ho = H - K + 1, Wo = W - K + 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
                 float *dst = x + ((size_t)c * H + ky) * W + kx;
+                const float *s = col;
                 for (int y = 0; y < Ho; y++) {
                     int j = 0;
-                    for (; j + VF_WIDTH <= Wo; j += VF_WIDTH)
-                        VF_STORE(dst + j, VF_ADD(VF_LOAD(dst + j), VF_LOAD(col + j)));
-                    for (; j < Wo; j++) dst[j] += col[j];
-                    col += Wo;
+                    for (; j + VF_WIDTH <= Wo; j += VF_WIDTH) VF_STORE(dst + j, VF_ADD(VF_LOAD(dst + j), VF_LOAD(s + j)));
+                    for (; j < Wo; j++) dst[j] += s[j];
+                    s += Wo;
                     dst += W;
                 }
+                col += ldc;
             }
+}
+
+/* Item grouping. When an output plane is small (P = Ho*Wo < 256: the second conv of each
+ * network, P = 49 or 64) one GEMM per item is short and wide: P columns (a partial last tile),
+ * and dW's reduction over only P. So G items are processed together: col (CKK, G*P) holds their
+ * im2col side by side, the forward GEMM writes a (O, G*P) staging matrix that is then copied to
+ * the (N, O, P) output, and backward gathers dY the same way. G keeps col within ~256 KB (L2).
+ * The group workspace is allocated here once and kept (grown on demand); if that fails the
+ * layer falls back to one item at a time in the caller's col buffer. */
+static float *conv_ws;
+static size_t conv_ws_cap;
+
+static int conv_group(int N, int O, int P, int CKK, float **col_g, float **stage) {
+    if (P >= 256 || N < 2) return 1;
+    int G = 512 / P;
+    int Gc = (int)(65536 / ((size_t)CKK * P));
+    if (Gc < G) G = Gc;
+    if (G > N) G = N;
+    if (G < 2) return 1;
+    size_t need = (size_t)G * P * ((size_t)CKK + O) + 2 * GL_ARENA_ALIGN;
+    if (need > conv_ws_cap) {
+        float *w = malloc(need * sizeof(float));
+        if (!w) return 1;
+        free(conv_ws);
+        conv_ws = w;
+        conv_ws_cap = need;
+    }
+    *col_g = conv_ws;
+    *stage = conv_ws + gl_arena_round((size_t)G * P * CKK);
+    return G;
+}
+
+static void fill_bias(float *o, const float *bias, int O, int P, size_t ldo) {
+    for (int oc = 0; oc < O; oc++) {
+        float *r = o + (size_t)oc * ldo;
+        vf bv = VF_SET1(bias[oc]);
+        int p = 0;
+        for (; p + VF_WIDTH <= P; p += VF_WIDTH) VF_STORE(r + p, bv);
+        for (; p < P; p++) r[p] = bias[oc];
+    }
 }
 
 void gl_conv2d_forward(float *out, float *col, const float *inp, const float *weight, const float *bias, int N,
                        int C, int H, int W, int O, int K) {
     int Ho = H - K + 1, Wo = W - K + 1, P = Ho * Wo, CKK = C * K * K;
-    for (int n = 0; n < N; n++) {
-        float *o = out + (size_t)n * O * P; /* (O, P) */
-        im2col(col, inp + (size_t)n * C * H * W, C, H, W, K);
-        float beta = 0.0f;
-        if (bias) {
-            for (int oc = 0; oc < O; oc++) {
-                float *r = o + (size_t)oc * P;
-                vf bv = VF_SET1(bias[oc]);
-                int p = 0;
-                for (; p + VF_WIDTH <= P; p += VF_WIDTH) VF_STORE(r + p, bv);
-                for (; p < P; p++) r[p] = bias[oc];
-            }
-            beta = 1.0f;
+    size_t HW = (size_t)H * W, OP = (size_t)O * P;
+    float *col_g = NULL, *stage = NULL;
+    int G = conv_group(N, O, P, CKK, &col_g, &stage);
+    if (G == 1) {
+        for (int n = 0; n < N; n++) {
+            float *o = out + n * OP; /* (O, P) */
+            im2col(col, (size_t)P, inp + n * HW * C, C, H, W, K);
+            if (bias) fill_bias(o, bias, O, P, (size_t)P);
+            /* out[n] (O, P) = W (O, CKK) . col (CKK, P): P, the long dimension, is vectorised. */
+            gl_sgemm(0, 0, O, P, CKK, 1.0f, weight, CKK, col, P, bias ? 1.0f : 0.0f, o, P);
         }
-        /* out[n] (O, P) = W (O, CKK) . col (CKK, P): P, the long dimension, is vectorised. */
-        gl_sgemm(0, 0, O, P, CKK, 1.0f, weight, CKK, col, P, beta, o, P);
+        return;
+    }
+    for (int n0 = 0; n0 < N; n0 += G) {
+        int g = N - n0 < G ? N - n0 : G;
+        int ld = g * P; /* col (CKK, g*P), stage (O, g*P) */
+        for (int i = 0; i < g; i++) im2col(col_g + (size_t)i * P, (size_t)ld, inp + (n0 + i) * HW * C, C, H, W, K);
+        if (bias) fill_bias(stage, bias, O, ld, (size_t)ld);
+        gl_sgemm(0, 0, O, ld, CKK, 1.0f, weight, CKK, col_g, ld, bias ? 1.0f : 0.0f, stage, ld);
+        for (int i = 0; i < g; i++)
+            for (int oc = 0; oc < O; oc++)
+                copy_row(out + (n0 + i) * OP + (size_t)oc * P, stage + (size_t)oc * ld + (size_t)i * P, P);
     }
 }
 
 void gl_conv2d_backward(float *dinp, float *dweight, float *dbias, float *col, const float *dout, const float *inp,
                         const float *weight, int N, int C, int H, int W, int O, int K) {
     int Ho = H - K + 1, Wo = W - K + 1, P = Ho * Wo, CKK = C * K * K;
-    for (int n = 0; n < N; n++) {
-        const float *dy = dout + (size_t)n * O * P; /* (O, P) */
-        if (dbias)
+    size_t HW = (size_t)H * W, OP = (size_t)O * P;
+    if (dbias)
+        for (int n = 0; n < N; n++)
             for (int oc = 0; oc < O; oc++) {
-                const float *r = dy + (size_t)oc * P;
+                const float *r = dout + n * OP + (size_t)oc * P;
                 vf s = VF_SET1(0.0f);
                 int p = 0;
                 for (; p + VF_WIDTH <= P; p += VF_WIDTH) s = VF_ADD(s, VF_LOAD(r + p));
@@ -227,15 +292,31 @@ void gl_conv2d_backward(float *dinp, float *dweight, float *dbias, float *col, c
                 for (; p < P; p++) t += r[p];
                 dbias[oc] += t;
             }
+    if (!dweight && !dinp) return;
+    float *col_g = NULL, *stage = NULL;
+    int G = conv_group(N, O, P, CKK, &col_g, &stage);
+    for (int n0 = 0; n0 < N; n0 += G) {
+        int g = N - n0 < G ? N - n0 : G;
+        int ld = g * P;
+        float *cg = G == 1 ? col : col_g; /* (CKK, g*P) */
+        const float *dy;                  /* (O, g*P) */
+        if (G == 1) {
+            dy = dout + n0 * OP;
+        } else {
+            for (int i = 0; i < g; i++)
+                for (int oc = 0; oc < O; oc++)
+                    copy_row(stage + (size_t)oc * ld + (size_t)i * P, dout + (n0 + i) * OP + (size_t)oc * P, P);
+            dy = stage;
+        }
         if (dweight) {
-            im2col(col, inp + (size_t)n * C * H * W, C, H, W, K);
-            /* dW (O, CKK) += dY (O, P) . col^T (P, CKK) */
-            gl_sgemm(0, 1, O, CKK, P, 1.0f, dy, P, col, P, 1.0f, dweight, CKK);
+            for (int i = 0; i < g; i++) im2col(cg + (size_t)i * P, (size_t)ld, inp + (n0 + i) * HW * C, C, H, W, K);
+            /* dW (O, CKK) += dY (O, g*P) . col^T (g*P, CKK) */
+            gl_sgemm(0, 1, O, CKK, ld, 1.0f, dy, ld, cg, ld, 1.0f, dweight, CKK);
         }
         if (dinp) {
-            /* dcol (CKK, P) = W^T (CKK, O) . dY (O, P), then scatter-add back to the image. */
-            gl_sgemm(1, 0, CKK, P, O, 1.0f, weight, CKK, dy, P, 0.0f, col, P);
-            col2im_add(dinp + (size_t)n * C * H * W, col, C, H, W, K);
+            /* dcol (CKK, g*P) = W^T (CKK, O) . dY (O, g*P), then scatter-add back to the images. */
+            gl_sgemm(1, 0, CKK, ld, O, 1.0f, weight, CKK, dy, ld, 0.0f, cg, ld);
+            for (int i = 0; i < g; i++) col2im_add(dinp + (n0 + i) * HW * C, cg + (size_t)i * P, (size_t)ld, C, H, W, K);
         }
     }
 }
@@ -317,6 +398,14 @@ void gl_relu_backward(float *dinp, const float *dout, const float *out, size_t n
     }
     for (; i < n; i++)
         if (out[i] > 0.0f) dinp[i] += dout[i];
+}
+
+void gl_relu_mask(float *d, const float *out, size_t n) {
+    vf z = VF_SET1(0.0f);
+    size_t i = 0;
+    for (; i + VF_WIDTH <= n; i += VF_WIDTH) VF_STORE(d + i, VF_AND(VF_GT(VF_LOAD(out + i), z), VF_LOAD(d + i)));
+    for (; i < n; i++)
+        if (!(out[i] > 0.0f)) d[i] = 0.0f;
 }
 
 void gl_sigmoid_forward(float *out, const float *inp, size_t n) {

@@ -151,6 +151,9 @@ static inline float gl_tanhf(float x) { return __builtin_tanhf(x); }
 
 void gl_relu_forward(float *out, const float *inp, size_t n);
 void gl_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+/* In-place ReLU backward, d = d * (out > 0): for a gradient buffer that nothing else feeds
+ * (note: it overwrites, it does not accumulate). */
+void gl_relu_mask(float *d, const float *out, size_t n);
 void gl_sigmoid_forward(float *out, const float *inp, size_t n);
 void gl_sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n);
 void gl_tanh_forward(float *out, const float *inp, size_t n);

@@ -593,6 +593,8 @@ int main(void) {
     test_conv_grad(2, 2, 7, 6, 3, 3);
     test_conv_grad(1, 1, 9, 9, 5, 5);
     test_conv_grad(2, 3, 6, 11, 4, 2);
+    test_conv_grad(7, 1, 12, 12, 2, 3);  /* items grouped 5 + 2 */
+    test_conv_grad(3, 1, 20, 18, 2, 3);  /* P = 288: one item at a time */
     test_pool_grad();
     test_act_grad();
     test_dropout();
