@@ -14,6 +14,7 @@ import { PROFILES, printTable } from './common.js';
 
 const SECTIONS = [
   { name: 'stn-sampler', file: './stn_sampler.js' },
+  { name: 'stn-train', file: './stn_train.js' },
 ];
 
 const USAGE = `usage: node tests/bench/bench.js [options]
