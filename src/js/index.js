@@ -3,6 +3,7 @@
 // namespaces and model constructors. Works in Node 20+, a browser page and a Web Worker.
 import { WasmCore } from './core.js';
 import { makeStn } from './stn.js';
+import { makeDraw } from './draw.js';
 import { makeStnModel } from './stn_model.js';
 import { makeDistort } from './data.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
@@ -65,6 +66,7 @@ export async function load(options) {
     simd: wantSimd,
     build,
     stn: makeStn(core),
+    draw: makeDraw(core),
     ...makeStnModel(core), // createSTN, loadSTN
     distort: makeDistort(core),
     /** Bytes of wasm memory in use (grows, never shrinks). */

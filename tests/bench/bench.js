@@ -15,6 +15,7 @@ import { PROFILES, printTable } from './common.js';
 const SECTIONS = [
   { name: 'stn-sampler', file: './stn_sampler.js' },
   { name: 'stn-train', file: './stn_train.js' },
+  { name: 'draw-kernels', file: './draw_kernels.js' },
 ];
 
 const USAGE = `usage: node tests/bench/bench.js [options]
