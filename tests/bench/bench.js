@@ -10,6 +10,8 @@
 // write the module and add one line to SECTIONS below.
 // Progress goes to stderr; stdout carries only the tables (or the JSON with --json).
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { PROFILES, printTable } from './common.js';
 
 const SECTIONS = [
@@ -54,6 +56,16 @@ function parseArgs(argv) {
   return o;
 }
 
+/** Commit of the checkout, with '-dirty' when src/ or dist/ has uncommitted changes (what was measured). */
+function sourceVersion() {
+  const cwd = fileURLToPath(new URL('../../', import.meta.url));
+  const git = (...args) => spawnSync('git', args, { cwd, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return 'unknown';
+  const dirty = git('status', '--porcelain', '--', 'src', 'dist').stdout.trim() !== '';
+  return head.stdout.trim() + (dirty ? '-dirty' : '');
+}
+
 async function main() {
   let o;
   try {
@@ -81,9 +93,10 @@ async function main() {
     node: process.versions.node,
     v8: process.versions.v8,
     platform: `${os.platform()} ${os.arch()}`,
+    source: sourceVersion(),
   };
   if (!o.json) {
-    process.stdout.write(`glimpse-wasm benchmarks — ${machine.cpu}, ${machine.cores} cores, load ${machine.loadavg.join(' ')}, Node ${machine.node}` +
+    process.stdout.write(`glimpse-wasm benchmarks — ${machine.cpu}, ${machine.cores} cores, load ${machine.loadavg.join(' ')}, Node ${machine.node}, source ${machine.source}` +
       `${o.quick ? ' — QUICK run (indicative only)' : ''}\n\n`);
   }
 
