@@ -10,9 +10,13 @@
 //   write fwd     gl_draw_filterbank + gl_draw_write
 //   write fwd+bwd ... + gl_draw_write_backward + gl_draw_filterbank_backward
 //   step          read fwd+bwd and write fwd+bwd (separate params, as DRAW's read and write heads)
+// PyTorch (tests/bench/torch_draw.py: the same equations, float32 autograd, one thread) runs as a
+// helper program with the same timing protocol, as a yardstick.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { load } from '../../src/js/index.js';
 import { rng, uniform } from '../util.js';
-import { measure, check, progress, fmt, fmtCheck } from './common.js';
+import { measure, summarize, check, runJson, progress, fmt, fmtCheck } from './common.js';
 
 export const name = 'draw-kernels';
 export const title = 'DRAW attention: filterbank + read/write (eq. 19-29), batch 64, 28×28';
@@ -27,9 +31,11 @@ const PASS_LABEL = { readFwd: 'read fwd', readFwdBwd: 'read fwd+bwd', writeFwd: 
 const ENGINES = [
   { id: 'wasm-simd', simd: true, what: 'gl_draw_* of dist/glimpse-simd.wasm, called directly from Node' },
   { id: 'wasm-scalar', simd: false, what: 'the same, dist/glimpse-scalar.wasm' },
+  { id: 'torch-autograd', what: 'PyTorch, the same equations batched with torch.matmul, float32 autograd, 1 thread (tests/bench/torch_draw.py)' },
 ];
-// No target was set for these kernels; the SIMD/scalar ratio is reported against the STN sampler's
-// 2.5× as a reference point.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PYTHON = process.env.BENCH_PYTHON || '/usr/bin/python3';
+// No target was set for these kernels: the ratios are informational (check() only formats them).
 const SIMD_TARGET = 2.5;
 
 const shapeKey = (s) => s.join(',');
@@ -97,7 +103,7 @@ function timeWasm(g, shape, profile, seed) {
 export async function run({ profile }) {
   const res = {};
   const missing = {};
-  for (const e of ENGINES) {
+  for (const e of ENGINES.filter((en) => en.simd !== undefined)) {
     let g;
     try {
       g = await load({ simd: e.simd });
@@ -108,6 +114,20 @@ export async function run({ profile }) {
     for (const s of SHAPES) {
       progress(`${name}: ${e.id} ${shapeLabel(s)}`);
       ((res[e.id] ??= {})[shapeKey(s)] = timeWasm(g, s, profile, 1));
+    }
+  }
+
+  const torchOk = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8', timeout: 120000 });
+  if (torchOk.error || torchOk.status !== 0) {
+    missing['torch-autograd'] = `not available (${PYTHON} -c 'import torch' failed)`;
+  } else {
+    progress(`${name}: torch-autograd (${PYTHON} tests/bench/torch_draw.py)`);
+    const r = runJson(PYTHON, [`${ROOT}tests/bench/torch_draw.py`, '--runs', String(profile.runs), '--min-time', String(profile.minTime),
+      '--warmup', String(profile.warmup), ...SHAPES.flatMap((sh) => ['--shape', sh.join(',')])]);
+    if (!r.ok) missing['torch-autograd'] = `failed: ${r.reason}`;
+    else {
+      for (const x of r.json.results) ((res['torch-autograd'] ??= {})[shapeKey(x.shape)] ??= {})[x.pass] = summarize(x.runs, x.iters, x.wallRuns);
+      ENGINES[2].version = `torch ${r.json.version}, ${r.json.threads} thread(s)`;
     }
   }
 
@@ -133,14 +153,16 @@ export async function run({ profile }) {
         });
       }
     }
-    const ratio = {};
-    for (const p of PASSES) {
-      const a = ips('wasm-simd', s, p), b = ips('wasm-scalar', s, p);
-      const c = { shape: s, ratio: 'simd/scalar', pass: p, ...check(a != null && b != null ? a / b : null, '>=', SIMD_TARGET) };
-      c.target = null; // informational: no target set for this section
-      c.met = null;
-      checks.push(c);
-      ratio[p] = fmtCheck(c);
+    const ratio = {}, ratioTorch = {};
+    for (const [id, den, into] of [['simd/scalar', 'wasm-scalar', ratio], ['simd/torch-autograd', 'torch-autograd', ratioTorch]]) {
+      for (const p of PASSES) {
+        const a = ips('wasm-simd', s, p), b = ips(den, s, p);
+        const c = { shape: s, ratio: id, pass: p, ...check(a != null && b != null ? a / b : null, '>=', SIMD_TARGET) };
+        c.target = null; // informational: no target set for this section
+        c.met = null;
+        checks.push(c);
+        into[p] = fmtCheck(c);
+      }
     }
     const cols = [{ key: 'engine', label: 'engine', align: 'left' }];
     for (const p of PASSES) cols.push({ key: p, label: `${PASS_LABEL[p]} img/s` }, { key: `${p}Ms`, label: 'ms' });
@@ -159,6 +181,7 @@ export async function run({ profile }) {
           return row;
         }),
         { engine: 'SIMD/scalar', ...ratio },
+        { engine: 'SIMD/torch', ...ratioTorch },
       ],
     });
   }
@@ -167,7 +190,7 @@ export async function run({ profile }) {
     `Timing: warm up ${profile.warmup} s, then the median of ${profile.runs} runs of ≥ ${profile.minTime} s of process CPU time each.`,
     'Every call rebuilds the filterbank from the raw params; backward passes accumulate into buffers zeroed once.',
     'step = read fwd+bwd + write fwd+bwd with separate read and write params (one DRAW time step\'s attention work).',
-    ...ENGINES.map((e) => `  ${e.id}: ${e.what}${missing[e.id] ? `: ${missing[e.id]}` : ''}`),
+    ...ENGINES.map((e) => `  ${e.id}: ${e.what}${e.version ? ` [${e.version}]` : ''}${missing[e.id] ? `: ${missing[e.id]}` : ''}`),
   ];
   return { title, notes, rows, checks, tables };
 }
