@@ -67,6 +67,7 @@ export async function load(options) {
     build,
     stn: makeStn(core),
     draw: makeDraw(core),
+    ...(await import('./ntm_model.js')).makeNtmModel(core), // createNTM, loadNTM
     ...makeStnModel(core), // createSTN, loadSTN
     distort: makeDistort(core),
     /** Bytes of wasm memory in use (grows, never shrinks). */
