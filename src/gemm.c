@@ -119,7 +119,11 @@ GEMM_INLINE void gemm_tile(int mr, int nc, int K, float alpha, const float *A, p
 }
 
 /* C (M, N; strides rsc, csc) = alpha * A (M, K; strides rsa, csa) . B (K, N; row stride ldb,
- * rows contiguous) + beta * C, K <= GEMM_KC. */
+ * rows contiguous) + beta * C, K <= GEMM_KC. (no_builtin: the tail copy must stay a loop, not
+ * memcpy/memset calls, which are real calls in wasm.) */
+#if defined(__clang__)
+__attribute__((no_builtin("memcpy", "memset")))
+#endif
 static void gemm_core(int M, int N, int K, float alpha, const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                       const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t rsc, ptrdiff_t csc) {
     for (int j = 0; j < N; j += GEMM_NR) {

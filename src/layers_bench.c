@@ -1,5 +1,13 @@
-/* layers_bench.c: benchmark entry points for the shared layers, so the same C can be timed in
- * wasm (from JS: tests/bench/layers.js) and natively (tests/native/bench_layers.c).
+/* layers_bench.c: benchmark and self-test entry points for the shared layers, so the same C can
+ * be timed and checked in wasm (tests/bench/layers.js, tests/layers.test.js) and natively
+ * (tests/native/bench_layers.c; the native unit tests are tests/native/test_layers.c).
+ *
+ *   gl_test_gemm(err, transA, transB, M, N, K, alpha, beta, seed): gl_sgemm vs gl_sgemm_ref on
+ *     random data (padded leading dimensions, NaN in C when beta = 0); *err = max
+ *     |fast - ref| / (1 + |ref|).
+ *   gl_test_conv2d(err[4], N, C, H, W, O, K, seed): gl_conv2d_forward / _backward (with item
+ *     grouping, as the build does it) vs direct loops in double; err = max relative errors of
+ *     out, dinp, dweight, dbias.
  *
  *   gl_bench_gemm(transA, transB, M, N, K, reps): reps calls of gl_sgemm on internal buffers.
  *   gl_bench_stn_layers(N, reps, stage): reps training steps (or one stage of one) of the
@@ -17,8 +25,101 @@
 #include "glimpse.h"
 #include "layers.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+static float max_err(const float *a, const float *b, size_t n) {
+    float worst = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float e = fabsf(a[i] - b[i]) / (1.0f + fabsf(b[i]));
+        if (!(e <= worst)) worst = e; /* NaN propagates */
+    }
+    return worst;
+}
+
+GL_API int gl_test_gemm(float *err, int transA, int transB, int M, int N, int K, float alpha, float beta, int seed) {
+    if (M <= 0 || N <= 0 || K < 0 || M > 4096 || N > 4096 || K > 4096) return gl_fail(GL_EINVAL, "test_gemm: bad sizes");
+    int lda = (transA ? M : K) + 3, ldb = (transB ? K : N) + 1, ldc = N + 2;
+    size_t na = (size_t)(transA ? K : M) * lda + 1, nb = (size_t)(transB ? N : K) * ldb + 1, nc = (size_t)M * ldc;
+    float *A = malloc(na * 4), *B = malloc(nb * 4), *C = malloc(nc * 4), *R = malloc(nc * 4);
+    if (!A || !B || !C || !R) {
+        free(A); free(B); free(C); free(R);
+        return gl_fail(GL_ENOMEM, "test_gemm: out of memory");
+    }
+    gl_rng r;
+    gl_rng_seed(&r, (uint64_t)seed, 7);
+    gl_init_uniform(A, na, 1.0f, &r);
+    gl_init_uniform(B, nb, 1.0f, &r);
+    gl_init_uniform(C, nc, 1.0f, &r);
+    if (beta == 0.0f)
+        for (size_t i = 0; i < nc; i += 5) C[i] = NAN; /* must be ignored */
+    memcpy(R, C, nc * 4);
+    gl_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gl_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    for (size_t i = 0; i < nc; i++) /* padding columns keep their NaN in both */
+        if ((size_t)(i % ldc) >= (size_t)N && isnan(C[i]) && isnan(R[i])) C[i] = R[i] = 0.0f;
+    *err = max_err(C, R, nc);
+    free(A); free(B); free(C); free(R);
+    return GL_OK;
+}
+
+GL_API int gl_test_conv2d(float *err, int N, int C, int H, int W, int O, int K, int seed) {
+    if (N <= 0 || C <= 0 || O <= 0 || K <= 0 || H < K || W < K || N * C * H * W > (1 << 22))
+        return gl_fail(GL_EINVAL, "test_conv2d: bad sizes");
+    int Ho = H - K + 1, Wo = W - K + 1;
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)O * C * K * K, no = (size_t)N * O * Ho * Wo;
+    size_t ncol = gl_conv2d_col_size(C, H, W, K);
+    size_t total = 2 * nx + 2 * nw + 2 * (size_t)O + 3 * no + ncol + 1;
+    float *buf = calloc(total, sizeof(float));
+    double *acc = calloc(nx + nw + (size_t)O, sizeof(double));
+    if (!buf || !acc) {
+        free(buf); free(acc);
+        return gl_fail(GL_ENOMEM, "test_conv2d: out of memory");
+    }
+    float *x = buf, *w = x + nx, *b = w + nw, *dy = b + O, *out = dy + no, *ref = out + no, *dx = ref + no,
+          *dw = dx + nx, *db = dw + nw, *col = db + O;
+    gl_rng r;
+    gl_rng_seed(&r, (uint64_t)seed, 9);
+    gl_init_uniform(x, nx, 1.0f, &r);
+    gl_init_uniform(w, nw, 1.0f, &r);
+    gl_init_uniform(b, (size_t)O, 1.0f, &r);
+    gl_init_uniform(dy, no, 1.0f, &r);
+    gl_conv2d_forward(out, col, x, w, b, N, C, H, W, O, K);
+    gl_conv2d_forward_ref(ref, x, w, b, N, C, H, W, O, K);
+    err[0] = max_err(out, ref, no);
+    gl_conv2d_backward(dx, dw, db, col, dy, x, w, N, C, H, W, O, K);
+    double *rdx = acc, *rdw = rdx + nx, *rdb = rdw + nw;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int y = 0; y < Ho; y++)
+                for (int xx = 0; xx < Wo; xx++) {
+                    double g = dy[(((size_t)n * O + o) * Ho + y) * Wo + xx];
+                    rdb[o] += g;
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < K; ky++)
+                            for (int kx = 0; kx < K; kx++) {
+                                size_t wi = (((size_t)o * C + c) * K + ky) * K + kx;
+                                size_t xi = (((size_t)n * C + c) * H + y + ky) * W + xx + kx;
+                                rdw[wi] += g * x[xi];
+                                rdx[xi] += g * w[wi];
+                            }
+                }
+    /* float copies of the double references */
+    float *t = malloc((nx > nw ? nx : nw) * sizeof(float) + 4 * (size_t)O);
+    if (!t) {
+        free(buf); free(acc);
+        return gl_fail(GL_ENOMEM, "test_conv2d: out of memory");
+    }
+    for (size_t i = 0; i < nx; i++) t[i] = (float)rdx[i];
+    err[1] = max_err(dx, t, nx);
+    for (size_t i = 0; i < nw; i++) t[i] = (float)rdw[i];
+    err[2] = max_err(dw, t, nw);
+    for (int i = 0; i < O; i++) t[i] = (float)rdb[i];
+    err[3] = max_err(db, t, (size_t)O);
+    free(t); free(buf); free(acc);
+    return GL_OK;
+}
 
 GL_API int gl_bench_gemm(int transA, int transB, int M, int N, int K, int reps) {
     static float *buf;
