@@ -430,11 +430,6 @@ static void proj_grid_backward(float *dtheta, const float *dgrid, const float *g
 /* ---------------------------------------------------------------------------------------- */
 /* Forward and backward. */
 
-/* In-place ReLU backward: d = d * (out > 0), out the ReLU's output. */
-static void relu_mask(float *d, const float *out, size_t n) {
-    for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
-}
-
 /* [pool]^npool -> conv -> pool -> relu -> conv -> pool [-> dropout2d] -> relu, flattened into
  * the returned buffer. ins: the pooled-input slots; dims: the stack's geometry. */
 typedef struct {
@@ -494,10 +489,10 @@ static void stack_backward(stn_model *m, const conv_stack *s, float *dfeat, cons
     size_t n2 = (size_t)B * g->flat;
     float *col = m->a[A_COL];
     if (s->q2 >= 0 && p > 0.0f) {
-        relu_mask(dfeat, m->a[s->q2], n2);
+        gl_relu_mask(dfeat, m->a[s->q2], n2);
         gl_dropout_backward(m->d[s->p2], dfeat, m->a[s->m2], n2, (size_t)g->p2h * g->p2w);
     } else {
-        relu_mask(dfeat, m->a[s->p2], n2); /* dfeat is d[p2] */
+        gl_relu_mask(dfeat, m->a[s->p2], n2); /* dfeat is d[p2] */
     }
     gl_maxpool2_backward(m->d[s->a2], m->d[s->p2], (int32_t *)m->a[s->i2], B, s->C2, g->a2h, g->a2w);
     /* the stack's (pooled) input */
@@ -506,7 +501,7 @@ static void stack_backward(stn_model *m, const conv_stack *s, float *dfeat, cons
     for (int i = 0; i < s->npool; i++) { xin = m->a[s->in_slot + 2 * i]; hh /= 2; ww /= 2; }
     gl_conv2d_backward(m->d[s->p1], s->dw2, s->db2, col, m->d[s->a2], m->a[s->p1], s->w2, B, s->C1, g->p1h, g->p1w,
                        s->C2, s->K2);
-    relu_mask(m->d[s->p1], m->a[s->p1], (size_t)B * s->C1 * g->p1h * g->p1w);
+    gl_relu_mask(m->d[s->p1], m->a[s->p1], (size_t)B * s->C1 * g->p1h * g->p1w);
     gl_maxpool2_backward(m->d[s->a1], m->d[s->p1], (int32_t *)m->a[s->i1], B, s->C1, g->a1h, g->a1w);
     float *dxin = NULL;
     if (dx) dxin = s->npool ? m->d[s->in_slot + 2 * (s->npool - 1)] : dx;
@@ -559,7 +554,7 @@ static void backward(stn_model *m, const float *images, int B, int train) {
     float *dhd = p > 0.0f ? m->d[A_HD] : m->d[A_H];
     gl_linear_backward(dhd, m->g[P_F2W], m->g[P_F2B], m->d[A_LOGITS], hd, m->p[P_F2W], B, m->fc, m->classes);
     if (p > 0.0f) gl_dropout_backward(m->d[A_H], m->d[A_HD], m->a[A_MH], nh, 1);
-    relu_mask(m->d[A_H], m->a[A_H], nh);
+    gl_relu_mask(m->d[A_H], m->a[A_H], nh);
     conv_stack s = cls_stack(m);
     int drop2 = p > 0.0f;
     const float *feat = drop2 ? m->a[A_Q2] : m->a[A_P2];
@@ -575,7 +570,7 @@ static void backward(stn_model *m, const float *images, int B, int train) {
     if (m->transform == TR_AFFINE) gl_affine_grid_backward(m->d[A_TH], m->d[A_GRID], B, m->Ho, m->Wo, 0);
     else proj_grid_backward(m->d[A_TH], m->d[A_GRID], m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo);
     gl_linear_backward(m->d[A_LH], m->g[P_LF2W], m->g[P_LF2B], m->d[A_TH], m->a[A_LH], m->p[P_LF2W], B, m->lfc, m->T);
-    relu_mask(m->d[A_LH], m->a[A_LH], (size_t)B * m->lfc);
+    gl_relu_mask(m->d[A_LH], m->a[A_LH], (size_t)B * m->lfc);
     conv_stack l = loc_stack(m);
     gl_linear_backward(m->d[A_LP2], m->g[P_LF1W], m->g[P_LF1B], m->d[A_LH], m->a[A_LP2], m->p[P_LF1W], B, m->lg.flat,
                        m->lfc);
