@@ -1,24 +1,56 @@
 import type { StnKernels } from './stn.js';
+import type { DrawKernels } from './draw.js';
+import type { NtmKernels } from './ntm.js';
+import type { DistortFunction } from './data.js';
+import type { STNConstructors, STNModel } from './stn_model.js';
+import type { DRAWConstructors, DRAWModel } from './draw_model.js';
+import type { NtmModelFactory, NTMModel } from './ntm_model.js';
+
 export type { StnKernels, AlignOptions, SampleOptions, Shape4, Shape2 } from './stn.js';
-import type { STNOptions, STNModel } from './stn_model.js';
-export type { STNOptions, STNModel, STNConfig } from './stn_model.js';
+export type { DrawKernels, DrawSize } from './draw.js';
+export type { NtmKernels, NtmSize, NtmAddressParams, NtmAddressGradients } from './ntm.js';
+export type { STNOptions, STNConfig, STNModel } from './stn_model.js';
+export type { DRAWOptions, DRAWLoss, DRAWModel } from './draw_model.js';
+export type { NTMOptions, NTMConfig, NTMModel, CopyTaskOptions, CopyStats, TrainCopyResult, CopyResult } from './ntm_model.js';
+export type {
+  Mnist,
+  MnistSplit,
+  LoadMnistOptions,
+  Idx,
+  IdxType,
+  DistortionKind,
+  DistortOptions,
+  Distorted,
+  DistortFunction,
+} from './data.js';
+export { loadMnist, parseIdx, loadIdx } from './data.js';
 
 export interface LoadOptions {
   /** false forces the scalar build; true requires SIMD (throws where the engine lacks it). Default: SIMD where supported. */
   simd?: boolean;
 }
 
+/** Names of the models whose weights ship in the package. */
+export type PretrainedName = 'stn-mnist' | 'draw-mnist' | 'ntm-copy';
+
 /** One instantiated wasm core. Several load() calls give independent instances. */
-export interface Glimpse {
+export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFactory {
   /** True when the SIMD build runs. */
   readonly simd: boolean;
   /** 'simd' or 'scalar'. */
   readonly build: 'simd' | 'scalar';
+  /** Spatial Transformer kernels (torch affine_grid / grid_sample semantics). */
   readonly stn: StnKernels;
-  /** A new STN classifier (the PyTorch tutorial's architecture by default; see STNOptions). */
-  createSTN(options?: STNOptions): STNModel;
-  /** An STN from the bytes of model.save(); malformed bytes throw an Error. */
-  loadSTN(bytes: Uint8Array): STNModel;
+  /** DRAW attention kernels (Gregor et al. 2015, eq. 19-29). */
+  readonly draw: DrawKernels;
+  /** Neural Turing Machine memory kernels (Graves et al. 2014, eq. 2-9). */
+  readonly ntm: NtmKernels;
+  /** The STN paper's distortions (R, RTS, P, E, T), seeded. */
+  readonly distort: DistortFunction;
+  /** A model built from the weights shipped in the package. */
+  pretrained(name: 'stn-mnist'): Promise<STNModel>;
+  pretrained(name: 'draw-mnist'): Promise<DRAWModel>;
+  pretrained(name: 'ntm-copy'): Promise<NTMModel>;
   /** Bytes of wasm memory currently reserved by this instance. */
   memoryBytes(): number;
 }

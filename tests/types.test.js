@@ -1,0 +1,24 @@
+// The shipped TypeScript declarations type-check against a file that uses every public name
+// (tests/types/usage.ts), resolved through the package's own "exports"/"types" entry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
+import { ROOT } from './util.js';
+
+test('TypeScript declarations type-check (tsc --strict)', { timeout: 120_000 }, (t) => {
+  const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+  assert.ok(existsSync(tsc), 'typescript is a devDependency: run npm ci');
+  // Resolve 'glimpse-wasm' to this checkout, as an installed package would be.
+  const nm = `${ROOT}tests/types/node_modules`;
+  rmSync(nm, { recursive: true, force: true });
+  mkdirSync(nm);
+  symlinkSync(ROOT, `${nm}/glimpse-wasm`, 'dir');
+  try {
+    const r = spawnSync(process.execPath, [tsc, '-p', `${ROOT}tests/types/tsconfig.json`], { encoding: 'utf8' });
+    t.diagnostic((r.stdout + r.stderr).trim() || 'no type errors');
+    assert.equal(r.status, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
+  } finally {
+    rmSync(nm, { recursive: true, force: true });
+  }
+});

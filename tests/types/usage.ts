@@ -1,0 +1,74 @@
+// Type-checked (never run) by tests/types.test.js: every public name of the package as a user
+// would write it. A declaration that drifts from the API breaks this file.
+import { load, loadMnist, parseIdx, simdSupported } from 'glimpse-wasm';
+import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted } from 'glimpse-wasm';
+
+export async function usage(): Promise<void> {
+  const ok: boolean = simdSupported();
+  const g: Glimpse = await load({ simd: ok });
+  const simd: boolean = g.simd;
+  void simd;
+
+  const theta = new Float32Array(6);
+  const grid: Float32Array = g.stn.affineGrid(theta, [1, 1, 28, 28], { alignCorners: false });
+  const img = new Float32Array(28 * 28);
+  const out: Float32Array = g.stn.gridSample(img, [1, 1, 28, 28], grid, [28, 28], { padding: 'reflection' });
+  const { dInput, dGrid } = g.stn.gridSampleBackward(out, img, [1, 1, 28, 28], grid, [28, 28]);
+  const dTheta: Float32Array = g.stn.affineGridBackward(dGrid, [1, 1, 28, 28]);
+  void dInput; void dTheta;
+
+  const params = new Float32Array(5);
+  const fb = g.draw.filterbank(params, [1, 5, 28, 28]);
+  const fx: Float32Array = fb.Fx;
+  void fx;
+  const rd: Float32Array = g.draw.read(img, img, params, [1, 5, 28, 28]);
+  const rb = g.draw.readBackward(rd, img, img, params, [1, 5, 28, 28]);
+  const dp: Float32Array = rb.dParams;
+  void dp;
+  const canvas: Float32Array = g.draw.write(new Float32Array(25), params, [1, 5, 28, 28]);
+  void g.draw.writeBackward(canvas, new Float32Array(25), params, [1, 5, 28, 28]).dW;
+
+  const memory = new Float32Array(8 * 4);
+  const w: Float32Array = g.ntm.address(
+    { memory, key: new Float32Array(4), beta: 1, gate: 0.5, shift: new Float32Array([0, 1, 0]), gamma: 1, prev: new Float32Array(8) },
+    [8, 4],
+  );
+  const r: Float32Array = g.ntm.read(memory, w, [8, 4]);
+  const m2: Float32Array = g.ntm.write(memory, w, r, r, [8, 4]);
+  void m2;
+
+  const mnist = await loadMnist();
+  const d: Distorted = g.distort(mnist.train.images.subarray(0, 784), 1, 'RTS', { seed: 1 });
+  void d.images;
+  void parseIdx;
+
+  const stn: STNModel = g.createSTN({ height: 28, width: 28, classes: 10, seed: 1 });
+  const res: { loss: number; accuracy: number } = stn.trainBatch(img, [3]);
+  void res;
+  const pred: Int32Array = stn.predict(img).labels;
+  void pred;
+  const t = stn.transform(img);
+  void t.theta; void t.output;
+  const again: STNModel = g.loadSTN(stn.save());
+  again.free();
+  stn.free();
+
+  const draw: DRAWModel = g.createDRAW({ seed: 1 });
+  const l = draw.trainBatch(img);
+  const nats: number = l.loss + l.reconstruction + l.kl;
+  void nats;
+  draw.free();
+
+  const ntm: NTMModel = g.createNTM({ seed: 1 });
+  const c = ntm.trainCopy({ batch: 2, minLength: 1, maxLength: 3 });
+  const be: number = c.bitErrors + c.loss;
+  void be;
+  ntm.free();
+
+  const s2: STNModel = await g.pretrained('stn-mnist');
+  const d2: DRAWModel = await g.pretrained('draw-mnist');
+  const n2: NTMModel = await g.pretrained('ntm-copy');
+  void s2; void d2; void n2;
+  const bytes: number = g.memoryBytes();
+  void bytes;
+}
