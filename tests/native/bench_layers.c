@@ -4,7 +4,7 @@
  *   - gl_sgemm GFLOP/s on the shapes the STN network produces (and a square reference);
  *   - one training step of the STN tutorial network's layers at batch 64 on 28x28 (no sampler),
  *     whole and stage by stage, as ms per step and images/s.
- * Usage: bench_layers [--json] [--quick] [--batch N]
+ * Usage: bench_layers [--json] [--quick] [--batch N] [--runs R] [--min-time S] [--warmup S]
  */
 #include "common.h"
 #include "glimpse.h"
@@ -58,21 +58,23 @@ static double measure(bench_fn fn, const int *args, double warmup, double min_ti
     return runs % 2 ? per[runs / 2] : 0.5 * (per[runs / 2 - 1] + per[runs / 2]);
 }
 
-/* transA, transB, M, N, K, label */
+/* The GEMMs one STN training step issues (per item, or per group of items where conv2d groups
+ * them), and a square reference. Keep in step with GEMMS in tests/bench/layers.js (the JSON
+ * output is matched by position). */
 static const struct { int ta, tb, M, N, K; const char *what; } gemms[] = {
-    {0, 0, 8, 484, 49, "loc conv1 fwd  W.col"},
-    {0, 1, 8, 49, 484, "loc conv1 dW   dY.col^T"},
-    {0, 0, 10, 49, 200, "loc conv2 fwd"},
-    {0, 1, 10, 200, 49, "loc conv2 dW"},
-    {1, 0, 200, 49, 10, "loc conv2 dcol W^T.dY"},
+    {0, 0, 8, 484, 49, "loc conv1 fwd"},
+    {0, 1, 8, 49, 484, "loc conv1 dW"},
+    {0, 0, 10, 294, 200, "loc conv2 fwd (6 items)"},
+    {0, 1, 10, 200, 294, "loc conv2 dW (6 items)"},
+    {1, 0, 200, 294, 10, "loc conv2 dcol (6 items)"},
     {0, 0, 10, 576, 25, "cls conv1 fwd"},
     {0, 1, 10, 25, 576, "cls conv1 dW"},
     {1, 0, 25, 576, 10, "cls conv1 dcol"},
-    {0, 0, 20, 64, 250, "cls conv2 fwd"},
-    {0, 1, 20, 250, 64, "cls conv2 dW"},
-    {1, 0, 250, 64, 20, "cls conv2 dcol"},
-    {0, 1, 64, 50, 320, "cls fc1 fwd    x.W^T"},
-    {1, 0, 50, 320, 64, "cls fc1 dW     dY^T.x"},
+    {0, 0, 20, 256, 250, "cls conv2 fwd (4 items)"},
+    {0, 1, 20, 250, 256, "cls conv2 dW (4 items)"},
+    {1, 0, 250, 256, 20, "cls conv2 dcol (4 items)"},
+    {0, 1, 64, 50, 320, "cls fc1 fwd"},
+    {1, 0, 50, 320, 64, "cls fc1 dW"},
     {0, 0, 256, 256, 256, "square 256"},
 };
 
@@ -89,18 +91,33 @@ static double stn_flops_per_image(void) {
 
 int main(int argc, char **argv) {
     (void)test_failures;
-    int json = 0, quick = 0, batch = 64;
+    int json = 0, quick = 0, batch = 64, runs = 0;
+    double warmup = -1, min_time = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-time") && i + 1 < argc) min_time = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_layers [--json] [--quick] [--batch N]\n");
+            fprintf(stderr, "usage: bench_layers [--json] [--quick] [--batch N] [--runs R] [--min-time S] [--warmup S]\n");
             return 2;
         }
     }
-    double warmup = quick ? 0.05 : 0.2, min_time = quick ? 0.02 : 0.1;
-    int runs = quick ? 3 : 7;
+    if (quick) {
+        if (warmup < 0) warmup = 0.15;
+        if (min_time < 0) min_time = 0.02;
+        if (runs < 1) runs = 3;
+    }
+    if (warmup < 0) warmup = 0.25;
+    if (min_time < 0) min_time = 0.1;
+    if (runs < 1) runs = 7;
+    if (runs > 64) runs = 64;
+    if (batch < 1 || batch > 4096) {
+        fprintf(stderr, "bench_layers: --batch must be in 1..4096\n");
+        return 2;
+    }
     size_t ng = sizeof gemms / sizeof gemms[0];
     double gsec[32], ssec[16];
     for (size_t i = 0; i < ng; i++) {
@@ -124,9 +141,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     printf("native (%s), process CPU time, median of %d runs\n\n", gl_simd_name(), runs);
-    printf("%-26s %-3s %5s %5s %5s %9s\n", "gemm", "op", "M", "N", "K", "GFLOP/s");
+    printf("%-28s %-3s %5s %5s %5s %9s\n", "gemm", "op", "M", "N", "K", "GFLOP/s");
     for (size_t i = 0; i < ng; i++)
-        printf("%-26s %c%c  %5d %5d %5d %9.2f\n", gemms[i].what, gemms[i].ta ? 'T' : 'N', gemms[i].tb ? 'T' : 'N',
+        printf("%-28s %c%c  %5d %5d %5d %9.2f\n", gemms[i].what, gemms[i].ta ? 'T' : 'N', gemms[i].tb ? 'T' : 'N',
                gemms[i].M, gemms[i].N, gemms[i].K, 2.0 * gemms[i].M * gemms[i].N * gemms[i].K / gsec[i] / 1e9);
     printf("\nSTN tutorial network layers (no sampler), batch %d, 28x28, one SGD step\n", batch);
     printf("%-36s %10s %8s\n", "stage", "ms/step", "share");
