@@ -149,7 +149,7 @@ static int bad_float(float x, float lo, float hi) { return !(x >= lo && x <= hi)
 
 static void default_config(uint32_t *c) {
     memset(c, 0, sizeof(uint32_t) * DRAW_NCONFIG);
-    c[CF_T] = 16; c[CF_READN] = 5; c[CF_WRITEN] = 5; c[CF_HIDDEN] = 128; c[CF_LATENT] = 32;
+    c[CF_T] = 16; c[CF_READN] = 8; c[CF_WRITEN] = 10; c[CF_HIDDEN] = 128; c[CF_LATENT] = 32;
     c[CF_ATTENTION] = 1; c[CF_H] = 28; c[CF_W] = 28; c[CF_SEED] = 0;
     c[CF_LR] = gl_f2u(1e-3f); c[CF_CLIP] = gl_f2u(10.0f);
     c[CF_BETA1] = gl_f2u(0.9f); c[CF_BETA2] = gl_f2u(0.999f);
@@ -845,6 +845,19 @@ GL_API int gl_draw_save(void *mp, uint8_t *out, size_t cap, int f16) {
     return err;
 }
 
+/* Parameters a configuration needs, computed without allocating; 0 when the configuration is
+ * invalid (model_new then says why). */
+static size_t config_nparams(const uint32_t *cfg) {
+    draw_model *m = (draw_model *)calloc(1, sizeof *m);
+    size_t n = 0, s[P_COUNT];
+    if (m && apply_config(m, cfg) == GL_OK) {
+        param_sizes(m, s);
+        for (int i = 0; i < P_COUNT; i++) n += s[i];
+    }
+    free(m);
+    return n;
+}
+
 GL_API int gl_draw_load(void **out, const uint8_t *bytes, size_t len) {
     if (!out) return gl_fail(GL_EINVAL, "draw load: null output pointer");
     *out = NULL;
@@ -857,6 +870,11 @@ GL_API int gl_draw_load(void **out, const uint8_t *bytes, size_t len) {
     uint32_t cfg[DRAW_NCONFIG];
     default_config(cfg);
     for (uint32_t i = 0; i < h.nconfig; i++) cfg[i] = h.config[i];
+    /* The parameter count before any allocation: a small file must not make the loader lay out
+     * (and wasm memory grow to) the arenas of a huge configuration. */
+    size_t need = config_nparams(cfg);
+    if (need && need != h.nparams)
+        return gl_fail(GL_EFORMAT, "draw load: %zu parameters, the configuration needs %zu", h.nparams, need);
     draw_model *m;
     err = model_new(&m, cfg);
     if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */

@@ -82,7 +82,7 @@ static double median(const double *xs, int n) {
 }
 
 int main(int argc, char **argv) {
-    int runs = 7, B = 64, T = 16, Nr = 5, Nw = 5, Hd = 128, Z = 32, att = 1;
+    int runs = 7, B = 64, T = 16, Nr = 8, Nw = 10, Hd = 128, Z = 32, att = 1;
     double min_time = 0.1, warmup = 0.25;
     unsigned seed = 1;
     (void)test_failures; /* common.h's test counter; a benchmark does not use it */

@@ -56,7 +56,7 @@ static uint8_t *read_file(const char *path, size_t *len) {
 int main(int argc, char **argv) {
     (void)test_failures; /* common.h's test counter; a trainer does not use it */
     const char *data = NULL, *outp = NULL;
-    int f16 = 0, T = 16, Nr = 2, Nw = 5, Hd = 256, Z = 100, att = 1, bin = 0, batch = 64, epochs = 10, evalEvery = 1;
+    int f16 = 0, T = 16, Nr = 8, Nw = 10, Hd = 128, Z = 32, att = 1, bin = 0, batch = 64, epochs = 10, evalEvery = 1;
     int bench = 0;
     uint32_t seed = 1;
     double lr = 1e-3, lrFinal = -1, clip = 10, beta1 = 0.9, maxSec = 1e30;
