@@ -18,7 +18,8 @@ function randomBits(seed, n) {
 
 for (const [name, g] of builds) {
   for (const variant of [
-    { label: 'LSTM, 1+1 heads', opts: {} },
+    // paramClip 1: some head parameters are clipped, so the clamp's zero gradient is checked too
+    { label: 'LSTM, 1+1 heads, paramClip 1', opts: { paramClip: 1 } },
     { label: 'feed-forward, 1+1 heads', opts: { controllerType: 'feedforward' } },
     { label: 'LSTM, 2 read + 2 write heads, shift 2', opts: { heads: 2, shift: 2 } },
   ]) {
@@ -31,42 +32,42 @@ for (const [name, g] of builds) {
       const { ptr, tensors } = m._params();
       const core = g._core;
       // Gates mostly closed (bias -2): each weighting then leans on the previous one, so the
-      // initial weightings w0 reach the loss with a gradient well above the finite-difference noise.
+      // initial weightings w0 reach the loss with a gradient well above the finite-difference
+      // noise; key strengths' biases 0, so softplus' is far from 1.
       const { C } = m, S = 2 * m.config.shift + 1, Ph = C + S + 3, Hr = m.readHeads;
       for (let hh = 0; hh < Hr + m.writeHeads; hh++) {
-        const off = hh < Hr ? hh * Ph : Hr * Ph + (hh - Hr) * (Ph + 2 * C);
-        core.f32[(ptr >> 2) + tensors[4].offset + off + C + 1] = -2;
+        const off = (ptr >> 2) + tensors[4].offset + (hh < Hr ? hh * Ph : Hr * Ph + (hh - Hr) * (Ph + 2 * C));
+        core.f32[off + C + 1] = -2;
+        core.f32[off + C] = 0;
       }
       const { grad } = m._lossGrad(seq, B, L);
       const h = 1e-2;
-      let worstTensor = '';
-      let worst = 0;
+      // Per entry: |fd − grad| ≤ 1e-4 + 0.02·|fd|. Float32 central differences with h = 1e-2 are
+      // good to about 2e-5 here; a wrong derivative factor anywhere (e.g. a missing sigmoid in
+      // softplus', the softmax Jacobian of w0, the clamp mask) fails by 1.5× to 300× (checked by
+      // mutating src/ntm_model.c). Tensors of ≤ 64 entries are checked whole, others at 24 strided entries.
+      let worst = 0, worstAt = '';
       tensors.forEach(({ offset, length }, ti) => {
         if (length === 0) return; // Wh of the feed-forward controller
-        const r = rng(100 + ti);
-        let num = 0, den = 0, gmax = 0;
-        for (let k = 0; k < 12; k++) {
-          const i = offset + Math.floor(r() * length);
-          const f32 = core.f32; // re-read: the loss calls do not allocate, but stay safe
+        const stride = length <= 64 ? 1 : Math.floor(length / 24);
+        let tw = 0;
+        for (let k = 0; k < length; k += stride) {
+          const i = offset + k;
           const at = (ptr >> 2) + i;
-          const save = f32[at];
-          f32[at] = save + h;
+          const save = core.f32[at];
+          core.f32[at] = save + h;
           const lp = m._lossGrad(seq, B, L).loss;
           core.f32[at] = save - h;
           const lm = m._lossGrad(seq, B, L).loss;
           core.f32[at] = save;
           const fd = (lp - lm) / (2 * h);
-          num += (fd - grad[i]) ** 2;
-          den += fd * fd;
-          gmax = Math.max(gmax, Math.abs(grad[i]));
+          const r = Math.abs(fd - grad[i]) / (1e-4 + 0.02 * Math.abs(fd));
+          if (r > tw) tw = r;
+          if (r > worst) { worst = r; worstAt = `${NAMES[ti]}[${k}]: finite difference ${fd}, gradient ${grad[i]}`; }
         }
-        // Relative L2 error over the sampled entries; float32 central differences with h = 1e-2
-        // have an absolute noise of about 1e-4, hence the absolute term.
-        const rel = Math.sqrt(num) / (Math.sqrt(den) + 2e-3);
-        t.diagnostic(`${NAMES[ti]}: relative error ${rel.toExponential(2)} (max |grad| ${gmax.toExponential(2)})`);
-        if (rel > worst) { worst = rel; worstTensor = NAMES[ti]; }
+        t.diagnostic(`${NAMES[ti]}: worst |fd − grad| / (1e-4 + 0.02·|fd|) = ${tw.toFixed(3)}`);
       });
-      assert.ok(worst < 0.05, `worst relative gradient error ${worst} in ${worstTensor}`);
+      assert.ok(worst < 1, `gradient mismatch ${worst.toFixed(2)}× the tolerance at ${worstAt}`);
       m.free();
     });
   }
