@@ -162,6 +162,8 @@ size_t gl_conv2d_col_size(int C, int H, int W, int K) {
  * the copy. clang turns such loops back into memcpy calls unless told not to (no_builtin). */
 #if defined(__clang__)
 #define GL_NO_MEMCPY __attribute__((no_builtin("memcpy")))
+#elif defined(__GNUC__)
+#define GL_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #else
 #define GL_NO_MEMCPY
 #endif
@@ -171,8 +173,18 @@ GL_NO_MEMCPY static inline void copy_row(float *restrict d, const float *restric
     for (; j < n; j++) d[j] = s[j];
 }
 
+/* Copy n floats in whole vectors, up to VF_WIDTH-1 floats past n (both the read and the write):
+ * for rows whose overshoot lands on memory that is read/overwritten later anyway. */
+static inline void copy_row_over(float *d, const float *s, int n) {
+    for (int j = 0; j < n; j += VF_WIDTH) VF_STORE(d + j, VF_LOAD(s + j));
+}
+
 /* col (C*K*K, ldc) <- x (C, H, W): row (c, ky, kx) holds x[c, y+ky, x+kx] over (y, x) in its
- * first Ho*Wo columns (ldc >= Ho*Wo lets several items sit side by side in one col matrix). */
+ * first Ho*Wo columns (ldc >= Ho*Wo lets several items sit side by side in one col matrix).
+ * When Wo >= VF_WIDTH, output rows but the last are copied in whole vectors: the overshoot
+ * (< VF_WIDTH floats) reads the input row's next pixels or the next input row's first, and writes
+ * into the next output row's start, which is written right after; the last row is exact, so
+ * nothing outside col's row is touched. */
 GL_NO_MEMCPY static void im2col(float *restrict col, size_t ldc, const float *restrict x, int C, int H, int W,
                                 int K) {
     int Ho = H - K + 1, Wo = W - K + 1;
@@ -181,7 +193,14 @@ GL_NO_MEMCPY static void im2col(float *restrict col, size_t ldc, const float *re
             for (int kx = 0; kx < K; kx++) {
                 const float *src = x + ((size_t)c * H + ky) * W + kx;
                 float *d = col;
-                for (int y = 0; y < Ho; y++) {
+                int y = 0;
+                if (Wo >= VF_WIDTH) /* the overshoot (< VF_WIDTH) stays within the next row */
+                    for (; y < Ho - 1; y++) {
+                        copy_row_over(d, src, Wo);
+                        d += Wo;
+                        src += W;
+                    }
+                for (; y < Ho; y++) {
                     copy_row(d, src, Wo);
                     d += Wo;
                     src += W;
@@ -190,9 +209,18 @@ GL_NO_MEMCPY static void im2col(float *restrict col, size_t ldc, const float *re
             }
 }
 
-/* x (C, H, W) += col2im(col (C*K*K, ldc)), the adjoint of im2col. */
+/* x (C, H, W) += col2im(col (C*K*K, ldc)), the adjoint of im2col. When Wo >= VF_WIDTH, rows but
+ * the last are added in whole vectors with the lanes past Wo masked to zero: those lanes read the
+ * next output row's values and add 0 to the pixels after the input row (the next input row's
+ * first: still in the plane); the last row is exact. */
 static void col2im_add(float *x, const float *col, size_t ldc, int C, int H, int W, int K) {
     int Ho = H - K + 1, Wo = W - K + 1;
+    int full = Wo / VF_WIDTH * VF_WIDTH, rem = Wo - full;
+    (void)rem;
+#if VF_WIDTH > 1
+    static const float iota[4] = {0.0f, 1.0f, 2.0f, 3.0f};
+    vm tail = VF_LT(VF_LOAD(iota), VF_SET1((float)rem));
+#endif
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
@@ -200,8 +228,13 @@ static void col2im_add(float *x, const float *col, size_t ldc, int C, int H, int
                 const float *s = col;
                 for (int y = 0; y < Ho; y++) {
                     int j = 0;
-                    for (; j + VF_WIDTH <= Wo; j += VF_WIDTH) VF_STORE(dst + j, VF_ADD(VF_LOAD(dst + j), VF_LOAD(s + j)));
-                    for (; j < Wo; j++) dst[j] += s[j];
+                    for (; j < full; j += VF_WIDTH) VF_STORE(dst + j, VF_ADD(VF_LOAD(dst + j), VF_LOAD(s + j)));
+#if VF_WIDTH > 1
+                    if (rem && y < Ho - 1 && Wo >= VF_WIDTH) {
+                        VF_STORE(dst + j, VF_ADD(VF_LOAD(dst + j), VF_AND(tail, VF_LOAD(s + j))));
+                    } else
+#endif
+                        for (; j < Wo; j++) dst[j] += s[j];
                     s += Wo;
                     dst += W;
                 }

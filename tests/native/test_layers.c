@@ -595,6 +595,8 @@ int main(void) {
     test_conv_grad(2, 3, 6, 11, 4, 2);
     test_conv_grad(7, 1, 12, 12, 2, 3);  /* items grouped 5 + 2 */
     test_conv_grad(3, 1, 20, 18, 2, 3);  /* P = 288: one item at a time */
+    test_conv_grad(3, 2, 6, 5, 2, 3);    /* Wo = 3 < 4: exact row copies */
+    test_conv_grad(2, 2, 5, 9, 3, 2);    /* Wo = 8, Ho = 4 */
     test_pool_grad();
     test_act_grad();
     test_dropout();
