@@ -758,9 +758,13 @@ GL_API int gl_ntm_train_copy(void *mp, float *out, int B, int minL, int maxL) {
     if (!m || !out) return gl_fail(GL_EINVAL, "ntm trainCopy: null argument");
     int err = check_lengths("ntm trainCopy", B, minL, maxL);
     if (err) return err;
+    gl_rng before = m->data_rng; /* a refused call leaves the data stream as it was */
     int L = draw_length(&m->data_rng, minL, maxL);
     err = ensure_acts(m, B, 2 * L + 1);
-    if (err) return err;
+    if (err) {
+        m->data_rng = before;
+        return err;
+    }
     random_batch(m, &m->data_rng, B, L);
     double loss, errors;
     err = forward(m, B, L, &loss, &errors);
@@ -917,6 +921,19 @@ GL_API int gl_ntm_save(void *mp, uint8_t *out, size_t cap, int f16) {
     return err;
 }
 
+/* Parameters a configuration needs, computed without allocating; 0 when the configuration is
+ * invalid (model_new then says why). */
+static size_t config_nparams(const uint32_t *cfg) {
+    ntm_model *m = (ntm_model *)calloc(1, sizeof *m);
+    size_t n = 0, s[P_COUNT];
+    if (m && apply_config(m, cfg) == GL_OK) {
+        param_sizes(m, s);
+        for (int i = 0; i < P_COUNT; i++) n += s[i];
+    }
+    free(m);
+    return n;
+}
+
 GL_API int gl_ntm_load(void **out, const uint8_t *bytes, size_t len) {
     if (!out) return gl_fail(GL_EINVAL, "ntm load: null output pointer");
     *out = NULL;
@@ -926,6 +943,11 @@ GL_API int gl_ntm_load(void **out, const uint8_t *bytes, size_t len) {
     if (err) return err;
     if (h.nconfig != NTM_NCONFIG)
         return gl_fail(GL_EFORMAT, "ntm load: %u config words, expected %d", h.nconfig, (int)NTM_NCONFIG);
+    /* The parameter count before any allocation: a small file must not make the loader lay out
+     * (and wasm memory grow to) the arenas of a huge configuration. */
+    size_t need = config_nparams(h.config);
+    if (need && need != h.nparams)
+        return gl_fail(GL_EFORMAT, "ntm load: %zu parameters, the configuration needs %zu", h.nparams, need);
     ntm_model *m;
     err = model_new(&m, h.config);
     if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */

@@ -200,6 +200,16 @@ static int apply_config(stn_model *m, const uint32_t *cfg) {
                        m->Ho, m->Wo, m->cpool, m->k1, m->k2);
     if (!gl_size((size_t)m->fc, (size_t)m->cg.flat, 1, 1) || !gl_size((size_t)m->c2, (size_t)m->c1, (size_t)m->k2, (size_t)m->k2))
         return gl_fail(GL_ENOMEM, "stn: layers too large");
+    /* wasm's size_t is 32 bits: every product of config values that sizes a buffer is checked here,
+     * or it can wrap to a small number (localisation FC and conv weights, im2col workspaces). */
+    if (m->transform != TR_NONE &&
+        (!gl_size((size_t)m->lfc, (size_t)m->lg.flat, 1, 1) || !gl_size((size_t)m->lc2, (size_t)m->lc1, (size_t)m->lk2, (size_t)m->lk2) ||
+         !gl_size((size_t)m->lk1 * m->lk1, (size_t)m->lg.a1h, (size_t)m->lg.a1w, 1) ||
+         !gl_size((size_t)m->lc1 * m->lk2 * m->lk2, (size_t)m->lg.a2h, (size_t)m->lg.a2w, 1)))
+        return gl_fail(GL_ENOMEM, "stn: localisation net too large for a %dx%d input (locChannels, locKernels, locHidden)", m->H, m->W);
+    if (!gl_size((size_t)m->k1 * m->k1, (size_t)m->cg.a1h, (size_t)m->cg.a1w, 1) ||
+        !gl_size((size_t)m->c1 * m->k2 * m->k2, (size_t)m->cg.a2h, (size_t)m->cg.a2w, 1))
+        return gl_fail(GL_ENOMEM, "stn: classifier too large for a %dx%d input (channels, kernels)", m->Ho, m->Wo);
     return GL_OK;
 }
 
@@ -825,6 +835,19 @@ GL_API int gl_stn_save(void *mp, uint8_t *out, size_t cap, int f16) {
     return err;
 }
 
+/* Parameters a configuration needs, computed without allocating; 0 when the configuration is
+ * invalid (model_new then says why). */
+static size_t config_nparams(const uint32_t *cfg) {
+    stn_model *m = (stn_model *)calloc(1, sizeof *m);
+    size_t n = 0, s[P_COUNT];
+    if (m && apply_config(m, cfg) == GL_OK) {
+        param_sizes(m, s);
+        for (int i = 0; i < P_COUNT; i++) n += s[i];
+    }
+    free(m);
+    return n;
+}
+
 GL_API int gl_stn_load(void **out, const uint8_t *bytes, size_t len) {
     if (!out) return gl_fail(GL_EINVAL, "stn load: null output pointer");
     *out = NULL;
@@ -837,6 +860,11 @@ GL_API int gl_stn_load(void **out, const uint8_t *bytes, size_t len) {
     uint32_t cfg[STN_NCONFIG];
     default_config(cfg);
     for (uint32_t i = 0; i < h.nconfig; i++) cfg[i] = h.config[i];
+    /* The parameter count before any allocation: a small file must not make the loader lay out
+     * (and wasm memory grow to) the arenas of a huge configuration. */
+    size_t need = config_nparams(cfg);
+    if (need && need != h.nparams)
+        return gl_fail(GL_EFORMAT, "stn load: %zu parameters, the configuration needs %zu", h.nparams, need);
     stn_model *m;
     err = model_new(&m, cfg);
     if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */

@@ -1,6 +1,7 @@
 // model.js: what every model object shares: it owns a pointer to a C model in wasm memory,
 // free() is idempotent, any call after free() throws, and save() returns the bytes of the
 // versioned weights format (src/weights.h).
+import * as v from './validate.js';
 
 export class WasmModel {
   /**
@@ -27,10 +28,11 @@ export class WasmModel {
   }
 
   /** Serialise the weights and configuration (Uint8Array, see src/weights.h). */
-  save(options = {}) {
+  save(options) {
     const ptr = this.ptr;
     const x = this._core.x;
-    const f16 = options.float16 ? 1 : 0;
+    const o = v.options(`${this._name}.save options`, options, ['float16']);
+    const f16 = v.bool(`${this._name}.save options.float16`, o.float16, false) ? 1 : 0;
     const n = x[`${this._prefix}_save_size`](ptr, f16);
     return this._core.scoped((s) => {
       const p = s.putBytes(new Uint8Array(n));

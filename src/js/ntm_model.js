@@ -270,7 +270,7 @@ export function makeNtmModel(core) {
       const ptr = core.scoped((s) => {
         const pw = s.put(new Int32Array(words.buffer));
         const pout = s.zeros(1);
-        core.check(core.x.gl_ntm_create(pout, pw, NCONFIG), 'createNTM');
+        core.check(core.x.gl_ntm_create(pout, pw, NCONFIG), 'createNTM options');
         return core.i32[pout >> 2];
       });
       return new NTMModel(core, ptr);

@@ -242,7 +242,7 @@ export function makeStnModel(core) {
       const ptr = core.scoped((s) => {
         const pw = s.put(new Int32Array(words.buffer));
         const pout = s.zeros(1);
-        core.check(core.x.gl_stn_create(pout, pw, NCONFIG), 'createSTN');
+        core.check(core.x.gl_stn_create(pout, pw, NCONFIG), 'createSTN options');
         return core.i32[pout >> 2];
       });
       return new STNModel(core, ptr);
