@@ -115,8 +115,12 @@ int gl_weights_parse(gl_weights_header *h, const uint8_t *b, size_t len, uint32_
     h->nconfig = get_u32(b + 16);
     if (h->nconfig > GL_WEIGHTS_MAX_CONFIG) return gl_fail(GL_EFORMAT, "weights: %u config words (at most %d)", h->nconfig, GL_WEIGHTS_MAX_CONFIG);
     h->nparams = get_u32(b + 20);
-    size_t need = gl_weights_size(h->nconfig, h->nparams, h->dtype);
-    if (len != need) return gl_fail(GL_EFORMAT, "weights: %s: %zu bytes, expected %zu", len < need ? "truncated" : "trailing bytes", len, need);
+    /* in 64 bits: on wasm32, nparams * 4 can wrap size_t to exactly the length of a file that
+     * holds no parameters at all */
+    uint64_t need = HEADER_BYTES + 4 * (uint64_t)h->nconfig + (h->dtype == GL_DTYPE_F16 ? 2u : 4u) * (uint64_t)h->nparams + 4;
+    if ((uint64_t)len != need)
+        return gl_fail(GL_EFORMAT, "weights: %s: %zu bytes, expected %llu", (uint64_t)len < need ? "truncated" : "trailing bytes", len,
+                       (unsigned long long)need);
     uint32_t stored = get_u32(b + len - 4), actual = gl_crc32(b, len - 4);
     if (stored != actual) return gl_fail(GL_EFORMAT, "weights: checksum mismatch (corrupted bytes)");
     for (uint32_t i = 0; i < h->nconfig; i++) h->config[i] = get_u32(b + HEADER_BYTES + 4 * i);
