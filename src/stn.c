@@ -420,10 +420,16 @@ static inline __attribute__((always_inline)) void sample_impl(float *out, const 
         }                                                                  \
     } while (0)
 
+/* The fast kernels convert padded-plane coordinates (0..W, 0..H) with VF_TO_VI_SMALL, exact only
+ * below 2^22 in the wasm SIMD build; images that tall or wide go to the oracle instead
+ * (tests/stn.test.js "wider than 2^23 pixels" read wrong pixels without this). */
+#define GL_FAST_MAX_SIDE (1 << 22)
+
 GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
                           int pad, int align) {
     int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
+    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE) return gl_grid_sample_ref(out, inp, grid, N, C, H, W, Ho, Wo, pad, align);
     float *ws = malloc((size_t)C * (H + 2) * (W + 2) * sizeof(float));
     if (!ws) return gl_fail(GL_ENOMEM, "grid_sample: out of memory for the padded workspace");
     GL_DISPATCH_PAD_ALIGN(sample_impl, pad, align, out, inp, grid, ws, N, C, H, W, Ho, Wo);
@@ -535,6 +541,8 @@ GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout,
                                    int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
     int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
+    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
+        return gl_grid_sample_backward_ref(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, pad, align);
     size_t plane = (size_t)(H + 2) * (W + 2);
     /* input planes (C, H+2, W+2), then for dinp the west and east gradient planes (C, 2, H+2, W+2) */
     float *ws = malloc((size_t)C * plane * sizeof(float) * (dinp ? 3 : 1));
