@@ -76,9 +76,10 @@ void gl_arena_free(gl_arena *a); /* idempotent; leaves *a = {0} */
 /* op(X) = X when trans == 0, X^T when trans != 0. A is stored (M, lda) or, transposed,          */
 /* (K, lda); B is (K, ldb) or, transposed, (N, ldb); C is (M, ldc). beta == 0 overwrites C      */
 /* (whatever it held, NaN included). M, N or K == 0 is allowed (K == 0 just scales C by beta).   */
-/* gl_sgemm: register-blocked micro-kernel (broadcast A, vector loads of B rows, simd.h), with   */
-/* the transposed-B cases handled by packing the smaller operand into a static buffer.           */
-/* gl_sgemm_ref: triple loop with double accumulation, the oracle.                               */
+/* gl_sgemm: register-blocked micro-kernel (4 x 2 vectors of C in registers; broadcast A, vector */
+/* loads of B rows, simd.h); NT packs the smaller operand into a static buffer, or takes dot     */
+/* products when both M and N are small. Not reentrant (static pack buffers; wasm is single-     */
+/* threaded). gl_sgemm_ref: triple loop with double accumulation, the oracle.                    */
 void gl_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 void gl_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
@@ -106,7 +107,10 @@ void gl_linear_backward(float *dinp,         /* (B, I) or NULL, += dout . W */
 /* Ho = H-K+1, Wo = W-K+1, P = Ho*Wo. Per batch item: col (C*K*K, P) = im2col(inp[n]);          */
 /* out[n] (O, P) = W (O, C*K*K) . col. Backward: dW += dY . col^T; dcol = W^T . dY; col2im.      */
 /* `col` is caller-owned scratch of gl_conv2d_col_size(C, H, W, K) floats (contents garbage     */
-/* afterwards); forward and backward may share it.                                               */
+/* afterwards); forward and backward may share it. When the output plane is small (P < 256)     */
+/* several items go through one GEMM: their im2col then lives in a workspace the layer           */
+/* allocates once and keeps (at most 65536 + 512*O floats; if malloc fails it falls back to one   */
+/* item at a time in `col`). Same results either way, up to float summation order.               */
 
 size_t gl_conv2d_col_size(int C, int H, int W, int K); /* C*K*K*Ho*Wo */
 void gl_conv2d_forward(float *out,          /* (N, O, Ho, Wo) */
