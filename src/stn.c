@@ -447,9 +447,9 @@ static inline __attribute__((always_inline)) void gs_block_backward(const gs_blo
         vf g;
         if (rem == VF_WIDTH) {
             g = VF_LOAD(dout_n + c * P + p);
-        } else {
+        } else { /* a partial tail block (never taken when VF_WIDTH is 1) */
             float t[VF_WIDTH] = {0};
-            memcpy(t, dout_n + c * P + p, rem * sizeof(float));
+            for (size_t l = 0; l < rem && l < VF_WIDTH; l++) t[l] = dout_n[c * P + p + l];
             g = VF_LOAD(t);
         }
         vf nw, ne, sw, se;
