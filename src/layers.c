@@ -377,6 +377,16 @@ void gl_conv2d_forward_ref(float *out, const float *inp, const float *weight, co
 void gl_maxpool2_forward(float *out, int32_t *idx, const float *inp, int N, int C, int H, int W) {
     int Ho = H / 2, Wo = W / 2;
     size_t planes = (size_t)N * C;
+    /* VF_WIDTH outputs at a time: deinterleave two input rows into the window's four corners,
+     * keep the running max and the corner's offset (as floats, exact below 2^24), convert the
+     * index once per vector. */
+    int vec = (size_t)H * W < ((size_t)1 << 24);
+#if VF_WIDTH > 1
+    static const float lane2[4] = {0.0f, 2.0f, 4.0f, 6.0f};
+#else
+    static const float lane2[1] = {0.0f};
+#endif
+    vf one = VF_SET1(1.0f), zero = VF_SET1(0.0f), wv = VF_SET1((float)W), step = VF_SET1(2.0f * VF_WIDTH);
     for (size_t pl = 0; pl < planes; pl++) {
         const float *x = inp + pl * H * W;
         float *o = out + pl * Ho * Wo;
@@ -384,9 +394,32 @@ void gl_maxpool2_forward(float *out, int32_t *idx, const float *inp, int N, int 
         for (int y = 0; y < Ho; y++) {
             const float *r0 = x + (size_t)(2 * y) * W, *r1 = r0 + W;
             int32_t base = 2 * y * W;
-            for (int xo = 0; xo < Wo; xo++) {
+            int xo = 0;
+            if (vec) {
+                vf at0 = VF_ADD(VF_SET1((float)base), VF_LOAD(lane2));
+                for (; xo + VF_WIDTH <= Wo; xo += VF_WIDTH) {
+                    vf a, b, c, d;
+                    VF_DEINTERLEAVE2(r0 + 2 * xo, a, b);
+                    VF_DEINTERLEAVE2(r1 + 2 * xo, c, d);
+                    vf m = a, ox = zero, oy = zero;
+                    vm g = VF_GT(b, m); /* strict >: ties keep the first maximum */
+                    m = VF_SELECT(g, b, m);
+                    ox = VF_SELECT(g, one, ox);
+                    g = VF_GT(c, m);
+                    m = VF_SELECT(g, c, m);
+                    ox = VF_SELECT(g, zero, ox);
+                    oy = VF_SELECT(g, wv, oy);
+                    g = VF_GT(d, m);
+                    m = VF_SELECT(g, d, m);
+                    ox = VF_SELECT(g, one, ox);
+                    oy = VF_SELECT(g, wv, oy);
+                    VF_STORE(o + xo, m);
+                    VI_STORE(ix + xo, VF_TO_VI(VF_ADD(at0, VF_ADD(ox, oy))));
+                    at0 = VF_ADD(at0, step);
+                }
+            }
+            for (; xo < Wo; xo++) {
                 int x0 = 2 * xo;
-                /* first maximum in row-major order (strict >), like torch */
                 float m = r0[x0];
                 int32_t at = base + x0;
                 if (r0[x0 + 1] > m) { m = r0[x0 + 1]; at = base + x0 + 1; }
@@ -399,6 +432,23 @@ void gl_maxpool2_forward(float *out, int32_t *idx, const float *inp, int N, int 
             ix += Wo;
         }
     }
+}
+
+/* Plain scalar max pooling, the oracle for the vector loop above. */
+void gl_maxpool2_forward_ref(float *out, int32_t *idx, const float *inp, int N, int C, int H, int W) {
+    int Ho = H / 2, Wo = W / 2;
+    for (size_t pl = 0; pl < (size_t)N * C; pl++)
+        for (int y = 0; y < Ho; y++)
+            for (int xo = 0; xo < Wo; xo++) {
+                const float *x = inp + pl * H * W;
+                int32_t cand[4] = {2 * y * W + 2 * xo, 2 * y * W + 2 * xo + 1, (2 * y + 1) * W + 2 * xo,
+                                   (2 * y + 1) * W + 2 * xo + 1};
+                int32_t at = cand[0];
+                for (int q = 1; q < 4; q++)
+                    if (x[cand[q]] > x[at]) at = cand[q];
+                out[(pl * Ho + y) * Wo + xo] = x[at];
+                idx[(pl * Ho + y) * Wo + xo] = at;
+            }
 }
 
 void gl_maxpool2_backward(float *dinp, const float *dout, const int32_t *idx, int N, int C, int H, int W) {

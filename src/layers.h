@@ -140,6 +140,7 @@ void gl_maxpool2_forward(float *out,       /* (N, C, Ho, Wo) */
                          int32_t *idx,     /* (N, C, Ho, Wo) argmax within the (H, W) plane */
                          const float *inp, /* (N, C, H, W) */
                          int N, int C, int H, int W);
+void gl_maxpool2_forward_ref(float *out, int32_t *idx, const float *inp, int N, int C, int H, int W); /* oracle */
 void gl_maxpool2_backward(float *dinp,         /* (N, C, H, W), += dout at the argmax */
                           const float *dout,   /* (N, C, Ho, Wo) */
                           const int32_t *idx,  /* (N, C, Ho, Wo) */

@@ -205,6 +205,23 @@ static void test_pool_grad(void) {
     float *dx = fnew(nx);
     gl_maxpool2_backward(dx, c.R, c.idx, c.N, c.C, c.H, c.W);
     fd_check("maxpool dx", c.x, dx, nx, pool_loss, &c, 1e-3f, 1e-4, 1e-3);
+    /* vector loop vs the scalar oracle: widths with and without tails, odd H and W, ties (values
+     * rounded to a coarse grid so windows often hold equal maxima), NaN */
+    static const int dims[][2] = {{28, 28}, {22, 22}, {7, 7}, {11, 9}, {24, 24}, {8, 8}, {3, 17}, {2, 2}};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        int H = dims[d][0], W = dims[d][1], Ho = H / 2, Wo = W / 2;
+        size_t n = (size_t)3 * H * W, no = (size_t)3 * Ho * Wo;
+        float *x = frand(n, -2, 2), *o1 = fnew(no), *o2 = fnew(no);
+        int32_t *i1 = calloc(no, 4), *i2 = calloc(no, 4);
+        for (size_t i = 0; i < n; i++) x[i] = (i % 3) ? roundf(x[i] * 2.0f) : x[i];
+        x[n / 2] = NAN;
+        gl_maxpool2_forward(o1, i1, x, 3, 1, H, W);
+        gl_maxpool2_forward_ref(o2, i2, x, 3, 1, H, W);
+        int same = 1;
+        for (size_t i = 0; i < no; i++) same &= i1[i] == i2[i] && (o1[i] == o2[i] || (isnan(o1[i]) && isnan(o2[i])));
+        CHECK(same, "maxpool %dx%d: vector loop differs from the scalar oracle", H, W);
+        free(x); free(o1); free(o2); free(i1); free(i2);
+    }
     /* ties pick the first maximum in row-major order */
     float t[8] = {1, 2, 2, 0, /* row 1 */ 2, 2, 0, 0};
     float o[2];
