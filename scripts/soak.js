@@ -60,7 +60,7 @@ const MODELS = {
   },
   draw: {
     exists: () => !!g.createDRAW,
-    create: () => g.createDRAW({ seed: 1 }), // the shipped model's settings (T 16, N 2/5, 256 hidden, 100 latent)
+    create: () => g.createDRAW({ seed: 1 }), // the defaults: the shipped model's settings (DRAW_DEFAULTS)
     step: (m, i) => m.trainBatch(batch(i, 64).x),
     evaluate: (m) => m.loss(testImages(500), { seed: 1 }),
   },
