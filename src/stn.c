@@ -140,6 +140,11 @@ static int check_sample_args(const char *fn, int N, int C, int H, int W, int Ho,
     if (!gl_size((size_t)N, (size_t)C, (size_t)H, (size_t)W) || !gl_size((size_t)N, (size_t)C, (size_t)Ho, (size_t)Wo) ||
         !gl_size((size_t)N, (size_t)Ho, (size_t)Wo, 2))
         return gl_fail(GL_ENOMEM, "%s: tensor too large", fn);
+    /* the fast kernels' padded workspace, C planes of (H+2)x(W+2) (three for the backward): on
+     * wasm32 its byte count wraps size_t for inputs well under the limit (C = 40M of 1x1) */
+    if (!gl_size((size_t)C, (size_t)H + 2, (size_t)W + 2, 3))
+        return gl_fail(GL_ENOMEM, "%s: an input of %d channels of %dx%d needs a padded workspace over the limit of %zu floats", fn,
+                       C, H, W, (size_t)GL_MAX_FLOATS);
     return GL_OK;
 }
 

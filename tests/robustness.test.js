@@ -12,6 +12,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { freemem } from 'node:os';
 import { load, parseIdx, loadIdx, loadMnist } from '../src/js/index.js';
 import { rng, uniform } from './util.js';
 
@@ -743,6 +744,23 @@ test('top level and data: pretrained, parseIdx, loadIdx, loadMnist refuse wrong 
     }
   }
   t.diagnostic(`${n} cases`);
+  assert.equal(problems.length, 0, report(problems));
+});
+
+test('wasm32 size_t: gridSample inputs within the limit whose padded workspace would wrap are RangeErrors, not traps', { skip: freemem() < 4 * 2 ** 30 && 'needs 4 GiB of free memory' }, async (t) => {
+  // C = 2^32 / 108: C·(1+2)·(1+2)·4 bytes·3 planes is 2^32 + 32, which a 32-bit size_t wraps to 32
+  // bytes (backward); 2^32 / 36 likewise for the forward's single plane. Both inputs are under 1 GiB.
+  const gi = await load(); // a fresh instance: the inputs alone grow its memory by ~1 GB
+  const grid = new Float32Array([0.1, -0.2]);
+  const problems = [];
+  for (const [what, C, f] of [
+    ['gridSampleBackward', Math.ceil(2 ** 32 / 108), (C, x) => gi.stn.gridSampleBackward(x, x, [1, C, 1, 1], grid, [1, 1])],
+    ['gridSample', Math.ceil(2 ** 32 / 36), (C, x) => gi.stn.gridSample(x, [1, C, 1, 1], grid, [1, 1])],
+  ]) {
+    const p = await runCase({ id: what, call: () => f(C, new Float32Array(C)) }, [], 'R', ['input', 'size'], `C = ${C}, 1x1 images`);
+    if (p) problems.push(p);
+  }
+  t.diagnostic(`wasm memory of the instance: ${(gi.memoryBytes() / 2 ** 20).toFixed(0)} MiB`);
   assert.equal(problems.length, 0, report(problems));
 });
 
