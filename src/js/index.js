@@ -3,8 +3,11 @@
 // namespaces and model constructors. Works in Node 20+, a browser page and a Web Worker.
 import { WasmCore } from './core.js';
 import { makeStn } from './stn.js';
-import { makeDraw } from './draw.js';
 import { makeStnModel } from './stn_model.js';
+import { makeDraw } from './draw.js';
+import { makeNtm } from './ntm.js';
+import { makeDrawModel } from './draw_model.js';
+import { makeNtmModel } from './ntm_model.js';
 import { makeDistort } from './data.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
 import * as v from './validate.js';
@@ -46,6 +49,13 @@ function moduleFor(build) {
   return compiled.get(build);
 }
 
+// Weights shipped in the package (weights/), produced by scripts/train_*.js, and the loader for each.
+const PRETRAINED = {
+  'stn-mnist': { file: 'stn-mnist.bin', loader: 'loadSTN' },
+  'draw-mnist': { file: 'draw-mnist.bin', loader: 'loadDRAW' },
+  'ntm-copy': { file: 'ntm-copy.bin', loader: 'loadNTM' },
+};
+
 /**
  * Instantiate the wasm core.
  * @param {{ simd?: boolean }} [options] simd: false forces the scalar build; true requires SIMD.
@@ -66,14 +76,29 @@ export async function load(options) {
     simd: wantSimd,
     build,
     stn: makeStn(core),
-    draw: makeDraw(core),
-    ...(await import('./ntm_model.js')).makeNtmModel(core), // createNTM, loadNTM
     ...makeStnModel(core), // createSTN, loadSTN
+    draw: makeDraw(core),
+    ...makeDrawModel(core), // createDRAW, loadDRAW
+    ntm: makeNtm(core),
+    ...makeNtmModel(core), // createNTM, loadNTM
     distort: makeDistort(core),
     /** Bytes of wasm memory in use (grows, never shrinks). */
     memoryBytes() {
       return core.memory.buffer.byteLength;
     },
+  };
+  /** A model built from the weights shipped in the package: 'stn-mnist', 'draw-mnist' or 'ntm-copy'. */
+  g.pretrained = async (name) => {
+    if (name === undefined) throw new TypeError(`pretrained: name must be one of ${Object.keys(PRETRAINED).join(', ')}`);
+    const entry = PRETRAINED[v.oneOf('pretrained name', name, Object.keys(PRETRAINED))];
+    const url = new URL(`../../weights/${entry.file}`, import.meta.url);
+    let bytes;
+    try {
+      bytes = await fetchBytes(url);
+    } catch (e) {
+      throw new Error(`pretrained('${name}'): could not read the shipped weights ${url.href}: ${e.message}`);
+    }
+    return g[entry.loader](new Uint8Array(bytes));
   };
   // Internal handle for tests and benchmarks; not part of the public contract.
   Object.defineProperty(g, '_core', { value: core, enumerable: false });

@@ -16,9 +16,10 @@ import { PROFILES, printTable } from './common.js';
 
 const SECTIONS = [
   { name: 'stn-sampler', file: './stn_sampler.js' },
-  { name: 'ntm-train', file: './ntm_train.js' },
   { name: 'stn-train', file: './stn_train.js' },
+  { name: 'ntm-train', file: './ntm_train.js' },
   { name: 'draw-kernels', file: './draw_kernels.js' },
+  { name: 'draw-train', file: './draw_train.js' },
 ];
 
 const USAGE = `usage: node tests/bench/bench.js [options]
