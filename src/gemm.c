@@ -89,7 +89,16 @@ GEMM_INLINE void gemm_tile(int mr, int nc, int K, float alpha, const float *A, p
     }
     vf va = VF_SET1(alpha);
     if (nc == GEMM_NR && csc == 1) {
-        if (beta == 0.0f) {
+        if (beta == 0.0f && alpha == 1.0f) { /* the common cases skip the multiply by alpha */
+            for (int r = 0; r < mr; r++)
+                for (int v = 0; v < GEMM_NV; v++) VF_STORE(C + r * rsc + v * VF_WIDTH, acc[r][v]);
+        } else if (beta == 1.0f && alpha == 1.0f) {
+            for (int r = 0; r < mr; r++)
+                for (int v = 0; v < GEMM_NV; v++) {
+                    float *c = C + r * rsc + v * VF_WIDTH;
+                    VF_STORE(c, VF_ADD(acc[r][v], VF_LOAD(c)));
+                }
+        } else if (beta == 0.0f) {
             for (int r = 0; r < mr; r++)
                 for (int v = 0; v < GEMM_NV; v++) VF_STORE(C + r * rsc + v * VF_WIDTH, VF_MUL(va, acc[r][v]));
         } else if (beta == 1.0f) {
@@ -266,9 +275,13 @@ void gl_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         /* NT: one operand has to be transposed. Packing costs a strided copy of M*K (A) or
          * N*K (B) floats, worth it only when the other dimension reuses it enough (>= 32);
          * the packed dimension becomes the vectorised one, so it must fill a tile (>= NR).
-         * Otherwise (small GEMV-like shapes) take dot products along K. */
+         * Otherwise (small GEMV-like shapes, or long K) take dot products along K. */
         int swap_ok = M >= GEMM_NR && N >= 32, direct_ok = N >= GEMM_NR && M >= 32;
-        if (swap_ok && (!direct_ok || M <= N)) {
+        /* With a long K and a modest reuse dimension, dot products beat packing (measured in
+         * wasm: e.g. 20x250x256 dW of a conv, 64x50x320 an FC forward). */
+        int swap = swap_ok && (!direct_ok || M <= N);
+        if (K >= 192 && (swap ? N : M) <= 256) swap = swap_ok = direct_ok = 0;
+        if (swap) {
             /* NT with the smaller A: C^T (N, M) = B (N, K) . A^T (K, M), A^T packed. */
             gemm_packed_b(N, M, K, alpha, B, ldb, 1, A, lda, beta, C, 1, ldc);
         } else if (direct_ok) {
