@@ -4,9 +4,11 @@
  * gl_sgemm_ref is the oracle: a triple loop with double accumulation.
  *
  * gl_sgemm is a register-blocked kernel written against simd.h. Its core computes an MR x NR
- * tile of C (NR = GEMM_NV vectors) keeping MR*GEMM_NV vector accumulators in registers: per k it
- * loads one row segment op(B)[k, j..j+NR) as GEMM_NV vectors and broadcasts MR scalars
- * op(A)[i..i+MR, k], then does MR*GEMM_NV multiply-adds. So the core needs op(B) rows to be
+ * tile of C (MR = 4 rows, NR = GEMM_NV = 2 vectors) keeping MR*GEMM_NV vector accumulators in
+ * registers: per k it loads one row segment op(B)[k, j..j+NR) as GEMM_NV vectors and
+ * broadcasts MR scalars op(A)[i..i+MR, k], then does MR*GEMM_NV multiply-adds. (Measured slower
+ * in V8: 5-row tiles, packed A panels, the k loop unrolled by 2; they raise register pressure
+ * or add copying.) So the core needs op(B) rows to be
  * contiguous; op(A) may have any strides (broadcast loads do not care), and C any strides (the
  * transposed store goes through a small tile).
  *   - NN, TN: op(B) = B, rows contiguous: run directly.
@@ -14,6 +16,8 @@
  *     storing C transposed. No copy.
  *   - NT: one operand must be transposed into a static pack buffer (in KC x NCP blocks); pack
  *     the smaller one: op(B) (K x N) directly, or A (M x K) as op(A)^T for the transposed problem.
+ *     When packing does not pay (both M and N small, or K long with a modest other dimension),
+ *     take dot products along K instead, which is contiguous in both operands (gemm_dot_nt).
  * A partial last column tile (N % NR) is copied, zero-padded to NR, into a small buffer so the
  * same full-width kernel runs everywhere; partial row tiles use kernels with fewer rows.
  * Not reentrant (static pack buffers): wasm is single-threaded, and so are the native tests.
