@@ -16,7 +16,7 @@
 // the wrong bits per sequence averaged over the 20 lengths. --schedule lowers the Adam learning
 // rate the first time that evaluation error falls below each threshold ("1:3e-4" = below 1 wrong
 // bit per sequence, use 3e-4). Training stops when the evaluation error is under --target, is
-// then confirmed on a larger fresh evaluation (200 sequences per length), and otherwise continues
+// then confirmed on a larger fresh evaluation (500 sequences per length), and otherwise continues
 // up to --max-sequences. With --polish N it then trains N more sequences at --polish-lr (sharper
 // addressing generalises better to long sequences). The model kept is the best evaluated one:
 // among evaluations under the target, the lowest evaluation loss; otherwise the fewest wrong bits.
@@ -156,9 +156,9 @@ async function trainOne(g, o, seed) {
       schedule = schedule.slice(1);
     }
     if (evErr < o.target) {
-      const confirm = perLength(m, trainLengths, 200, 5000 + seen);
+      const confirm = perLength(m, trainLengths, 500, 5000 + seen);
       const cErr = mean(confirm.map((x) => x.bitErrors));
-      log(`confirmation on ${200 * trainLengths.length} fresh sequences: ${cErr.toFixed(4)} wrong bits per sequence`);
+      log(`confirmation on ${500 * trainLengths.length} fresh sequences: ${cErr.toFixed(4)} wrong bits per sequence`);
       if (cErr < o.target) {
         converged = { sequences: seen, confirmedBitErrors: cErr, bytes: m.save() };
         if (!(o.polish > 0)) {
@@ -195,6 +195,25 @@ function report(g, o, run) {
   return { avg1to20: avg, perLength: short, long };
 }
 
+/** What the shipped weights are and how they were made (written beside them as <out>.json). */
+function weightsInfo(o, summary, rep, bytes, f16, config) {
+  return {
+    command: `node scripts/train_ntm.js${o.seeds[0] === 3 ? '' : ` --seed ${o.seeds[0]}`}`,
+    task: `copy, ${config.bits}-bit vectors, lengths ${o.minLength}-${o.maxLength}, batch ${o.batch}`,
+    seed: summary.seed,
+    sequencesSeen: summary.bestAt,
+    converged: summary.converged,
+    wrongBitsPerSequence1to20: summary.final1to20,
+    wrongBitsPerSequenceByLength: Object.fromEntries(rep.perLength.map((x) => [x.length, x.bitErrors])),
+    longer: Object.fromEntries(rep.long.map((x) => [x.length, { wrongBitsPerSequence: x.bitErrors, lossBits: x.loss }])),
+    evaluation: '500 fresh random sequences per length 1-20, 100 per longer length (evaluation streams independent of training)',
+    cpuSeconds: summary.cpuSeconds,
+    dtype: f16 ? 'float16' : 'float32',
+    bytes: bytes.length,
+    config,
+  };
+}
+
 async function main() {
   let o;
   try {
@@ -223,16 +242,23 @@ async function main() {
     const writeOut = o.save && (!o.multi || o.out.includes('{seed}'));
     if (writeOut) {
       let bytes = run.model.save({ float16: o.float16 });
+      let f16 = o.float16;
       if (o.float16) { // the float16 copy must be as good: check it on the same evaluation
         const h = g.loadNTM(bytes);
         const e = mean(perLength(h, range(1, 20), 500, 20000).map((x) => x.bitErrors));
         h.free();
         const ok = e < o.target && e <= rep.avg1to20 + 0.01;
         process.stdout.write(`  float16 weights: ${e.toFixed(4)} wrong bits per sequence (lengths 1-20)${ok ? '' : '; worse, saving float32'}\n`);
-        if (!ok) bytes = run.model.save();
+        if (!ok) {
+          bytes = run.model.save();
+          f16 = false;
+        }
       }
       writeFile(withSeed(o.out, seed), bytes);
       process.stdout.write(`  wrote ${withSeed(o.out, seed)} (${bytes.length} bytes)\n`);
+      const info = withSeed(o.out, seed).replace(/\.bin$/, '') + '.json';
+      writeFile(info, JSON.stringify(weightsInfo(o, summary, rep, bytes, f16, run.model.config), null, 1) + '\n');
+      process.stdout.write(`  wrote ${info}\n`);
     }
     if (o.save && (!o.multi || o.curve.includes('{seed}'))) {
       const lines = ['sequences,train_loss_bits,train_bit_errors,eval_loss_bits,eval_bit_errors,eval50_bit_errors,learning_rate,seconds,cpu_seconds'];
