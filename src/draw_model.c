@@ -253,6 +253,12 @@ static int layout_acts(draw_model *m, int nb) {
     size_t b = (size_t)nb, T = (size_t)m->T, HW = (size_t)m->HW, Hd = (size_t)m->Hd, Z = (size_t)m->Z;
     size_t Nr = (size_t)m->Nr, Nw = (size_t)m->Nw, H = (size_t)m->H, W = (size_t)m->W;
     size_t Nmax = Nr > Nw ? Nr : Nw;
+    /* wasm's size_t is 32 bits: the largest products below (every other one is at most a few times
+     * one of these) must not wrap, or a tensor could be laid out with 0 floats (T 256, B 256 of
+     * 256x256 images: T*B*HW = 2^32) */
+    if (!gl_size(T + 1, b, HW, 1) || !gl_size(T, b, (size_t)m->EI, 1) || !gl_size(T, b, 4 * Hd, 1) ||
+        !gl_size(T, b, 2 * Z, 1) || (m->att && (!gl_size(T, b, Nmax, H > W ? H : W) || !gl_size(T, b, Nw, Nw))))
+        return gl_fail(GL_ENOMEM, "draw: batch of %d is too large", nb);
     s[A_X] = b * HW;
     s[A_C] = (T + 1) * b * HW;
     s[A_S] = s[A_XH] = T * b * HW;

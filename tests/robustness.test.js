@@ -764,6 +764,17 @@ test('wasm32 size_t: gridSample inputs within the limit whose padded workspace w
   assert.equal(problems.length, 0, report(problems));
 });
 
+test('wasm32 size_t: a DRAW batch whose activations would wrap (T·B·H·W = 2^32) is a RangeError, not a trap', { skip: (!g.createDRAW && 'no createDRAW') || (freemem() < 4 * 2 ** 30 && 'needs 4 GiB of free memory') }, async (t) => {
+  // every option in range, the batch of 256 images of 256×256 under the input limit; the model
+  // alone takes ~0.6 GB (its encoder sees 2·256² floats per step), hence a fresh instance
+  const gi = await load();
+  const m = gi.createDRAW({ T: 256, attention: false, hidden: 64, latent: 16, height: 256, width: 256 });
+  const p = await runCase({ id: 'DRAW.trainBatch', call: () => m.trainBatch(new Float32Array(256 * 256 * 256).fill(0.7)) }, [], 'R', ['batch', 'images'], 'T 256 × batch 256 × 256²');
+  m.free();
+  t.diagnostic(`wasm memory of the instance: ${(gi.memoryBytes() / 2 ** 20).toFixed(0)} MiB`);
+  assert.equal(p, null, p ?? '');
+});
+
 // ------------------------------------------------------------------------------------------
 // Lifecycle.
 
