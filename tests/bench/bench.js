@@ -17,6 +17,7 @@ import { PROFILES, printTable } from './common.js';
 const SECTIONS = [
   { name: 'stn-sampler', file: './stn_sampler.js' },
   { name: 'stn-train', file: './stn_train.js' },
+  { name: 'layers', file: './layers.js' },
   { name: 'ntm-train', file: './ntm_train.js' },
   { name: 'draw-kernels', file: './draw_kernels.js' },
   { name: 'draw-train', file: './draw_train.js' },
