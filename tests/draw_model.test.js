@@ -6,11 +6,14 @@
 //  - determinism (same seed, same data → the same losses and weights) and seed sensitivity;
 //  - a non-finite step is refused with the weights unchanged; a high learning rate stays finite;
 //  - generate / reconstruct shapes and ranges; argument validation;
+//  - the shipped weights (weights/draw-mnist.bin) reach at most 95 nats on the test split;
 //  - a short training run on real digits lowers the bound clearly.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { loadBuilds, rng, uniform } from './util.js';
 import { loadMnist } from '../src/js/index.js';
+import { DRAW_DEFAULTS } from '../src/js/draw_model.js';
 
 let builds;
 let mnist;
@@ -272,6 +275,30 @@ test('argument validation names the argument; the instance keeps working', () =>
   m.free(); // idempotent
   assert.throws(() => m.trainBatch(new Float32Array(784)), /freed/);
   assert.throws(() => m.save(), /freed/);
+});
+
+test("the shipped weights (g.pretrained('draw-mnist')) reach at most 95 nats on the test split", async (t) => {
+  if (!existsSync(new URL('../weights/draw-mnist.bin', import.meta.url))) {
+    t.skip('weights/draw-mnist.bin not present (node scripts/train_draw.js writes it)');
+    return;
+  }
+  const [, g] = builds[0];
+  const m = await g.pretrained('draw-mnist');
+  assert.equal(m.attention, true);
+  assert.deepEqual(
+    [m.config.T, m.config.readN, m.config.writeN, m.config.hidden, m.config.latent],
+    [DRAW_DEFAULTS.T, DRAW_DEFAULTS.readN, DRAW_DEFAULTS.writeN, DRAW_DEFAULTS.hidden, DRAW_DEFAULTS.latent],
+    'the shipped model has the default settings',
+  );
+  const r = m.loss(mnist.test.images, { seed: 12345 });
+  t.diagnostic(`test bound ${r.loss.toFixed(2)} nats (reconstruction ${r.reconstruction.toFixed(2)}, KL ${r.kl.toFixed(2)})`);
+  assert.ok(r.loss <= 95, `test bound ${r.loss}`);
+  const gen = m.generate({ count: 4, seed: 1 });
+  const last = gen.canvases.subarray((m.steps - 1) * 4 * 784);
+  let ink = 0;
+  for (const p of last) ink += p;
+  assert.ok(ink / 4 > 40 && ink / 4 < 400, `generated digits have some ink (${(ink / 4).toFixed(0)} per image)`);
+  m.free();
 });
 
 test('a short training run on real digits lowers the bound clearly', (t) => {
