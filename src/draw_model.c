@@ -838,17 +838,8 @@ GL_API size_t gl_draw_save_size(void *mp, int f16) {
 GL_API int gl_draw_save(void *mp, uint8_t *out, size_t cap, int f16) {
     draw_model *m = (draw_model *)mp;
     if (!m || !out) return gl_fail(GL_EINVAL, "draw save: null argument");
-    float *packed = (float *)malloc((m->nparams ? m->nparams : 1) * sizeof(float));
-    if (!packed) return gl_fail(GL_ENOMEM, "draw save: out of memory");
-    size_t k = 0;
-    for (int i = 0; i < P_COUNT; i++) {
-        memcpy(packed + k, m->p[i], m->psize[i] * sizeof(float));
-        k += m->psize[i];
-    }
-    int err = gl_weights_write(out, cap, GL_KIND_DRAW, m->cfg, DRAW_NCONFIG, packed, m->nparams,
-                               f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-    free(packed);
-    return err;
+    return gl_weights_write(out, cap, GL_KIND_DRAW, m->cfg, DRAW_NCONFIG, (const float *const *)m->p, m->psize, P_COUNT,
+                            f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
 }
 
 /* Parameters a configuration needs, computed without allocating; 0 when the configuration is
@@ -895,20 +886,7 @@ GL_API int gl_draw_load(void **out, const uint8_t *bytes, size_t len) {
         model_free(m);
         return gl_fail(GL_EFORMAT, "draw load: %zu parameters, the configuration needs %zu", h.nparams, want);
     }
-    float *packed = (float *)malloc((m->nparams ? m->nparams : 1) * sizeof(float));
-    if (!packed) {
-        model_free(m);
-        return gl_fail(GL_ENOMEM, "draw load: out of memory");
-    }
-    err = gl_weights_read_params(packed, &h, bytes, len);
-    if (!err) {
-        size_t k = 0;
-        for (int i = 0; i < P_COUNT; i++) {
-            memcpy(m->p[i], packed + k, m->psize[i] * sizeof(float));
-            k += m->psize[i];
-        }
-    }
-    free(packed);
+    err = gl_weights_read_params(m->p, m->psize, P_COUNT, &h, bytes, len);
     if (err) {
         model_free(m);
         return err;

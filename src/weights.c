@@ -70,10 +70,17 @@ size_t gl_weights_size(uint32_t nconfig, size_t nparams, uint32_t dtype) {
     return HEADER_BYTES + 4 * (size_t)nconfig + (dtype == GL_DTYPE_F16 ? 2 : 4) * nparams + 4;
 }
 
+static size_t total_size(const size_t *sizes, int ntensors) {
+    size_t n = 0;
+    for (int t = 0; t < ntensors; t++) n += sizes[t];
+    return n;
+}
+
 int gl_weights_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *config, uint32_t nconfig,
-                     const float *params, size_t nparams, uint32_t dtype) {
+                     const float *const *tensors, const size_t *sizes, int ntensors, uint32_t dtype) {
     if (nconfig > GL_WEIGHTS_MAX_CONFIG) return gl_fail(GL_EINVAL, "weights: %u config words, at most %d", nconfig, GL_WEIGHTS_MAX_CONFIG);
     if (dtype > GL_DTYPE_F16) return gl_fail(GL_EINVAL, "weights: unknown dtype %u", dtype);
+    size_t nparams = total_size(sizes, ntensors);
     size_t need = gl_weights_size(nconfig, nparams, dtype);
     if (cap < need) return gl_fail(GL_EINVAL, "weights: buffer of %zu bytes, need %zu", cap, need);
     memcpy(out, "GLMW", 4);
@@ -84,18 +91,21 @@ int gl_weights_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *co
     put_u32(out + 20, (uint32_t)nparams);
     uint8_t *p = out + HEADER_BYTES;
     for (uint32_t i = 0; i < nconfig; i++, p += 4) put_u32(p, config[i]);
-    for (size_t i = 0; i < nparams; i++) {
-        if (!isfinite(params[i])) return gl_fail(GL_ENUMERIC, "weights: parameter %zu is not finite", i);
-        if (dtype == GL_DTYPE_F16) {
-            uint16_t h = f32_to_f16(params[i]);
-            if ((h & 0x7C00u) == 0x7C00u) return gl_fail(GL_ENUMERIC, "weights: parameter %zu (%g) overflows float16", i, params[i]);
-            p[0] = (uint8_t)h; p[1] = (uint8_t)(h >> 8);
-            p += 2;
-        } else {
-            put_u32(p, gl_f2u(params[i]));
-            p += 4;
+    size_t index = 0; /* parameter index across tensors, for messages */
+    for (int t = 0; t < ntensors; t++)
+        for (size_t i = 0; i < sizes[t]; i++, index++) {
+            float v = tensors[t][i];
+            if (!isfinite(v)) return gl_fail(GL_ENUMERIC, "weights: parameter %zu is not finite", index);
+            if (dtype == GL_DTYPE_F16) {
+                uint16_t h = f32_to_f16(v);
+                if ((h & 0x7C00u) == 0x7C00u) return gl_fail(GL_ENUMERIC, "weights: parameter %zu (%g) overflows float16", index, v);
+                p[0] = (uint8_t)h; p[1] = (uint8_t)(h >> 8);
+                p += 2;
+            } else {
+                put_u32(p, gl_f2u(v));
+                p += 4;
+            }
         }
-    }
     put_u32(p, gl_crc32(out, (size_t)(p - out)));
     return GL_OK;
 }
@@ -127,19 +137,24 @@ int gl_weights_parse(gl_weights_header *h, const uint8_t *b, size_t len, uint32_
     return GL_OK;
 }
 
-int gl_weights_read_params(float *params, const gl_weights_header *h, const uint8_t *b, size_t len) {
+int gl_weights_read_params(float *const *tensors, const size_t *sizes, int ntensors, const gl_weights_header *h,
+                           const uint8_t *b, size_t len) {
+    if (total_size(sizes, ntensors) != h->nparams)
+        return gl_fail(GL_EFORMAT, "weights: %zu parameters, the model has %zu", h->nparams, total_size(sizes, ntensors));
     const uint8_t *p = b + HEADER_BYTES + 4 * (size_t)h->nconfig;
-    for (size_t i = 0; i < h->nparams; i++) {
-        float v;
-        if (h->dtype == GL_DTYPE_F16) {
-            v = f16_to_f32((uint16_t)(p[0] | p[1] << 8));
-            p += 2;
-        } else {
-            v = gl_u2f(get_u32(p));
-            p += 4;
+    size_t index = 0;
+    for (int t = 0; t < ntensors; t++)
+        for (size_t i = 0; i < sizes[t]; i++, index++) {
+            float v;
+            if (h->dtype == GL_DTYPE_F16) {
+                v = f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+                p += 2;
+            } else {
+                v = gl_u2f(get_u32(p));
+                p += 4;
+            }
+            if (!isfinite(v)) return gl_fail(GL_EFORMAT, "weights: parameter %zu is not finite", index);
+            tensors[t][i] = v;
         }
-        if (!isfinite(v)) return gl_fail(GL_EFORMAT, "weights: parameter %zu is not finite", i);
-        params[i] = v;
-    }
     return GL_OK;
 }

@@ -35,13 +35,16 @@ static inline float gl_u2f(uint32_t u) { union { uint32_t u; float f; } v = {u};
 uint32_t gl_crc32(const uint8_t *p, size_t n);
 /* Bytes needed to save nconfig words and nparams parameters of the given dtype. */
 size_t gl_weights_size(uint32_t nconfig, size_t nparams, uint32_t dtype);
-/* Serialise into out (cap bytes, at least gl_weights_size(...)). */
+/* Serialise into out (cap bytes, at least gl_weights_size(...)). The parameters are the
+ * ntensors tensors (sizes[i] floats at tensors[i]) one after another; nparams = their sum. */
 int gl_weights_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *config, uint32_t nconfig,
-                     const float *params, size_t nparams, uint32_t dtype);
+                     const float *const *tensors, const size_t *sizes, int ntensors, uint32_t dtype);
 /* Validate bytes (everything but the model-specific meaning of the config) and fill the header. */
 int gl_weights_parse(gl_weights_header *h, const uint8_t *bytes, size_t len, uint32_t expected_kind);
-/* Decode the parameters of validated bytes into params (h->nparams floats). Non-finite values
- * are refused (GL_EFORMAT). */
-int gl_weights_read_params(float *params, const gl_weights_header *h, const uint8_t *bytes, size_t len);
+/* Decode the parameters of validated bytes into the ntensors tensors (sizes[i] floats at
+ * tensors[i], in order), whose sizes must add up to h->nparams (GL_EFORMAT otherwise).
+ * Non-finite values are refused (GL_EFORMAT). */
+int gl_weights_read_params(float *const *tensors, const size_t *sizes, int ntensors, const gl_weights_header *h,
+                           const uint8_t *bytes, size_t len);
 
 #endif

@@ -158,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (h.nconfig > GL_WEIGHTS_MAX_CONFIG || h.dtype > GL_DTYPE_F16) die("parse accepted a bad header", rc);
             if (gl_weights_size(h.nconfig, h.nparams, h.dtype) != len) die("parse accepted a length that does not match", rc);
             float *params = malloc((h.nparams ? h.nparams : 1) * sizeof(float));
-            int prc = gl_weights_read_params(params, &h, b, len);
+            size_t n = h.nparams;
+            int prc = gl_weights_read_params(&params, &n, 1, &h, b, len);
             if (prc != GL_OK && prc != GL_EFORMAT) die("read_params returned an unexpected code", prc);
             free(params);
         } else if (rc != GL_EFORMAT) {
