@@ -855,42 +855,18 @@ static size_t config_nparams(const uint32_t *cfg) {
     return n;
 }
 
+static int io_create(void **m, const uint32_t *cfg) { return model_new((draw_model **)m, cfg); }
+static void io_destroy(void *m) { model_free((draw_model *)m); }
+static void io_tensors(void *mp, float *const **ptrs, const size_t **sizes, int *count) {
+    draw_model *m = (draw_model *)mp;
+    *ptrs = m->p;
+    *sizes = m->psize;
+    *count = P_COUNT;
+}
+
+static const gl_model_io draw_io = {GL_KIND_DRAW, "draw", CF_SEED, DRAW_NCONFIG, default_config, config_nparams,
+                                     io_create, io_destroy, io_tensors};
+
 GL_API int gl_draw_load(void **out, const uint8_t *bytes, size_t len) {
-    if (!out) return gl_fail(GL_EINVAL, "draw load: null output pointer");
-    *out = NULL;
-    if (!bytes) return gl_fail(GL_EFORMAT, "draw load: no bytes");
-    gl_weights_header h;
-    int err = gl_weights_parse(&h, bytes, len, GL_KIND_DRAW);
-    if (err) return err;
-    if (h.nconfig < CF_SEED || h.nconfig > DRAW_NCONFIG)
-        return gl_fail(GL_EFORMAT, "draw load: %u config words, expected %d to %d", h.nconfig, (int)CF_SEED, DRAW_NCONFIG);
-    uint32_t cfg[DRAW_NCONFIG];
-    default_config(cfg);
-    for (uint32_t i = 0; i < h.nconfig; i++) cfg[i] = h.config[i];
-    /* The parameter count before any allocation: a small file must not make the loader lay out
-     * (and wasm memory grow to) the arenas of a huge configuration. */
-    size_t need = config_nparams(cfg);
-    if (need && need != h.nparams)
-        return gl_fail(GL_EFORMAT, "draw load: %zu parameters, the configuration needs %zu", h.nparams, need);
-    draw_model *m;
-    err = model_new(&m, cfg);
-    if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */
-        char why[256];
-        strncpy(why, gl_last_error(), sizeof why - 1);
-        why[sizeof why - 1] = 0;
-        return gl_fail(GL_EFORMAT, "draw load: invalid configuration: %s", why);
-    }
-    if (err) return err;
-    if (h.nparams != m->nparams) {
-        size_t want = m->nparams;
-        model_free(m);
-        return gl_fail(GL_EFORMAT, "draw load: %zu parameters, the configuration needs %zu", h.nparams, want);
-    }
-    err = gl_weights_read_params(m->p, m->psize, P_COUNT, &h, bytes, len);
-    if (err) {
-        model_free(m);
-        return err;
-    }
-    *out = m;
-    return GL_OK;
+    return gl_weights_load_model(out, &draw_io, bytes, len);
 }

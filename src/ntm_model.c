@@ -925,39 +925,18 @@ static size_t config_nparams(const uint32_t *cfg) {
     return n;
 }
 
+static int io_create(void **m, const uint32_t *cfg) { return model_new((ntm_model **)m, cfg); }
+static void io_destroy(void *m) { model_free((ntm_model *)m); }
+static void io_tensors(void *mp, float *const **ptrs, const size_t **sizes, int *count) {
+    ntm_model *m = (ntm_model *)mp;
+    *ptrs = m->p;
+    *sizes = m->psize;
+    *count = P_COUNT;
+}
+
+static const gl_model_io ntm_io = {GL_KIND_NTM, "ntm", NTM_NCONFIG, NTM_NCONFIG, default_config, config_nparams,
+                                     io_create, io_destroy, io_tensors};
+
 GL_API int gl_ntm_load(void **out, const uint8_t *bytes, size_t len) {
-    if (!out) return gl_fail(GL_EINVAL, "ntm load: null output pointer");
-    *out = NULL;
-    if (!bytes) return gl_fail(GL_EFORMAT, "ntm load: no bytes");
-    gl_weights_header h;
-    int err = gl_weights_parse(&h, bytes, len, GL_KIND_NTM);
-    if (err) return err;
-    if (h.nconfig != NTM_NCONFIG)
-        return gl_fail(GL_EFORMAT, "ntm load: %u config words, expected %d", h.nconfig, (int)NTM_NCONFIG);
-    /* The parameter count before any allocation: a small file must not make the loader lay out
-     * (and wasm memory grow to) the arenas of a huge configuration. */
-    size_t need = config_nparams(h.config);
-    if (need && need != h.nparams)
-        return gl_fail(GL_EFORMAT, "ntm load: %zu parameters, the configuration needs %zu", h.nparams, need);
-    ntm_model *m;
-    err = model_new(&m, h.config);
-    if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */
-        char why[256];
-        strncpy(why, gl_last_error(), sizeof why - 1);
-        why[sizeof why - 1] = 0;
-        return gl_fail(GL_EFORMAT, "ntm load: invalid configuration: %s", why);
-    }
-    if (err) return err;
-    if (h.nparams != m->nparams) {
-        size_t want = m->nparams;
-        model_free(m);
-        return gl_fail(GL_EFORMAT, "ntm load: %zu parameters, the configuration needs %zu", h.nparams, want);
-    }
-    err = gl_weights_read_params(m->p, m->psize, P_COUNT, &h, bytes, len);
-    if (err) {
-        model_free(m);
-        return err;
-    }
-    *out = m;
-    return GL_OK;
+    return gl_weights_load_model(out, &ntm_io, bytes, len);
 }

@@ -158,3 +158,51 @@ int gl_weights_read_params(float *const *tensors, const size_t *sizes, int ntens
         }
     return GL_OK;
 }
+
+int gl_weights_load_model(void **out, const gl_model_io *io, const uint8_t *bytes, size_t len) {
+    if (!out) return gl_fail(GL_EINVAL, "%s load: null output pointer", io->name);
+    *out = NULL;
+    if (!bytes) return gl_fail(GL_EFORMAT, "%s load: no bytes", io->name);
+    if (io->max_config > GL_WEIGHTS_MAX_CONFIG) /* cfg below holds at most that many words */
+        return gl_fail(GL_EINVAL, "%s load: %u config words exceed the format's %d", io->name, io->max_config, GL_WEIGHTS_MAX_CONFIG);
+    gl_weights_header h;
+    int err = gl_weights_parse(&h, bytes, len, io->kind);
+    if (err) return err;
+    if (h.nconfig < io->min_config || h.nconfig > io->max_config) {
+        if (io->min_config == io->max_config)
+            return gl_fail(GL_EFORMAT, "%s load: %u config words, expected %u", io->name, h.nconfig, io->max_config);
+        return gl_fail(GL_EFORMAT, "%s load: %u config words, expected %u to %u", io->name, h.nconfig, io->min_config,
+                       io->max_config);
+    }
+    uint32_t cfg[GL_WEIGHTS_MAX_CONFIG] = {0};
+    if (io->defaults) io->defaults(cfg);
+    for (uint32_t i = 0; i < h.nconfig; i++) cfg[i] = h.config[i];
+    size_t need = io->nparams(cfg);
+    if (need && need != h.nparams)
+        return gl_fail(GL_EFORMAT, "%s load: %zu parameters, the configuration needs %zu", io->name, h.nparams, need);
+    void *m;
+    err = io->create(&m, cfg);
+    if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */
+        char why[256];
+        strncpy(why, gl_last_error(), sizeof why - 1);
+        why[sizeof why - 1] = 0;
+        return gl_fail(GL_EFORMAT, "%s load: invalid configuration: %s", io->name, why);
+    }
+    if (err) return err;
+    float *const *ptrs;
+    const size_t *sizes;
+    int count;
+    io->tensors(m, &ptrs, &sizes, &count);
+    size_t have = total_size(sizes, count);
+    if (h.nparams != have) {
+        io->destroy(m);
+        return gl_fail(GL_EFORMAT, "%s load: %zu parameters, the configuration needs %zu", io->name, h.nparams, have);
+    }
+    err = gl_weights_read_params(ptrs, sizes, count, &h, bytes, len);
+    if (err) {
+        io->destroy(m);
+        return err;
+    }
+    *out = m;
+    return GL_OK;
+}
