@@ -2,6 +2,10 @@
 # build.sh: builds the C core in src/ three ways.
 #   dist/glimpse-simd.wasm    wasm with -msimd128 (hand-written wasm_simd128.h loops, src/simd.h)
 #   dist/glimpse-scalar.wasm  the same C with the scalar branch of src/simd.h
+#   build/test/glimpse-test-{simd,scalar}.wasm
+#                             the same C plus the test-only entry points (tests/wasm/*.c, the
+#                             kernels' scalar oracles via -DGL_TESTING): what the tests and
+#                             benchmarks load; never shipped
 #   build/native/*            native programs from tests/native/*.c linked with the same C:
 #                             C unit tests, benchmarks (the speed yardstick), fixture runners
 #   build/asan/*              the native tests again under AddressSanitizer + UBSan (--asan)
@@ -24,6 +28,7 @@ for a in "$@"; do
 done
 
 SRC=(src/*.c)
+TEST_SRC=(tests/wasm/*.c)
 CFLAGS_COMMON=(-std=c11 -O3 -DNDEBUG -Wall -Wextra -Wno-unused-parameter -Wno-unused-function)
 
 if [ "$want_wasm" = 1 ]; then
@@ -40,18 +45,24 @@ if [ "$want_wasm" = 1 ]; then
   # env.emscripten_notify_memory_growth.
   EMFLAGS=(--no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=2GB
            -sEXPORTED_FUNCTIONS=_malloc,_free -sFILESYSTEM=0)
-  emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd.wasm
-  emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-scalar.wasm
-  echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes)"
+  mkdir -p build/test
+  TESTFLAGS=(-DGL_TESTING -Isrc "${SRC[@]}" "${TEST_SRC[@]}")
+  pids=()
+  emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd.wasm & pids+=($!)
+  emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-scalar.wasm & pids+=($!)
+  emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-simd.wasm & pids+=($!)
+  emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-scalar.wasm & pids+=($!)
+  for p in "${pids[@]}"; do wait "$p"; done
+  echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes), build/test/"
 fi
 
 native_build() { # outdir extra-flags...
   local out=$1; shift
   mkdir -p "$out"
   local objs=()
-  for s in "${SRC[@]}"; do
+  for s in "${SRC[@]}" "${TEST_SRC[@]}"; do
     local o="$out/$(basename "${s%.c}").o"
-    "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -c "$s" -o "$o"
+    "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -Isrc -c "$s" -o "$o"
     objs+=("$o")
   done
   for t in tests/native/*.c; do

@@ -60,7 +60,7 @@ const MODELS = {
   },
   draw: {
     exists: () => !!g.createDRAW,
-    create: () => g.createDRAW({ seed: 1 }), // the defaults: the shipped model's settings (DRAW_DEFAULTS)
+    create: () => g.createDRAW({ seed: 1 }), // the defaults: the shipped model's settings
     step: (m, i) => m.trainBatch(batch(i, 64).x),
     evaluate: (m) => m.loss(testImages(500), { seed: 1 }),
   },

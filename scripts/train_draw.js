@@ -16,7 +16,7 @@
 // Both engines run the same C with the same settings and seeds; the native trainer is
 // tests/native/train_draw.c.
 //
-// The settings (SETTINGS below) are DRAW_DEFAULTS of src/js/draw_model.js plus the schedule: Adam,
+// The settings (SETTINGS below) are createDRAW's defaults (the schema in src/draw_model.c) plus the schedule: Adam,
 // learning rate 2e-3 decaying geometrically per epoch to 1e-4, batch 64, gradient norm clipped to 10,
 // every epoch a fresh shuffle of the 8,000 training digits. The shipped file is the final model
 // (no selection on the test split); the script reloads it from its float16 bytes in wasm and reports
@@ -27,9 +27,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { load, loadMnist } from '../src/js/index.js';
-import { DRAW_DEFAULTS } from '../src/js/draw_model.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const DRAW_DEFAULTS = (await load()).defaults.DRAW; // the C schema's defaults (src/draw_model.c)
 const PAPER = { attention: 80.97, none: 87.4 };
 
 const SETTINGS = {

@@ -26,17 +26,13 @@
  * bijective hash of (seed, b). Same seed, same inputs, same build: the same bytes; image b
  * does not depend on the batch size. Library code: no printing, errors via gl_fail.
  */
-#include "glimpse.h"
+#include "distort.h"
+#include "stn.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* From stn.c: out (N, C, Ho, Wo) <- inp (N, C, H, W) bilinearly sampled at grid (N, Ho, Wo, 2). */
-int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                   int pad, int align);
-
-enum { GL_DISTORT_R = 0, GL_DISTORT_RTS = 1, GL_DISTORT_P = 2, GL_DISTORT_E = 3, GL_DISTORT_T = 4 };
 
 #define DS 28 /* side of a source digit */
 #define DS_PIX (DS * DS)
@@ -61,6 +57,13 @@ enum { GL_DISTORT_R = 0, GL_DISTORT_RTS = 1, GL_DISTORT_P = 2, GL_DISTORT_E = 3,
 
 static const int kind_side[5] = {DS, RTS_SIDE, DS, DS, T_SIDE};
 static const char *const kind_name[5] = {"R", "RTS", "P", "E", "T"};
+static const char *const kind_description[5] = {
+    "rotation, uniform in \xC2\xB1" "90\xC2\xB0",
+    "rotation \xC2\xB1" "45\xC2\xB0, scale 0.7\xE2\x80\x93" "1.2, translation in a 42\xC3\x97" "42 canvas",
+    "projective: scale 0.75\xE2\x80\x93" "1, corners moved by N(0, 2.8 px)",
+    "elastic: smoothed random displacements (\xCF\x83 = 4 px, \xCE\xB1 = 30\xE2\x80\x93" "38 px)",
+    "translated in a 60\xC3\x97" "60 canvas with 6 clutter patches of 6\xC3\x97" "6",
+};
 
 /* ---------------------------------------------------------------------------------------- */
 /* Random numbers: SplitMix64 (Steele, Lea and Flood 2014). */
@@ -276,6 +279,14 @@ GL_API int gl_distort_side(int *side, int kind) {
         return gl_fail(GL_EINVAL, "distort: kind must be 0 (R), 1 (RTS), 2 (P), 3 (E) or 4 (T), got %d", kind);
     *side = kind_side[kind];
     return GL_OK;
+}
+
+GL_API const char *gl_distort_name(int kind) {
+    return kind >= 0 && kind < GL_DISTORT_COUNT ? kind_name[kind] : NULL;
+}
+
+GL_API const char *gl_distort_description(int kind) {
+    return kind >= 0 && kind < GL_DISTORT_COUNT ? kind_description[kind] : NULL;
 }
 
 /* out (B, S, S) <- distorted src (B, 28, 28), S = gl_distort_side(kind).

@@ -48,7 +48,7 @@
  * The plain loops gl_draw_*_ref compute the same sums directly over every index (double
  * accumulators) and are the tests' oracle.
  */
-#include "glimpse.h"
+#include "draw.h"
 #include "simd.h"
 
 #include <math.h>
@@ -476,7 +476,7 @@ GL_API int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgam
 /* The oracle: the same four functions as direct sums over every index (double accumulators),
  * O(N^2 A B) per image. Slow on purpose; only tests call them. */
 
-GL_API int gl_draw_read_ref(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
+GL_TEST_API int gl_draw_read_ref(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
                             const float *gamma, int batch, int N, int A, int B) {
     int err = check_sizes("draw read", batch, N, A, B);
     if (err) return err;
@@ -495,7 +495,7 @@ GL_API int gl_draw_read_ref(float *out, const float *x, const float *xhat, const
     return GL_OK;
 }
 
-GL_API int gl_draw_read_backward_ref(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma,
+GL_TEST_API int gl_draw_read_backward_ref(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma,
                                      const float *dread, const float *x, const float *xhat, const float *Fx,
                                      const float *Fy, const float *gamma, int batch, int N, int A, int B) {
     int err = check_sizes("draw read backward", batch, N, A, B);
@@ -541,7 +541,7 @@ GL_API int gl_draw_read_backward_ref(float *dx, float *dxhat, float *dFx, float 
     return GL_OK;
 }
 
-GL_API int gl_draw_write_ref(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
+GL_TEST_API int gl_draw_write_ref(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
                              int batch, int N, int A, int B) {
     int err = check_sizes("draw write", batch, N, A, B);
     if (err) return err;
@@ -558,7 +558,7 @@ GL_API int gl_draw_write_ref(float *canvas, const float *w, const float *Fx, con
     return GL_OK;
 }
 
-GL_API int gl_draw_write_backward_ref(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
+GL_TEST_API int gl_draw_write_backward_ref(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
                                       const float *w, const float *Fx, const float *Fy, const float *gamma,
                                       int batch, int N, int A, int B) {
     int err = check_sizes("draw write backward", batch, N, A, B);

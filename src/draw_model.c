@@ -46,32 +46,19 @@
  * table). Forward caches every step's activations in an activation arena ((T, batch, ...) per
  * tensor), grown to the largest batch seen; backward runs through time once per batch.
  */
-#include "glimpse.h"
+#include "draw_model.h"
+#include "draw.h"
 #include "layers.h"
-#include "weights.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* From draw.c (eq. 19-29). Images there are (batch, B, A) = (batch, rows, columns). */
-int gl_draw_decode(float *out, const float *params, int batch, int N, int A, int B);
-int gl_draw_filterbank(float *Fx, float *Fy, float *gamma, const float *params, int batch, int N, int A, int B);
-int gl_draw_filterbank_backward(float *dparams, const float *dFx, const float *dFy, const float *dgamma,
-                                const float *params, int batch, int N, int A, int B);
-int gl_draw_read(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy, const float *gamma,
-                 int batch, int N, int A, int B);
-int gl_draw_read_backward(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma, const float *dread,
-                          const float *x, const float *xhat, const float *Fx, const float *Fy, const float *gamma,
-                          int batch, int N, int A, int B);
-int gl_draw_write(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma, int batch,
-                  int N, int A, int B);
-int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas, const float *w,
-                           const float *Fx, const float *Fy, const float *gamma, int batch, int N, int A, int B);
-
 /* ---------------------------------------------------------------------------------------- */
-/* Configuration words (saved in the weights file, src/weights.h), in this order. Floats are
- * stored as their bits (gl_f2u). A file with fewer words gets the defaults for the rest. */
+/* Configuration words (saved in the weights file, src/weights.h), in this order; their names,
+ * ranges, defaults and docs are the schema draw_fields below. A file with fewer words gets the
+ * defaults for the rest. */
 
 enum {
     CF_T,         /* glimpses (time steps) */
@@ -131,43 +118,47 @@ static const float att_lo[5] = {-3.0f, -3.0f, -4.0f, -4.0f, -7.0f};
 static const float att_hi[5] = {3.0f, 3.0f, 7.0f, 4.0f, 7.0f};
 
 typedef struct {
-    uint32_t cfg[DRAW_NCONFIG];
+    gl_model base; /* config, parameters, gradients, Adam, random streams (model.h) */
     int T, Nr, Nw, Hd, Z, att, H, W, HW, R, EI, binarize;
-    float lr, clip, beta1, beta2;
-    gl_arena params, grads, m1, m2;
-    float *p[P_COUNT], *g[P_COUNT];
-    size_t psize[P_COUNT], nparams;
-    gl_rng init_rng, train_rng;
-    int step;
     gl_arena act;
     float *a[A_COUNT];
     int capB;
 } draw_model;
 
-static float cfgf(const draw_model *m, int k) { return gl_u2f(m->cfg[k]); }
-static int bad_float(float x, float lo, float hi) { return !(x >= lo && x <= hi); }
+/* The configuration schema (model.h), in CF_* order. The defaults are the settings of the shipped
+ * 'draw-mnist' model (scripts/train_draw.js), chosen for a short CPU budget rather than the paper's
+ * T = 64, LSTM 256, z 100, read 2x2, write 5x5: T = 16 and LSTM 128 train about 10x faster per
+ * image, and with so few glimpses small patches were the bottleneck in short runs (test bound after
+ * 200 batches of 64: read 5x5 / write 5x5 166 nats, 5x5 / 10x10 143, 8x8 / 10x10 128; with a 2x2
+ * read the posterior stayed at the prior for hundreds of steps). */
+static const gl_field draw_fields[DRAW_NCONFIG] = {
+    [CF_T] = {"T", GL_FIELD_INT, 1, 256, 16, 0, 0, "Glimpses (time steps)"},
+    [CF_READN] = {"readN", GL_FIELD_INT, 1, 64, 8, 0, 0, "Read patch size N (an N x N grid of filters)"},
+    [CF_WRITEN] = {"writeN", GL_FIELD_INT, 1, 64, 10, 0, 0, "Write patch size N"},
+    [CF_HIDDEN] = {"hidden", GL_FIELD_INT, 1, 4096, 128, 0, 0, "LSTM size of the encoder and of the decoder"},
+    [CF_LATENT] = {"latent", GL_FIELD_INT, 1, 4096, 32, 0, 0, "Size of the latent z_t"},
+    [CF_ATTENTION] = {"attention", GL_FIELD_BOOL, 0, 1, 1, 0, 0,
+                      "Selective attention (true) or the paper's no-attention baseline (false)"},
+    [CF_H] = {"height", GL_FIELD_INT, 2, 512, 28, 0, 0, "Image rows"},
+    [CF_W] = {"width", GL_FIELD_INT, 2, 512, 28, 0, 0, "Image columns"},
+    [CF_SEED] = {"seed", GL_FIELD_INT, 0, 4294967295.0, 0, 0, 0, "Seed of the initialisation, eps and binarisation draws"},
+    [CF_LR] = {"learningRate", GL_FIELD_FLOAT, 1e-12, 100, 1e-3, 0, 0, "Adam learning rate"},
+    [CF_CLIP] = {"clipNorm", GL_FIELD_FLOAT, 0, 1e30, 10, 0, 0, "Clip the gradient to this L2 norm (0 = off)"},
+    [CF_BETA1] = {"beta1", GL_FIELD_FLOAT, 0, 0.9999, 0.9, 0, 0, "Adam's beta1"},
+    [CF_BETA2] = {"beta2", GL_FIELD_FLOAT, 0, 0.999999, 0.999, 0, 0, "Adam's beta2"},
+    [CF_BINARIZE] = {"binarize", GL_FIELD_ENUM, 0, 0, 0, "threshold|stochastic", 0,
+                     "'threshold' (pixel > 0.5) or 'stochastic' (a fresh Bernoulli draw per training step)"},
+};
 
-static void default_config(uint32_t *c) {
-    memset(c, 0, sizeof(uint32_t) * DRAW_NCONFIG);
-    c[CF_T] = 16; c[CF_READN] = 8; c[CF_WRITEN] = 10; c[CF_HIDDEN] = 128; c[CF_LATENT] = 32;
-    c[CF_ATTENTION] = 1; c[CF_H] = 28; c[CF_W] = 28; c[CF_SEED] = 0;
-    c[CF_LR] = gl_f2u(1e-3f); c[CF_CLIP] = gl_f2u(10.0f);
-    c[CF_BETA1] = gl_f2u(0.9f); c[CF_BETA2] = gl_f2u(0.999f);
-    c[CF_BINARIZE] = 0;
-}
+static const char *const draw_tensor_names[P_COUNT] = {
+    "read.weight", "read.bias", "encoder.weight_ih", "encoder.weight_hh", "encoder.bias", "q.weight", "q.bias",
+    "decoder.weight_ih", "decoder.weight_hh", "decoder.bias", "write.weight", "write.bias", "write_attention.weight",
+    "write_attention.bias",
+};
 
-static int apply_config(draw_model *m, const uint32_t *cfg) {
-    memcpy(m->cfg, cfg, sizeof(uint32_t) * DRAW_NCONFIG);
-    const uint32_t *c = m->cfg;
-    if (c[CF_T] < 1 || c[CF_T] > 256) return gl_fail(GL_EINVAL, "draw: T must be in [1, 256], got %u", c[CF_T]);
-    if (c[CF_H] < 2 || c[CF_H] > 512 || c[CF_W] < 2 || c[CF_W] > 512)
-        return gl_fail(GL_EINVAL, "draw: height and width must be in [2, 512], got %u x %u", c[CF_H], c[CF_W]);
-    if (c[CF_ATTENTION] > 1) return gl_fail(GL_EINVAL, "draw: attention must be 0 or 1, got %u", c[CF_ATTENTION]);
-    if (c[CF_ATTENTION] && (c[CF_READN] < 1 || c[CF_READN] > 64 || c[CF_WRITEN] < 1 || c[CF_WRITEN] > 64))
-        return gl_fail(GL_EINVAL, "draw: readN and writeN must be in [1, 64], got %u and %u", c[CF_READN], c[CF_WRITEN]);
-    if (c[CF_HIDDEN] < 1 || c[CF_HIDDEN] > 4096) return gl_fail(GL_EINVAL, "draw: hidden must be in [1, 4096], got %u", c[CF_HIDDEN]);
-    if (c[CF_LATENT] < 1 || c[CF_LATENT] > 4096) return gl_fail(GL_EINVAL, "draw: latent must be in [1, 4096], got %u", c[CF_LATENT]);
-    if (c[CF_BINARIZE] > 1) return gl_fail(GL_EINVAL, "draw: binarize must be 0 (threshold) or 1 (stochastic), got %u", c[CF_BINARIZE]);
+static int draw_configure(gl_model *base) {
+    draw_model *m = (draw_model *)base;
+    const uint32_t *c = base->cfg;
     m->T = (int)c[CF_T]; m->att = (int)c[CF_ATTENTION];
     m->Nr = m->att ? (int)c[CF_READN] : 0; m->Nw = m->att ? (int)c[CF_WRITEN] : 0;
     m->Hd = (int)c[CF_HIDDEN]; m->Z = (int)c[CF_LATENT];
@@ -175,11 +166,11 @@ static int apply_config(draw_model *m, const uint32_t *cfg) {
     m->R = m->att ? 2 * m->Nr * m->Nr : 2 * m->HW;
     m->EI = m->R + m->Hd;
     m->binarize = (int)c[CF_BINARIZE];
-    m->lr = cfgf(m, CF_LR); m->clip = cfgf(m, CF_CLIP); m->beta1 = cfgf(m, CF_BETA1); m->beta2 = cfgf(m, CF_BETA2);
-    if (bad_float(m->lr, 1e-12f, 100.0f)) return gl_fail(GL_EINVAL, "draw: learning rate must be in (0, 100], got %g", m->lr);
-    if (bad_float(m->clip, 0.0f, 1e30f)) return gl_fail(GL_EINVAL, "draw: clip norm must be >= 0 (0 = off), got %g", m->clip);
-    if (bad_float(m->beta1, 0.0f, 0.9999f) || bad_float(m->beta2, 0.0f, 0.999999f))
-        return gl_fail(GL_EINVAL, "draw: Adam betas must be in [0, 1), got %g, %g", m->beta1, m->beta2);
+    base->optimizer = GL_OPT_ADAM;
+    base->lr = gl_cfg_float(base, CF_LR);
+    base->clip = gl_cfg_float(base, CF_CLIP);
+    base->beta1 = gl_cfg_float(base, CF_BETA1);
+    base->beta2 = gl_cfg_float(base, CF_BETA2);
     if (!gl_size(4 * (size_t)m->Hd, (size_t)m->EI, 1, 1) || !gl_size((size_t)m->HW, (size_t)m->Hd, 1, 1))
         return gl_fail(GL_ENOMEM, "draw: layers too large");
     return GL_OK;
@@ -188,7 +179,8 @@ static int apply_config(draw_model *m, const uint32_t *cfg) {
 /* ---------------------------------------------------------------------------------------- */
 /* Parameters. */
 
-static void param_sizes(const draw_model *m, size_t *s) {
+static void draw_tensor_sizes(const gl_model *base, size_t *s) {
+    const draw_model *m = (const draw_model *)base;
     size_t Hd = (size_t)m->Hd, Z = (size_t)m->Z, G = 4 * Hd;
     size_t nw = m->att ? (size_t)m->Nw * m->Nw : (size_t)m->HW;
     s[P_RW] = m->att ? 5 * Hd : 0;
@@ -207,18 +199,6 @@ static void param_sizes(const draw_model *m, size_t *s) {
     s[P_AB] = m->att ? 5 : 0;
 }
 
-static int layout_params(draw_model *m) {
-    param_sizes(m, m->psize);
-    m->nparams = 0;
-    for (int i = 0; i < P_COUNT; i++) m->nparams += m->psize[i];
-    float *unused[P_COUNT];
-    int err = gl_arena_layout(&m->params, m->p, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->grads, m->g, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->m1, unused, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->m2, unused, m->psize, P_COUNT);
-    return err;
-}
-
 /* The bias of log sigma^2 that makes each filter's standard deviation half the stride of a grid
  * spanning the image (delta~ = 1): an N x N grid then starts as a blurred N x N view of the whole
  * image. Sharp filters (sigma = 1) at the grid's corner positions would read the blank border of
@@ -232,15 +212,16 @@ static float init_log_s2(int N, int H, int W) {
 /* PyTorch's defaults: Linear and LSTMCell weights and biases uniform +-1/sqrt(fan_in)
  * (fan_in = Hd for LSTMCell), except the log sigma^2 biases of the two attention layers
  * (init_log_s2). g~ ~ 0 centres the grids, log delta~ ~ 0 spans the image, gamma ~ 1. */
-static void init_params(draw_model *m) {
-    gl_rng *r = &m->init_rng;
+static void draw_init(gl_model *base) {
+    draw_model *m = (draw_model *)base;
+    gl_rng *r = &base->init_rng;
     float bh = gl_fan_in_bound(m->Hd);
-    for (int i = 0; i < P_COUNT; i++) gl_init_uniform(m->p[i], m->psize[i], bh, r);
+    for (int i = 0; i < P_COUNT; i++) gl_init_uniform(m->base.p[i], m->base.psize[i], bh, r);
     if (m->att) {
-        m->p[P_RB][2] = init_log_s2(m->Nr, m->H, m->W);
+        m->base.p[P_RB][2] = init_log_s2(m->Nr, m->H, m->W);
         float ls2 = init_log_s2(m->Nw, m->H, m->W);
-        m->p[P_AB][2] = ls2;
-        m->p[P_AB][4] = -logf(6.2831853f) - ls2;   /* write: 1/gamma = 2 pi sigma^2 */
+        m->base.p[P_AB][2] = ls2;
+        m->base.p[P_AB][4] = -logf(6.2831853f) - ls2;   /* write: 1/gamma = 2 pi sigma^2 */
     }
 }
 
@@ -365,7 +346,7 @@ static int decoder_step(draw_model *m, int t, int nb) {
     float *hd = m->a[A_HD] + t * bH;
     const float *z = m->a[A_Z] + (size_t)t * nb * Z;
     gl_lstm_forward(hd, m->a[A_CD] + t * bH, m->a[A_GD] + t * bH * 4, m->a[A_TCD] + t * bH, z, hdp, cdp,
-                    m->p[P_DWX], m->p[P_DWH], m->p[P_DB], nb, Z, Hd); /* eq. 7 */
+                    m->base.p[P_DWX], m->base.p[P_DWH], m->base.p[P_DB], nb, Z, Hd); /* eq. 7 */
     const float *cprev = m->a[A_C] + (size_t)t * nb * HW;
     float *cnext = m->a[A_C] + (size_t)(t + 1) * nb * HW;
     size_t n = (size_t)nb * HW;
@@ -375,8 +356,8 @@ static int decoder_step(draw_model *m, int t, int nb) {
         float *pwr = m->a[A_PWR] + (size_t)t * nb * 5, *pw = m->a[A_PW] + (size_t)t * nb * 5;
         float *fx = m->a[A_FXW] + (size_t)t * nb * Nw * m->W, *fy = m->a[A_FYW] + (size_t)t * nb * Nw * m->H;
         float *gw = m->a[A_GW] + (size_t)t * nb;
-        gl_linear_forward(wp, hd, m->p[P_WW], m->p[P_WB], nb, Hd, NN);
-        gl_linear_forward(pwr, hd, m->p[P_AW], m->p[P_AB], nb, Hd, 5);
+        gl_linear_forward(wp, hd, m->base.p[P_WW], m->base.p[P_WB], nb, Hd, NN);
+        gl_linear_forward(pwr, hd, m->base.p[P_AW], m->base.p[P_AB], nb, Hd, 5);
         int err = att_clamp(pw, pwr, nb);
         if (!err) err = gl_draw_filterbank(fx, fy, gw, pw, nb, Nw, m->W, m->H);
         if (!err) err = gl_draw_write(m->a[A_DELTA], wp, fx, fy, gw, nb, Nw, m->W, m->H);
@@ -384,7 +365,7 @@ static int decoder_step(draw_model *m, int t, int nb) {
         const float *d = m->a[A_DELTA];
         for (size_t i = 0; i < n; i++) cnext[i] = cprev[i] + d[i];
     } else { /* eq. 18 */
-        gl_linear_forward(cnext, hd, m->p[P_WW], m->p[P_WB], nb, Hd, HW);
+        gl_linear_forward(cnext, hd, m->base.p[P_WW], m->base.p[P_WB], nb, Hd, HW);
         for (size_t i = 0; i < n; i++) cnext[i] += cprev[i];
     }
     return GL_OK;
@@ -413,8 +394,8 @@ static int forward(draw_model *m, int nb, gl_rng *rng, double *out2, float dscal
             float *prr = m->a[A_PRR] + (size_t)t * nb * 5, *pr = m->a[A_PR] + (size_t)t * nb * 5;
             float *fx = m->a[A_FXR] + (size_t)t * nb * Nr * m->W, *fy = m->a[A_FYR] + (size_t)t * nb * Nr * m->H;
             float *gr = m->a[A_GR] + (size_t)t * nb;
-            if (hdp) gl_linear_forward(prr, hdp, m->p[P_RW], m->p[P_RB], nb, Hd, 5);
-            else bias_rows(prr, m->p[P_RB], nb, 5);
+            if (hdp) gl_linear_forward(prr, hdp, m->base.p[P_RW], m->base.p[P_RB], nb, Hd, 5);
+            else bias_rows(prr, m->base.p[P_RB], nb, 5);
             int err = att_clamp(pr, prr, nb);
             if (!err) err = gl_draw_filterbank(fx, fy, gr, pr, nb, Nr, m->W, m->H);
             if (!err) err = gl_draw_read(m->a[D_R], x, xh, fx, fy, gr, nb, Nr, m->W, m->H);
@@ -432,9 +413,9 @@ static int forward(draw_model *m, int nb, gl_rng *rng, double *out2, float dscal
         const float *hep = t ? m->a[A_HE] + (t - 1) * bH : NULL, *cep = t ? m->a[A_CE] + (t - 1) * bH : NULL;
         float *he = m->a[A_HE] + t * bH;
         gl_lstm_forward(he, m->a[A_CE] + t * bH, m->a[A_GE] + t * bH * 4, m->a[A_TCE] + t * bH, ein, hep, cep,
-                        m->p[P_EWX], m->p[P_EWH], m->p[P_EB], nb, EI, Hd); /* eq. 5 */
+                        m->base.p[P_EWX], m->base.p[P_EWH], m->base.p[P_EB], nb, EI, Hd); /* eq. 5 */
         float *q = m->a[A_Q] + (size_t)t * nb * 2 * Z;
-        gl_linear_forward(q, he, m->p[P_QW], m->p[P_QB], nb, Hd, 2 * Z);
+        gl_linear_forward(q, he, m->base.p[P_QW], m->base.p[P_QB], nb, Hd, 2 * Z);
         float *ls = m->a[A_LS] + (size_t)t * nb * Z, *eps = m->a[A_EPS] + (size_t)t * nb * Z;
         float *z = m->a[A_Z] + (size_t)t * nb * Z;
         for (int b = 0; b < nb; b++) /* eq. 1-2 (reparameterised), KL eq. 11 */
@@ -493,19 +474,19 @@ static int backward(draw_model *m, int nb, float inv) {
             if (!err) err = gl_draw_filterbank_backward(dp, dfx, dfy, dg, pw, nb, Nw, m->W, m->H);
             if (err) return err;
             att_clamp_backward(dp, pw, nb);
-            gl_linear_backward(dhd, m->g[P_AW], m->g[P_AB], dp, hd, m->p[P_AW], nb, Hd, 5);
-            gl_linear_backward(dhd, m->g[P_WW], m->g[P_WB], dwp, hd, m->p[P_WW], nb, Hd, NN);
+            gl_linear_backward(dhd, m->base.g[P_AW], m->base.g[P_AB], dp, hd, m->base.p[P_AW], nb, Hd, 5);
+            gl_linear_backward(dhd, m->base.g[P_WW], m->base.g[P_WB], dwp, hd, m->base.p[P_WW], nb, Hd, NN);
         } else {
-            gl_linear_backward(dhd, m->g[P_WW], m->g[P_WB], dC, hd, m->p[P_WW], nb, Hd, HW);
+            gl_linear_backward(dhd, m->base.g[P_WW], m->base.g[P_WB], dC, hd, m->base.p[P_WW], nb, Hd, HW);
         }
         /* decoder LSTM (eq. 7) */
         memset(dhd2, 0, bH * sizeof(float));
         memset(dcd2, 0, bH * sizeof(float));
         memset(dz, 0, (size_t)nb * Z * sizeof(float));
         const float *z = m->a[A_Z] + (size_t)t * nb * Z;
-        gl_lstm_backward(dz, t ? dhd2 : NULL, t ? dcd2 : NULL, m->g[P_DWX], m->g[P_DWH], m->g[P_DB], m->a[D_GATES],
-                         dhd, dcd, m->a[A_GD] + t * bH * 4, m->a[A_TCD] + t * bH, z, hdp, cdp, m->p[P_DWX],
-                         m->p[P_DWH], nb, Z, Hd);
+        gl_lstm_backward(dz, t ? dhd2 : NULL, t ? dcd2 : NULL, m->base.g[P_DWX], m->base.g[P_DWH], m->base.g[P_DB], m->a[D_GATES],
+                         dhd, dcd, m->a[A_GD] + t * bH * 4, m->a[A_TCD] + t * bH, z, hdp, cdp, m->base.p[P_DWX],
+                         m->base.p[P_DWH], nb, Z, Hd);
         /* sampling and KL: z = mu + exp(ls) eps, KL = 1/2 (mu^2 + exp(2 ls) - 2 ls - 1) */
         const float *q = m->a[A_Q] + (size_t)t * nb * 2 * Z;
         const float *ls = m->a[A_LS] + (size_t)t * nb * Z, *eps = m->a[A_EPS] + (size_t)t * nb * Z;
@@ -519,16 +500,16 @@ static int backward(draw_model *m, int nb, float inv) {
                 dq[(size_t)b * 2 * Z + Z + j] = dls * (1.0f - u * u);
             }
         const float *he = m->a[A_HE] + t * bH;
-        gl_linear_backward(dhe, m->g[P_QW], m->g[P_QB], dq, he, m->p[P_QW], nb, Hd, 2 * Z);
+        gl_linear_backward(dhe, m->base.g[P_QW], m->base.g[P_QB], dq, he, m->base.p[P_QW], nb, Hd, 2 * Z);
         /* encoder LSTM (eq. 5) */
         memset(dhe2, 0, bH * sizeof(float));
         memset(dce2, 0, bH * sizeof(float));
         memset(dein, 0, (size_t)nb * EI * sizeof(float));
         const float *hep = t ? m->a[A_HE] + (t - 1) * bH : NULL, *cep = t ? m->a[A_CE] + (t - 1) * bH : NULL;
         const float *ein = m->a[A_EIN] + (size_t)t * nb * EI;
-        gl_lstm_backward(dein, t ? dhe2 : NULL, t ? dce2 : NULL, m->g[P_EWX], m->g[P_EWH], m->g[P_EB], m->a[D_GATES],
-                         dhe, dce, m->a[A_GE] + t * bH * 4, m->a[A_TCE] + t * bH, ein, hep, cep, m->p[P_EWX],
-                         m->p[P_EWH], nb, EI, Hd);
+        gl_lstm_backward(dein, t ? dhe2 : NULL, t ? dce2 : NULL, m->base.g[P_EWX], m->base.g[P_EWH], m->base.g[P_EB], m->a[D_GATES],
+                         dhe, dce, m->a[A_GE] + t * bH * 4, m->a[A_TCE] + t * bH, ein, hep, cep, m->base.p[P_EWX],
+                         m->base.p[P_EWH], nb, EI, Hd);
         if (t) /* the encoder input's h^dec_{t-1} part */
             for (int b = 0; b < nb; b++) {
                 const float *src = dein + (size_t)b * EI + R;
@@ -553,8 +534,8 @@ static int backward(draw_model *m, int nb, float inv) {
             if (!err) err = gl_draw_filterbank_backward(dp, dfx, dfy, dg, pr, nb, Nr, m->W, m->H);
             if (err) return err;
             att_clamp_backward(dp, pr, nb);
-            if (t) gl_linear_backward(dhd2, m->g[P_RW], m->g[P_RB], dp, hdp, m->p[P_RW], nb, Hd, 5);
-            else gl_linear_backward(NULL, NULL, m->g[P_RB], dp, NULL, m->p[P_RW], nb, Hd, 5);
+            if (t) gl_linear_backward(dhd2, m->base.g[P_RW], m->base.g[P_RB], dp, hdp, m->base.p[P_RW], nb, Hd, 5);
+            else gl_linear_backward(NULL, NULL, m->base.g[P_RB], dp, NULL, m->base.p[P_RW], nb, Hd, 5);
         } else {
             copy_rows(dxh, (size_t)HW, dein + HW, (size_t)EI, nb, HW);
         }
@@ -575,70 +556,7 @@ static int backward(draw_model *m, int nb, float inv) {
 /* ---------------------------------------------------------------------------------------- */
 /* Exported API. */
 
-static void model_free(draw_model *m) {
-    if (!m) return;
-    gl_arena_free(&m->params);
-    gl_arena_free(&m->grads);
-    gl_arena_free(&m->m1);
-    gl_arena_free(&m->m2);
-    gl_arena_free(&m->act);
-    free(m);
-}
-
-static int model_new(draw_model **out, const uint32_t *cfg) {
-    *out = NULL;
-    draw_model *m = (draw_model *)calloc(1, sizeof *m);
-    if (!m) return gl_fail(GL_ENOMEM, "draw: out of memory");
-    int err = apply_config(m, cfg);
-    if (!err) err = layout_params(m);
-    if (err) {
-        model_free(m);
-        return err;
-    }
-    gl_rng_seed(&m->init_rng, m->cfg[CF_SEED], 1);
-    gl_rng_seed(&m->train_rng, m->cfg[CF_SEED], 2);
-    *out = m;
-    return GL_OK;
-}
-
-/* *out <- a new model. config: nconfig words in the order of the CF_* enum (src/js/draw_model.js
- * names them); words beyond nconfig take their defaults. */
-GL_API int gl_draw_create(void **out, const uint32_t *config, int nconfig) {
-    if (!out) return gl_fail(GL_EINVAL, "draw: null output pointer");
-    *out = NULL;
-    if (nconfig < 0 || nconfig > DRAW_NCONFIG || (nconfig > 0 && !config))
-        return gl_fail(GL_EINVAL, "draw: nconfig must be in [0, %d], got %d", DRAW_NCONFIG, nconfig);
-    uint32_t cfg[DRAW_NCONFIG];
-    default_config(cfg);
-    for (int i = 0; i < nconfig; i++) cfg[i] = config[i];
-    draw_model *m;
-    int err = model_new(&m, cfg);
-    if (err) return err;
-    init_params(m);
-    *out = m;
-    return GL_OK;
-}
-
-GL_API void gl_draw_free(void *m) { model_free((draw_model *)m); }
-
-/* The full configuration (DRAW_NCONFIG words) into out (cap words); the word count, or -1. */
-GL_API int gl_draw_config(void *mp, uint32_t *out, int cap) {
-    draw_model *m = (draw_model *)mp;
-    if (!m || !out || cap < DRAW_NCONFIG) return -1;
-    memcpy(out, m->cfg, sizeof m->cfg);
-    return DRAW_NCONFIG;
-}
-
-GL_API size_t gl_draw_param_count(void *mp) { return ((draw_model *)mp)->nparams; }
-
-GL_API int gl_draw_set_lr(void *mp, float lr) {
-    draw_model *m = (draw_model *)mp;
-    if (!m) return gl_fail(GL_EINVAL, "draw: null model");
-    if (bad_float(lr, 1e-12f, 100.0f)) return gl_fail(GL_EINVAL, "draw: learning rate must be in (0, 100], got %g", lr);
-    m->lr = lr;
-    m->cfg[CF_LR] = gl_f2u(lr);
-    return GL_OK;
-}
+static void draw_release(gl_model *base) { gl_arena_free(&((draw_model *)base)->act); }
 
 static int check_images(draw_model *m, const char *fn, const float *images, int nb) {
     if (!m) return gl_fail(GL_EINVAL, "%s: null model", fn);
@@ -659,7 +577,7 @@ static int loss_and_grad(draw_model *m, const float *images, int nb, gl_rng *bin
     if (err) return err;
     float inv = 1.0f / (float)nb;
     binarize(m, m->a[A_X], images, (size_t)nb * m->HW, bin_rng);
-    gl_arena_zero(&m->grads);
+    gl_arena_zero(&m->base.grads);
     err = forward(m, nb, eps_rng, sums, inv);
     if (err) return err;
     if (!isfinite(sums[0]) || !isfinite(sums[1])) return GL_OK; /* the caller refuses the step */
@@ -684,27 +602,6 @@ GL_API int gl_draw_loss_grad(void *mp, float *out, const float *images, int nb, 
     return GL_OK;
 }
 
-GL_API float *gl_draw_params(void *mp, size_t *n) {
-    draw_model *m = (draw_model *)mp;
-    if (n) *n = m->params.used;
-    return m->params.base;
-}
-GL_API float *gl_draw_grads(void *mp, size_t *n) {
-    draw_model *m = (draw_model *)mp;
-    if (n) *n = m->grads.used;
-    return m->grads.base;
-}
-/* Offset (floats, in the params / grads arenas) and length of parameter tensor i (P_* order:
- * read attention W, b, encoder Wx, Wh, b, [mu, log sigma] W, b, decoder Wx, Wh, b, write W, b,
- * write attention W, b); -1 when i is out of range. */
-GL_API int gl_draw_tensor(void *mp, int i, size_t *offset, size_t *n) {
-    draw_model *m = (draw_model *)mp;
-    if (i < 0 || i >= P_COUNT) return -1;
-    *offset = (size_t)(m->p[i] - m->params.base);
-    *n = m->psize[i];
-    return 0;
-}
-
 /* One Adam step on a batch of images (nb, H, W) in [0, 1]. eps and (stochastic mode) the
  * binarisation come from the model's training RNG. out: [loss, reconstruction, kl, gradient norm
  * before clipping], nats per image. A non-finite loss or gradient refuses the step (GL_ENUMERIC):
@@ -714,17 +611,11 @@ GL_API int gl_draw_train_batch(void *mp, float *out, const float *images, int nb
     int err = check_images(m, "draw trainBatch", images, nb);
     if (err) return err;
     double sums[2];
-    if ((err = loss_and_grad(m, images, nb, &m->train_rng, &m->train_rng, sums))) return err;
+    if ((err = loss_and_grad(m, images, nb, &m->base.rng, &m->base.rng, sums))) return err;
     double loss = (sums[0] + sums[1]) / nb;
-    if (!isfinite(loss))
-        return gl_fail(GL_ENUMERIC, "draw trainBatch: the loss is not finite (%g); step refused, weights unchanged", loss);
-    size_t n = m->params.used;
-    float norm = gl_clip_grad_norm(m->grads.base, n, m->clip > 0.0f ? m->clip : INFINITY);
-    if (!isfinite(norm))
-        return gl_fail(GL_ENUMERIC, "draw trainBatch: the gradient is not finite; step refused, weights unchanged");
-    m->step++;
-    gl_adam_step(m->params.base, m->m1.base, m->m2.base, m->grads.base, n, m->lr, m->beta1, m->beta2, 1e-8f, 0.0f,
-                 m->step);
+    if ((err = gl_model_check_loss("draw trainBatch", loss))) return err;
+    float norm;
+    if ((err = gl_model_step(&m->base, "draw trainBatch", &norm))) return err;
     out[0] = (float)loss;
     out[1] = (float)(sums[0] / nb);
     out[2] = (float)(sums[1] / nb);
@@ -827,46 +718,21 @@ GL_API int gl_draw_generate(void *mp, float *canvases, float *writep, int count,
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Save / load (src/weights.h, kind GL_KIND_DRAW): the config words, then the parameter tensors
- * packed in P_* order. Optimiser state is not saved: a loaded model resumes with fresh moments. */
+/* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
-GL_API size_t gl_draw_save_size(void *mp, int f16) {
-    draw_model *m = (draw_model *)mp;
-    return gl_weights_size(DRAW_NCONFIG, m->nparams, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-}
-
-GL_API int gl_draw_save(void *mp, uint8_t *out, size_t cap, int f16) {
-    draw_model *m = (draw_model *)mp;
-    if (!m || !out) return gl_fail(GL_EINVAL, "draw save: null argument");
-    return gl_weights_write(out, cap, GL_KIND_DRAW, m->cfg, DRAW_NCONFIG, (const float *const *)m->p, m->psize, P_COUNT,
-                            f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-}
-
-/* Parameters a configuration needs, computed without allocating; 0 when the configuration is
- * invalid (model_new then says why). */
-static size_t config_nparams(const uint32_t *cfg) {
-    draw_model *m = (draw_model *)calloc(1, sizeof *m);
-    size_t n = 0, s[P_COUNT];
-    if (m && apply_config(m, cfg) == GL_OK) {
-        param_sizes(m, s);
-        for (int i = 0; i < P_COUNT; i++) n += s[i];
-    }
-    free(m);
-    return n;
-}
-
-static int io_create(void **m, const uint32_t *cfg) { return model_new((draw_model **)m, cfg); }
-static void io_destroy(void *m) { model_free((draw_model *)m); }
-static void io_tensors(void *mp, float *const **ptrs, const size_t **sizes, int *count) {
-    draw_model *m = (draw_model *)mp;
-    *ptrs = m->p;
-    *sizes = m->psize;
-    *count = P_COUNT;
-}
-
-static const gl_model_io draw_io = {GL_KIND_DRAW, "draw", CF_SEED, DRAW_NCONFIG, default_config, config_nparams,
-                                     io_create, io_destroy, io_tensors};
-
-GL_API int gl_draw_load(void **out, const uint8_t *bytes, size_t len) {
-    return gl_weights_load_model(out, &draw_io, bytes, len);
-}
+const gl_model_type gl_draw_type = {
+    .kind = GL_KIND_DRAW,
+    .name = "draw",
+    .fields = draw_fields,
+    .nfields = DRAW_NCONFIG,
+    .min_config = CF_SEED,
+    .seed_field = CF_SEED,
+    .lr_field = CF_LR,
+    .size = sizeof(draw_model),
+    .ntensors = P_COUNT,
+    .tensor_names = draw_tensor_names,
+    .configure = draw_configure,
+    .tensor_sizes = draw_tensor_sizes,
+    .init = draw_init,
+    .release = draw_release,
+};

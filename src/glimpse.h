@@ -20,6 +20,14 @@
 #define GL_API __attribute__((visibility("default")))
 #endif
 
+/* Test-only entry points (the kernels' scalar oracles): exported from the test wasm
+ * (build/test/, built with -DGL_TESTING), internal in the shipped dist/ wasm files. */
+#ifdef GL_TESTING
+#define GL_TEST_API GL_API
+#else
+#define GL_TEST_API
+#endif
+
 enum {
     GL_OK = 0,
     GL_EINVAL = 1,   /* bad argument: shape, size, option value */
@@ -36,6 +44,8 @@ enum {
 /* Record an error message (printf-style) and return code. Never prints. */
 int gl_fail(int code, const char *fmt, ...);
 GL_API const char *gl_last_error(void);
+/* Which vector branch of simd.h this build was compiled with ("wasm-simd128", "sse4.1", "scalar"). */
+GL_API const char *gl_simd_name(void);
 
 /* Checked size product: returns 0 (and sets an error) when the product overflows or
  * exceeds GL_MAX_FLOATS. */

@@ -1,5 +1,7 @@
-/* layers.c: the shared neural-network layers (see layers.h for the contract of each function).
- * The GEMM they are built on lives in gemm.c. */
+/* layers.c: the shared feed-forward layers (see layers.h for the contract of each function):
+ * linear, conv2d, max-pool, activations, dropout, losses, parameter init. The GEMM they are built
+ * on lives in gemm.c; the LSTM cell in lstm.c, the optimisers in optim.c, arenas in arena.c and
+ * the random numbers in rng.c. */
 #include "layers.h"
 #include "glimpse.h"
 #include "simd.h"
@@ -7,117 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------------------------------- */
-/* PCG32 (M. O'Neill, "PCG: A Family of Simple Fast Space-Efficient Statistically Good
- * Algorithms for Random Number Generation", 2014): 64-bit LCG state, XSH-RR 32-bit output. */
-
-void gl_rng_seed(gl_rng *r, uint64_t seed, uint64_t stream) {
-    r->state = 0u;
-    r->inc = (stream << 1u) | 1u;
-    (void)gl_rng_u32(r);
-    r->state += seed;
-    (void)gl_rng_u32(r);
-    r->spare = 0.0f;
-    r->has_spare = 0;
-}
-
-uint32_t gl_rng_u32(gl_rng *r) {
-    uint64_t old = r->state;
-    r->state = old * 6364136223846793005ULL + r->inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
-    uint32_t rot = (uint32_t)(old >> 59u);
-    return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
-}
-
-float gl_rng_uniform(gl_rng *r) { return (float)(gl_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
-
-uint32_t gl_rng_below(gl_rng *r, uint32_t n) {
-    /* Lemire's multiply-shift with rejection of the biased low range. */
-    uint64_t m = (uint64_t)gl_rng_u32(r) * n;
-    uint32_t low = (uint32_t)m;
-    if (low < n) {
-        uint32_t threshold = (0u - n) % n;
-        while (low < threshold) {
-            m = (uint64_t)gl_rng_u32(r) * n;
-            low = (uint32_t)m;
-        }
-    }
-    return (uint32_t)(m >> 32);
-}
-
-float gl_rng_normal(gl_rng *r) {
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
-    }
-    /* Box-Muller on u1 in (0, 1] so the log is finite. Computed in double so the result does not
-     * depend on the float libm of the build. */
-    double u1 = ((double)(gl_rng_u32(r) >> 8) + 1.0) * (1.0 / 16777216.0);
-    double u2 = (double)(gl_rng_u32(r) >> 8) * (1.0 / 16777216.0);
-    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
-    r->spare = (float)(rad * sin(th));
-    r->has_spare = 1;
-    return (float)(rad * cos(th));
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Arena. */
-
-size_t gl_arena_round(size_t n) { return (n + (GL_ARENA_ALIGN - 1)) & ~(size_t)(GL_ARENA_ALIGN - 1); }
-
-int gl_arena_init(gl_arena *a, size_t cap) {
-    memset(a, 0, sizeof *a);
-    cap = gl_arena_round(cap);
-    if (cap > GL_MAX_FLOATS)
-        return gl_fail(GL_ENOMEM, "arena of %zu floats exceeds the limit of %zu", cap, (size_t)GL_MAX_FLOATS);
-    void *raw = calloc(cap * sizeof(float) + 16, 1);
-    if (!raw) return gl_fail(GL_ENOMEM, "out of memory allocating an arena of %zu floats", cap);
-    a->raw = raw;
-    a->base = (float *)(((uintptr_t)raw + 15u) & ~(uintptr_t)15u);
-    a->cap = cap;
-    a->used = 0;
-    return GL_OK;
-}
-
-float *gl_arena_take(gl_arena *a, size_t n) {
-    n = gl_arena_round(n);
-    if (!a->base || n > a->cap - a->used) {
-        gl_fail(GL_ENOMEM, "arena full: %zu floats requested, %zu of %zu free", n, a->cap - a->used, a->cap);
-        return NULL;
-    }
-    float *p = a->base + a->used;
-    a->used += n;
-    return p;
-}
-
-int gl_arena_layout(gl_arena *a, float **ptrs, const size_t *sizes, int count) {
-    size_t total = 0;
-    for (int i = 0; i < count; i++) {
-        size_t r = gl_arena_round(sizes[i]);
-        if (r > GL_MAX_FLOATS - total) {
-            memset(a, 0, sizeof *a);
-            return gl_fail(GL_ENOMEM, "arena layout of %d tensors exceeds the limit of %zu floats", count,
-                           (size_t)GL_MAX_FLOATS);
-        }
-        total += r;
-    }
-    int err = gl_arena_init(a, total);
-    if (err) return err;
-    for (int i = 0; i < count; i++) ptrs[i] = gl_arena_take(a, sizes[i]);
-    return GL_OK;
-}
-
-void gl_arena_zero(gl_arena *a) {
-    if (a->base) memset(a->base, 0, a->used * sizeof(float));
-}
-
-void gl_arena_reset(gl_arena *a) { a->used = 0; }
-
-void gl_arena_free(gl_arena *a) {
-    free(a->raw);
-    memset(a, 0, sizeof *a);
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Linear. */
@@ -133,7 +24,7 @@ void gl_linear_forward(float *out, const float *inp, const float *weight, const 
 }
 
 /* sum over rows: acc (n) += x (rows, n) */
-static void add_rows(float *acc, const float *x, int rows, int n) {
+void gl_add_rows(float *acc, const float *x, int rows, int n) {
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * n;
         int j = 0;
@@ -146,7 +37,7 @@ void gl_linear_backward(float *dinp, float *dweight, float *dbias, const float *
                         const float *weight, int B, int I, int O) {
     if (dinp) gl_sgemm(0, 0, B, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);       /* (B,O).(O,I) */
     if (dweight) gl_sgemm(1, 0, O, I, B, 1.0f, dout, O, inp, I, 1.0f, dweight, I);   /* (O,B).(B,I) */
-    if (dbias) add_rows(dbias, dout, B, O);
+    if (dbias) gl_add_rows(dbias, dout, B, O);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -589,110 +480,6 @@ double gl_bce_logits(float *dlogits, const float *logits, const float *targets, 
         if (dlogits) dlogits[i] += scale * (gl_sigmoidf(z) - t);
     }
     return loss;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* LSTM cell, gate order (i, f, g, o) as torch. */
-
-void gl_lstm_forward(float *h, float *c, float *gates, float *tanh_c, const float *x, const float *h_prev,
-                     const float *c_prev, const float *Wx, const float *Wh, const float *b, int B, int I, int Hd) {
-    int G = 4 * Hd;
-    float beta = 0.0f;
-    if (b) {
-        for (int r = 0; r < B; r++) memcpy(gates + (size_t)r * G, b, (size_t)G * sizeof(float));
-        beta = 1.0f;
-    }
-    /* pre-activations (B, 4Hd) = x . Wx^T + h_prev . Wh^T + b */
-    gl_sgemm(0, 1, B, G, I, 1.0f, x, I, Wx, I, beta, gates, G);
-    if (h_prev) gl_sgemm(0, 1, B, G, Hd, 1.0f, h_prev, Hd, Wh, Hd, 1.0f, gates, G);
-    for (int r = 0; r < B; r++) {
-        float *g = gates + (size_t)r * G;
-        for (int j = 0; j < Hd; j++) {
-            float ig = gl_sigmoidf(g[j]);
-            float fg = gl_sigmoidf(g[Hd + j]);
-            float gg = gl_tanhf(g[2 * Hd + j]);
-            float og = gl_sigmoidf(g[3 * Hd + j]);
-            float cp = c_prev ? c_prev[(size_t)r * Hd + j] : 0.0f;
-            float cn = fg * cp + ig * gg;
-            float tc = gl_tanhf(cn);
-            g[j] = ig;
-            g[Hd + j] = fg;
-            g[2 * Hd + j] = gg;
-            g[3 * Hd + j] = og;
-            c[(size_t)r * Hd + j] = cn;
-            tanh_c[(size_t)r * Hd + j] = tc;
-            h[(size_t)r * Hd + j] = og * tc;
-        }
-    }
-}
-
-void gl_lstm_backward(float *dx, float *dh_prev, float *dc_prev, float *dWx, float *dWh, float *db, float *dgates,
-                      const float *dh, const float *dc, const float *gates, const float *tanh_c, const float *x,
-                      const float *h_prev, const float *c_prev, const float *Wx, const float *Wh, int B, int I,
-                      int Hd) {
-    int G = 4 * Hd;
-    for (int r = 0; r < B; r++) {
-        const float *g = gates + (size_t)r * G;
-        float *dg = dgates + (size_t)r * G;
-        for (int j = 0; j < Hd; j++) {
-            size_t k = (size_t)r * Hd + j;
-            float ig = g[j], fg = g[Hd + j], gg = g[2 * Hd + j], og = g[3 * Hd + j];
-            float tc = tanh_c[k], dhk = dh[k];
-            float cp = c_prev ? c_prev[k] : 0.0f;
-            /* c gets gradient from h = o tanh(c) and from step t+1 */
-            float dct = (dc ? dc[k] : 0.0f) + dhk * og * (1.0f - tc * tc);
-            dg[j] = dct * gg * ig * (1.0f - ig);
-            dg[Hd + j] = dct * cp * fg * (1.0f - fg);
-            dg[2 * Hd + j] = dct * ig * (1.0f - gg * gg);
-            dg[3 * Hd + j] = dhk * tc * og * (1.0f - og);
-            if (dc_prev) dc_prev[k] += dct * fg;
-        }
-    }
-    if (dx) gl_sgemm(0, 0, B, I, G, 1.0f, dgates, G, Wx, I, 1.0f, dx, I);
-    if (dh_prev) gl_sgemm(0, 0, B, Hd, G, 1.0f, dgates, G, Wh, Hd, 1.0f, dh_prev, Hd);
-    if (dWx) gl_sgemm(1, 0, G, I, B, 1.0f, dgates, G, x, I, 1.0f, dWx, I);
-    if (dWh && h_prev) gl_sgemm(1, 0, G, Hd, B, 1.0f, dgates, G, h_prev, Hd, 1.0f, dWh, Hd);
-    if (db) add_rows(db, dgates, B, G);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Optimisers. */
-
-void gl_sgd_step(float *params, float *velocity, const float *grads, size_t n, float lr, float momentum,
-                 float weight_decay) {
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i] + weight_decay * params[i];
-        if (momentum != 0.0f) {
-            float v = momentum * velocity[i] + g;
-            velocity[i] = v;
-            g = v;
-        }
-        params[i] -= lr * g;
-    }
-}
-
-void gl_adam_step(float *params, float *m, float *v, const float *grads, size_t n, float lr, float beta1,
-                  float beta2, float eps, float weight_decay, int t) {
-    double bc1 = 1.0 - pow((double)beta1, (double)t), bc2 = 1.0 - pow((double)beta2, (double)t);
-    float step = (float)(lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i] + weight_decay * params[i];
-        float mi = beta1 * m[i] + (1.0f - beta1) * g;
-        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        params[i] -= step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
-    }
-}
-
-float gl_clip_grad_norm(float *grads, size_t n, float max_norm) {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)grads[i] * grads[i];
-    float norm = (float)sqrt(s);
-    float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.0f)
-        for (size_t i = 0; i < n; i++) grads[i] *= coef;
-    return norm;
 }
 
 /* ---------------------------------------------------------------------------------------- */

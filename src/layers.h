@@ -1,5 +1,7 @@
-/* layers.h: the shared neural-network layers of the C core (STN classifier CNN, DRAW's LSTMs,
- * NTM's LSTM controller), in the style of karpathy/llm.c.
+/* layers.h: the shared neural-network layers of the C core (the STN's CNNs, DRAW's and the NTM's
+ * linear layers and losses), in the style of karpathy/llm.c. It also includes the headers of the
+ * pieces they are built from, each in a file of its own: arena.h (buffers), rng.h (PCG32),
+ * gemm.h (the SIMD GEMM), lstm.h (the LSTM cell), optim.h (SGD, Adam, clipping).
  *
  * Every layer is a pair of plain functions over flat row-major float buffers:
  *     gl_xxx_forward(out, [caches...], inputs..., weights..., sizes...)
@@ -23,67 +25,14 @@
 #define GLIMPSE_LAYERS_H
 
 #include "glimpse.h"
+#include "arena.h"
+#include "gemm.h"
+#include "lstm.h"
+#include "optim.h"
+#include "rng.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---------------------------------------------------------------------------------------- */
-/* Random numbers: PCG32 (O'Neill 2014, XSH-RR output), one small struct every model owns.    */
-/* Same seed, same sequence, on every build (wasm SIMD, wasm scalar, native).                   */
-
-typedef struct {
-    uint64_t state, inc; /* PCG32 state and stream (inc is odd) */
-    float spare;         /* second Box-Muller normal, valid when has_spare */
-    int has_spare;
-} gl_rng;
-
-void gl_rng_seed(gl_rng *r, uint64_t seed, uint64_t stream); /* stream picks one of 2^63 sequences */
-uint32_t gl_rng_u32(gl_rng *r);                  /* uniform 32-bit */
-float gl_rng_uniform(gl_rng *r);                 /* uniform in [0, 1), 24 random bits */
-uint32_t gl_rng_below(gl_rng *r, uint32_t n);    /* uniform integer in [0, n), unbiased; n > 0 */
-float gl_rng_normal(gl_rng *r);                  /* standard normal (Box-Muller, pairs cached) */
-
-/* ---------------------------------------------------------------------------------------- */
-/* Float arena: one allocation per kind of buffer (params, grads, Adam m, Adam v, activations), */
-/* tensors addressed by pointers taken in order from a table of sizes. Every tensor starts on a */
-/* 16-byte boundary (sizes are rounded up to a multiple of GL_ARENA_ALIGN floats, the padding   */
-/* is zero), so two arenas laid out from the same size table have identical offsets and the    */
-/* optimiser can run one flat loop over `used` floats of params/grads/moments.                   */
-
-#define GL_ARENA_ALIGN 4 /* floats = 16 bytes */
-
-typedef struct {
-    float *base;      /* 16-byte aligned, zero-filled at init */
-    size_t used, cap; /* in floats */
-    void *raw;        /* what malloc returned (base is raw rounded up) */
-} gl_arena;
-
-size_t gl_arena_round(size_t n); /* n rounded up to a multiple of GL_ARENA_ALIGN */
-/* One zero-filled allocation of cap floats. GL_ENOMEM (via gl_fail) when malloc fails or cap is
- * over GL_MAX_FLOATS; on failure *a is left empty ({0}) and gl_arena_free is still safe. */
-int gl_arena_init(gl_arena *a, size_t cap);
-/* The next n floats (n rounded up), or NULL with gl_fail(GL_ENOMEM, ...) when it does not fit. */
-float *gl_arena_take(gl_arena *a, size_t n);
-/* init with the sum of the rounded sizes, then ptrs[i] = take(sizes[i]) for i < count. */
-int gl_arena_layout(gl_arena *a, float **ptrs, const size_t *sizes, int count);
-void gl_arena_zero(gl_arena *a); /* memset the used part to 0 (zeroing gradients) */
-void gl_arena_reset(gl_arena *a); /* used = 0 (scratch reuse; contents kept) */
-void gl_arena_free(gl_arena *a); /* idempotent; leaves *a = {0} */
-
-/* ---------------------------------------------------------------------------------------- */
-/* GEMM, row-major, cblas semantics:                                                            */
-/*     C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C                                 */
-/* op(X) = X when trans == 0, X^T when trans != 0. A is stored (M, lda) or, transposed,          */
-/* (K, lda); B is (K, ldb) or, transposed, (N, ldb); C is (M, ldc). beta == 0 overwrites C      */
-/* (whatever it held, NaN included). M, N or K == 0 is allowed (K == 0 just scales C by beta).   */
-/* gl_sgemm: register-blocked micro-kernel (4 x 2 vectors of C in registers; broadcast A, vector */
-/* loads of B rows, simd.h); NT packs the smaller operand into a static buffer, or takes dot     */
-/* products when both M and N are small. Not reentrant (static pack buffers; wasm is single-     */
-/* threaded). gl_sgemm_ref: triple loop with double accumulation, the oracle.                    */
-void gl_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-              const float *B, int ldb, float beta, float *C, int ldc);
-void gl_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-                  const float *B, int ldb, float beta, float *C, int ldc);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Linear (fully connected), as torch.nn.Linear: out = inp . W^T + b                            */
@@ -100,6 +49,9 @@ void gl_linear_backward(float *dinp,         /* (B, I) or NULL, += dout . W */
                         const float *inp,    /* (B, I) */
                         const float *weight, /* (O, I) */
                         int B, int I, int O);
+
+/* acc (n) += sum over rows of x (rows, n): the bias gradient of a linear layer. */
+void gl_add_rows(float *acc, const float *x, int rows, int n);
 
 /* ---------------------------------------------------------------------------------------- */
 /* conv2d, as torch.nn.Conv2d with stride 1, no padding, square kernel K:                       */
@@ -199,64 +151,6 @@ float gl_softmax_xent(float *dlogits,       /* (B, C), += d loss / d logits */
  * max(z,0) - z t + log(1 + exp(-|z|)). Returns the sum (double); dlogits += scale * (sigmoid(z) - t)
  * (dlogits may be NULL). */
 double gl_bce_logits(float *dlogits, const float *logits, const float *targets, size_t n, float scale);
-
-/* ---------------------------------------------------------------------------------------- */
-/* LSTM cell, as torch.nn.LSTMCell with ONE bias b = b_ih + b_hh, gate order (i, f, g, o)       */
-/* along the 4*Hd axis (torch's order; Hochreiter & Schmidhuber 1997, Graves 2013 eq. 7-11      */
-/* without peepholes):                                                                           */
-/*     [i f g o] = x . Wx^T + h_prev . Wh^T + b                                                  */
-/*     i = sigmoid, f = sigmoid, g = tanh, o = sigmoid of their pre-activations                  */
-/*     c = f * c_prev + i * g,   h = o * tanh(c)                                                 */
-/* Forward caches the activated gates and tanh(c) for BPTT. h_prev / c_prev NULL mean zeros.     */
-
-void gl_lstm_forward(float *h,            /* (B, Hd) */
-                     float *c,            /* (B, Hd) */
-                     float *gates,        /* (B, 4*Hd) cache: activated i, f, g, o */
-                     float *tanh_c,       /* (B, Hd) cache: tanh(c) */
-                     const float *x,      /* (B, I) */
-                     const float *h_prev, /* (B, Hd) or NULL */
-                     const float *c_prev, /* (B, Hd) or NULL */
-                     const float *Wx,     /* (4*Hd, I) */
-                     const float *Wh,     /* (4*Hd, Hd) */
-                     const float *b,      /* (4*Hd) or NULL */
-                     int B, int I, int Hd);
-/* One step of BPTT. dh is the total gradient reaching h (from outputs and from step t+1's
- * dh_prev); dc the gradient reaching c from step t+1's dc_prev (NULL = zero). dgates is
- * caller scratch (B, 4*Hd) that receives d loss / d pre-activations (overwritten). */
-void gl_lstm_backward(float *dx,            /* (B, I) or NULL */
-                      float *dh_prev,       /* (B, Hd) or NULL */
-                      float *dc_prev,       /* (B, Hd) or NULL */
-                      float *dWx,           /* (4*Hd, I) */
-                      float *dWh,           /* (4*Hd, Hd) */
-                      float *db,            /* (4*Hd) or NULL */
-                      float *dgates,        /* scratch (B, 4*Hd), overwritten */
-                      const float *dh,      /* (B, Hd) */
-                      const float *dc,      /* (B, Hd) or NULL */
-                      const float *gates,   /* (B, 4*Hd) from forward */
-                      const float *tanh_c,  /* (B, Hd) from forward */
-                      const float *x,       /* (B, I) */
-                      const float *h_prev,  /* (B, Hd) or NULL */
-                      const float *c_prev,  /* (B, Hd) or NULL */
-                      const float *Wx,      /* (4*Hd, I) */
-                      const float *Wh,      /* (4*Hd, Hd) */
-                      int B, int I, int Hd);
-
-/* ---------------------------------------------------------------------------------------- */
-/* Optimisers: one flat loop over n floats of params / grads / moments (arena->used).           */
-
-/* torch.optim.SGD (dampening 0, nesterov off): g = grad + wd*p; v = momentum*v + g; p -= lr*v.
- * velocity (n) starts at zero (then the first step is v = g, as in torch). momentum 0: plain SGD
- * (velocity may then be NULL). */
-void gl_sgd_step(float *params, float *velocity, const float *grads, size_t n, float lr, float momentum,
-                 float weight_decay);
-/* torch.optim.Adam (amsgrad off), step t = 1, 2, ...: g = grad + wd*p; m = b1 m + (1-b1) g;
- * v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
- * m, v (n) start at zero. */
-void gl_adam_step(float *params, float *m, float *v, const float *grads, size_t n, float lr, float beta1,
-                  float beta2, float eps, float weight_decay, int t);
-/* torch.nn.utils.clip_grad_norm_ (L2): norm = ||grads||; if norm > max_norm, grads *= max_norm /
- * (norm + 1e-6). Returns the norm before clipping (accumulated in double). */
-float gl_clip_grad_norm(float *grads, size_t n, float max_norm);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Parameter init, seeded. PyTorch's defaults for Linear, Conv2d and LSTMCell weights AND biases */

@@ -141,7 +141,7 @@ static void ref_address_one(float *w, float *cache, const float *M, const float 
     for (int i = 0; i < R; i++) w[i] = wo[i] = (float)(wo[i] / zs);
 }
 
-GL_API int gl_ntm_address_forward_ref(float *w, float *cache, const float *M, const float *k, const float *beta,
+GL_TEST_API int gl_ntm_address_forward_ref(float *w, float *cache, const float *M, const float *k, const float *beta,
                                       const float *g, const float *s, const float *gamma, const float *prev, int B,
                                       int H, int R, int C, int S) {
     int err = check_sizes("ntm_address_forward", B, H, R, C, S);
@@ -236,7 +236,7 @@ static void ref_address_backward_one(float *dM, float *dk, float *dbeta, float *
         for (int c = 0; c < C; c++) dk[c] += (float)(dnk * k[c] / nk);
 }
 
-GL_API int gl_ntm_address_backward_ref(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
+GL_TEST_API int gl_ntm_address_backward_ref(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
                                        float *dprev, const float *dw, const float *cache, const float *M,
                                        const float *k, const float *beta, const float *g, const float *s,
                                        const float *gamma, const float *prev, int B, int H, int R, int C, int S) {
@@ -262,7 +262,7 @@ GL_API int gl_ntm_address_backward_ref(float *dM, float *dk, float *dbeta, float
 }
 
 /* eq. 2 */
-GL_API int gl_ntm_read_forward_ref(float *r, const float *M, const float *w, int B, int H, int R, int C) {
+GL_TEST_API int gl_ntm_read_forward_ref(float *r, const float *M, const float *w, int B, int H, int R, int C) {
     int err = check_sizes("ntm_read_forward", B, H, R, C, 1);
     if (err) return err;
     for (int b = 0; b < B; b++)
@@ -277,7 +277,7 @@ GL_API int gl_ntm_read_forward_ref(float *r, const float *M, const float *w, int
     return GL_OK;
 }
 
-GL_API int gl_ntm_read_backward_ref(float *dM, float *dw, const float *dr, const float *M, const float *w, int B,
+GL_TEST_API int gl_ntm_read_backward_ref(float *dM, float *dw, const float *dr, const float *M, const float *w, int B,
                                     int H, int R, int C) {
     int err = check_sizes("ntm_read_backward", B, H, R, C, 1);
     if (err) return err;
@@ -298,7 +298,7 @@ GL_API int gl_ntm_read_backward_ref(float *dM, float *dw, const float *dr, const
 }
 
 /* eq. 3-4 */
-GL_API int gl_ntm_write_forward_ref(float *Mout, const float *M, const float *w, const float *e, const float *a,
+GL_TEST_API int gl_ntm_write_forward_ref(float *Mout, const float *M, const float *w, const float *e, const float *a,
                                     int B, int R, int C) {
     int err = check_sizes("ntm_write_forward", B, 1, R, C, 1);
     if (err) return err;
@@ -313,7 +313,7 @@ GL_API int gl_ntm_write_forward_ref(float *Mout, const float *M, const float *w,
     return GL_OK;
 }
 
-GL_API int gl_ntm_write_backward_ref(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
+GL_TEST_API int gl_ntm_write_backward_ref(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
                                      const float *w, const float *e, const float *a, int B, int R, int C) {
     int err = check_sizes("ntm_write_backward", B, 1, R, C, 1);
     if (err) return err;

@@ -42,19 +42,19 @@ GL_API int gl_ntm_write_backward(float *dM, float *dw, float *de, float *da, con
                                  const float *w, const float *e, const float *a, int B, int R, int C);
 
 /* Plain scalar oracles with the same signatures and semantics. */
-GL_API int gl_ntm_address_forward_ref(float *w, float *cache, const float *M, const float *k, const float *beta,
+GL_TEST_API int gl_ntm_address_forward_ref(float *w, float *cache, const float *M, const float *k, const float *beta,
                                       const float *g, const float *s, const float *gamma, const float *prev, int B,
                                       int H, int R, int C, int S);
-GL_API int gl_ntm_address_backward_ref(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
+GL_TEST_API int gl_ntm_address_backward_ref(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
                                        float *dprev, const float *dw, const float *cache, const float *M,
                                        const float *k, const float *beta, const float *g, const float *s,
                                        const float *gamma, const float *prev, int B, int H, int R, int C, int S);
-GL_API int gl_ntm_read_forward_ref(float *r, const float *M, const float *w, int B, int H, int R, int C);
-GL_API int gl_ntm_read_backward_ref(float *dM, float *dw, const float *dr, const float *M, const float *w, int B,
+GL_TEST_API int gl_ntm_read_forward_ref(float *r, const float *M, const float *w, int B, int H, int R, int C);
+GL_TEST_API int gl_ntm_read_backward_ref(float *dM, float *dw, const float *dr, const float *M, const float *w, int B,
                                     int H, int R, int C);
-GL_API int gl_ntm_write_forward_ref(float *Mout, const float *M, const float *w, const float *e, const float *a,
+GL_TEST_API int gl_ntm_write_forward_ref(float *Mout, const float *M, const float *w, const float *e, const float *a,
                                     int B, int R, int C);
-GL_API int gl_ntm_write_backward_ref(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
+GL_TEST_API int gl_ntm_write_backward_ref(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
                                      const float *w, const float *e, const float *a, int B, int R, int C);
 
 #endif

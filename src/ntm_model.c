@@ -37,17 +37,18 @@
  * Deterministic: init, training data and evaluation data come from PCG32 streams seeded from the
  * config's seed (evaluation from the seed given to the call).
  */
-#include "glimpse.h"
+#include "ntm_model.h"
 #include "layers.h"
+#include "model.h"
 #include "ntm.h"
-#include "weights.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------- */
-/* Configuration: the words saved in the weights file, in this order. Floats as bits (gl_f2u).  */
+/* Configuration: the words saved in the weights file, in this order; names, ranges, defaults and  */
+/* docs are the schema ntm_fields below.                                                        */
 
 enum {
     CF_BITS,       /* bits per vector of the copy task */
@@ -111,44 +112,47 @@ enum {
 #define MAX_LENGTH 10000
 
 typedef struct {
-    uint32_t cfg[NTM_NCONFIG];
+    gl_model base; /* config, parameters, gradients, Adam, random streams (model.h) */
     int bits, R, C, Hd, ctrl, Hr, Hw, n, S, Ib, I, P, Ph, Oin, learn_init;
-    float lr, clip, beta1, beta2, meminit, pclip;
-    gl_arena params, grads, m1, m2;
-    float *p[P_COUNT], *g[P_COUNT];
-    size_t psize[P_COUNT], nparams;
-    gl_rng init_rng, data_rng;
-    int step;
+    float meminit, pclip;
     gl_arena act, scr;
     float *a[A_COUNT], *s[S_COUNT];
     int capB, capT; /* activation arena laid out for (capB, capT); scratch for capB */
 } ntm_model;
 
-static float cfgf(const ntm_model *m, int k) { return gl_u2f(m->cfg[k]); }
-static int bad_float(float x, float lo, float hi) { return !(x >= lo && x <= hi); }
+/* The configuration schema (model.h), in CF_* order. */
+static const gl_field ntm_fields[NTM_NCONFIG] = {
+    [CF_BITS] = {"bits", GL_FIELD_INT, 1, 256, 8, 0, 0, "Bits per vector of the task"},
+    [CF_R] = {"memory.0", GL_FIELD_INT, 1, 4096, 128, 0, 0, "Memory rows R"},
+    [CF_C] = {"memory.1", GL_FIELD_INT, 1, 1024, 20, 0, 0, "Memory row width C"},
+    [CF_HD] = {"controller", GL_FIELD_INT, 1, 4096, 100, 0, 0, "Controller size"},
+    [CF_CTRL] = {"controllerType", GL_FIELD_ENUM, 0, 0, CTRL_LSTM, "lstm|feedforward", 0,
+                 "'lstm' or 'feedforward' (h = tanh(W [x, r] + b))"},
+    [CF_HR] = {"heads.read", GL_FIELD_INT, 1, 16, 1, 0, 0, "Read heads"},
+    [CF_HW] = {"heads.write", GL_FIELD_INT, 1, 16, 1, 0, 0, "Write heads"},
+    [CF_SHIFT] = {"shift", GL_FIELD_INT, 0, 64, 1, 0, 0, "Shift range n: offsets -n..n (2n+1 <= R)"},
+    [CF_SEED] = {"seed", GL_FIELD_INT, 0, 4294967295.0, 0, 0, 0, "Seed of the initialisation and of the training data"},
+    [CF_LR] = {"learningRate", GL_FIELD_FLOAT, 1e-12, 10, 1e-3, 0, 0, "Adam learning rate"},
+    [CF_CLIP] = {"clipNorm", GL_FIELD_FLOAT, 0, 1e30, 10, 0, 0, "Clip the gradient to this L2 norm (0 = off)"},
+    [CF_BETA1] = {"beta1", GL_FIELD_FLOAT, 0, 0.9999, 0.9, 0, 0, "Adam's beta1"},
+    [CF_BETA2] = {"beta2", GL_FIELD_FLOAT, 0, 0.999999, 0.999, 0, 0, "Adam's beta2"},
+    [CF_MEMINIT] = {"memoryInit", GL_FIELD_FLOAT, -1, 1, 1e-6, 0, 0, "The constant initial memory value (Collier & Beel: 1e-6)"},
+    [CF_LEARNINIT] = {"learnInit", GL_FIELD_BOOL, 0, 1, 1, 0, 0,
+                      "Learned initial read vectors and weightings (true) or fixed ones (false)"},
+    [CF_PCLIP] = {"paramClip", GL_FIELD_FLOAT, 0, 1e6, 20, 0, 0,
+                  "Head parameters clipped to +-paramClip before their activations (0 = off)"},
+};
 
-static void default_config(uint32_t *c) {
-    memset(c, 0, sizeof(uint32_t) * NTM_NCONFIG);
-    c[CF_BITS] = 8; c[CF_R] = 128; c[CF_C] = 20; c[CF_HD] = 100; c[CF_CTRL] = CTRL_LSTM;
-    c[CF_HR] = 1; c[CF_HW] = 1; c[CF_SHIFT] = 1; c[CF_SEED] = 0;
-    c[CF_LR] = gl_f2u(1e-3f); c[CF_CLIP] = gl_f2u(10.0f);
-    c[CF_BETA1] = gl_f2u(0.9f); c[CF_BETA2] = gl_f2u(0.999f);
-    c[CF_MEMINIT] = gl_f2u(1e-6f); c[CF_LEARNINIT] = 1; c[CF_PCLIP] = gl_f2u(20.0f);
-}
+static const char *const ntm_tensor_names[P_COUNT] = {
+    "controller.weight_ih", "controller.weight_hh", "controller.bias", "heads.weight", "heads.bias",
+    "output.weight", "output.bias", "init.read", "init.weighting",
+};
 
-static int apply_config(ntm_model *m, const uint32_t *cfg) {
-    memcpy(m->cfg, cfg, sizeof m->cfg);
-    const uint32_t *c = m->cfg;
-    if (c[CF_BITS] < 1 || c[CF_BITS] > 256) return gl_fail(GL_EINVAL, "ntm: bits must be in [1, 256], got %u", c[CF_BITS]);
-    if (c[CF_R] < 1 || c[CF_R] > 4096 || c[CF_C] < 1 || c[CF_C] > 1024)
-        return gl_fail(GL_EINVAL, "ntm: memory must be R x C with R in [1, 4096] and C in [1, 1024], got %u x %u", c[CF_R], c[CF_C]);
-    if (c[CF_HD] < 1 || c[CF_HD] > 4096) return gl_fail(GL_EINVAL, "ntm: controller size must be in [1, 4096], got %u", c[CF_HD]);
-    if (c[CF_CTRL] > CTRL_FF) return gl_fail(GL_EINVAL, "ntm: controller type must be 0 (LSTM) or 1 (feed-forward), got %u", c[CF_CTRL]);
-    if (c[CF_HR] < 1 || c[CF_HR] > 16 || c[CF_HW] < 1 || c[CF_HW] > 16)
-        return gl_fail(GL_EINVAL, "ntm: read and write heads must each be in [1, 16], got %u and %u", c[CF_HR], c[CF_HW]);
-    if (2 * c[CF_SHIFT] + 1 > c[CF_R] || c[CF_SHIFT] > 64)
-        return gl_fail(GL_EINVAL, "ntm: shift range n must satisfy 2n+1 <= R and n <= 64, got n = %u with R = %u", c[CF_SHIFT], c[CF_R]);
-    if (c[CF_LEARNINIT] > 1) return gl_fail(GL_EINVAL, "ntm: learnInit must be 0 or 1, got %u", c[CF_LEARNINIT]);
+static int ntm_configure(gl_model *base) {
+    ntm_model *m = (ntm_model *)base;
+    const uint32_t *c = base->cfg;
+    if (2 * c[CF_SHIFT] + 1 > c[CF_R])
+        return gl_fail(GL_EINVAL, "ntm: shift must satisfy 2*shift+1 <= R = memory[0] (offsets -shift..shift), got shift %u with R = %u", c[CF_SHIFT], c[CF_R]);
     m->bits = (int)c[CF_BITS]; m->R = (int)c[CF_R]; m->C = (int)c[CF_C]; m->Hd = (int)c[CF_HD];
     m->ctrl = (int)c[CF_CTRL]; m->Hr = (int)c[CF_HR]; m->Hw = (int)c[CF_HW]; m->n = (int)c[CF_SHIFT];
     m->S = 2 * m->n + 1; m->learn_init = (int)c[CF_LEARNINIT];
@@ -157,18 +161,19 @@ static int apply_config(ntm_model *m, const uint32_t *cfg) {
     m->Ph = m->C + m->S + 3;
     m->P = m->Hr * m->Ph + m->Hw * (m->Ph + 2 * m->C);
     m->Oin = m->Hd + m->Hr * m->C;
-    m->lr = cfgf(m, CF_LR); m->clip = cfgf(m, CF_CLIP); m->beta1 = cfgf(m, CF_BETA1); m->beta2 = cfgf(m, CF_BETA2);
-    m->meminit = cfgf(m, CF_MEMINIT); m->pclip = cfgf(m, CF_PCLIP);
-    if (bad_float(m->lr, 1e-12f, 10.0f)) return gl_fail(GL_EINVAL, "ntm: learning rate must be in (0, 10], got %g", m->lr);
-    if (bad_float(m->clip, 0.0f, 1e30f)) return gl_fail(GL_EINVAL, "ntm: clip must be >= 0 (0 = off), got %g", m->clip);
-    if (bad_float(m->beta1, 0.0f, 0.9999f) || bad_float(m->beta2, 0.0f, 0.999999f))
-        return gl_fail(GL_EINVAL, "ntm: Adam betas must be in [0, 1), got %g, %g", m->beta1, m->beta2);
-    if (bad_float(m->meminit, -1.0f, 1.0f)) return gl_fail(GL_EINVAL, "ntm: memory init must be in [-1, 1], got %g", m->meminit);
-    if (bad_float(m->pclip, 0.0f, 1e6f)) return gl_fail(GL_EINVAL, "ntm: parameter clip must be in [0, 1e6] (0 = off), got %g", m->pclip);
+    m->meminit = gl_cfg_float(base, CF_MEMINIT);
+    m->pclip = gl_cfg_float(base, CF_PCLIP);
+    base->optimizer = GL_OPT_ADAM;
+    base->lr = gl_cfg_float(base, CF_LR);
+    base->clip = gl_cfg_float(base, CF_CLIP);
+    base->beta1 = gl_cfg_float(base, CF_BETA1);
+    base->beta2 = gl_cfg_float(base, CF_BETA2);
+    base->frozen[P_R0] = base->frozen[P_W0] = !m->learn_init; /* fixed initial state */
     return GL_OK;
 }
 
-static void param_sizes(const ntm_model *m, size_t *s) {
+static void ntm_tensor_sizes(const gl_model *base, size_t *s) {
+    const ntm_model *m = (const ntm_model *)base;
     size_t G = m->ctrl == CTRL_LSTM ? 4 * (size_t)m->Hd : (size_t)m->Hd;
     s[P_WX] = G * m->I;
     s[P_WH] = m->ctrl == CTRL_LSTM ? G * m->Hd : 0;
@@ -181,41 +186,30 @@ static void param_sizes(const ntm_model *m, size_t *s) {
     s[P_W0] = (size_t)(m->Hr + m->Hw) * m->R;
 }
 
-static int layout_params(ntm_model *m) {
-    param_sizes(m, m->psize);
-    m->nparams = 0;
-    for (int i = 0; i < P_COUNT; i++) m->nparams += m->psize[i];
-    float *unused[P_COUNT];
-    int err = gl_arena_layout(&m->params, m->p, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->grads, m->g, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->m1, unused, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->m2, unused, m->psize, P_COUNT);
-    return err;
-}
-
 /* Controller and layers: PyTorch's defaults (uniform +-1/sqrt(fan_in) for LSTMCell and Linear
  * weights and biases). r0 and w0: Collier & Beel's learned_init, a bias-free fully connected layer
  * from the constant 1 with Glorot-uniform weights, i.e. uniform +-sqrt(6 / (1 + units)). Fixed
  * initial state: r0 = 0 (r_0 = tanh 0 = 0) and w0 = (20, 0, 0, ...) so w_0 is row 0 (to 1e-7). */
-static void init_params(ntm_model *m) {
-    gl_rng *r = &m->init_rng;
+static void ntm_init(gl_model *base) {
+    ntm_model *m = (ntm_model *)base;
+    gl_rng *r = &base->init_rng;
     float bc = gl_fan_in_bound(m->Hd);
     float bx = m->ctrl == CTRL_LSTM ? bc : gl_fan_in_bound(m->I);
-    gl_init_uniform(m->p[P_WX], m->psize[P_WX], bx, r);
-    gl_init_uniform(m->p[P_WH], m->psize[P_WH], bc, r);
-    gl_init_uniform(m->p[P_B], m->psize[P_B], bx, r);
-    gl_init_uniform(m->p[P_WP], m->psize[P_WP], bc, r);
-    gl_init_uniform(m->p[P_BP], m->psize[P_BP], bc, r);
+    gl_init_uniform(m->base.p[P_WX], m->base.psize[P_WX], bx, r);
+    gl_init_uniform(m->base.p[P_WH], m->base.psize[P_WH], bc, r);
+    gl_init_uniform(m->base.p[P_B], m->base.psize[P_B], bx, r);
+    gl_init_uniform(m->base.p[P_WP], m->base.psize[P_WP], bc, r);
+    gl_init_uniform(m->base.p[P_BP], m->base.psize[P_BP], bc, r);
     float bo = gl_fan_in_bound(m->Oin);
-    gl_init_uniform(m->p[P_WO], m->psize[P_WO], bo, r);
-    gl_init_uniform(m->p[P_BO], m->psize[P_BO], bo, r);
+    gl_init_uniform(m->base.p[P_WO], m->base.psize[P_WO], bo, r);
+    gl_init_uniform(m->base.p[P_BO], m->base.psize[P_BO], bo, r);
     if (m->learn_init) {
-        gl_init_uniform(m->p[P_R0], m->psize[P_R0], sqrtf(6.0f / (1.0f + (float)m->C)), r);
-        gl_init_uniform(m->p[P_W0], m->psize[P_W0], sqrtf(6.0f / (1.0f + (float)m->R)), r);
+        gl_init_uniform(m->base.p[P_R0], m->base.psize[P_R0], sqrtf(6.0f / (1.0f + (float)m->C)), r);
+        gl_init_uniform(m->base.p[P_W0], m->base.psize[P_W0], sqrtf(6.0f / (1.0f + (float)m->R)), r);
     } else {
-        memset(m->p[P_R0], 0, m->psize[P_R0] * sizeof(float));
-        memset(m->p[P_W0], 0, m->psize[P_W0] * sizeof(float));
-        for (int h = 0; h < m->Hr + m->Hw; h++) m->p[P_W0][(size_t)h * m->R] = 20.0f;
+        memset(m->base.p[P_R0], 0, m->base.psize[P_R0] * sizeof(float));
+        memset(m->base.p[P_W0], 0, m->base.psize[P_W0] * sizeof(float));
+        for (int h = 0; h < m->Hr + m->Hw; h++) m->base.p[P_W0][(size_t)h * m->R] = 20.0f;
     }
 }
 
@@ -373,10 +367,10 @@ static void initial_state(ntm_model *m, int B) {
     memset(m->a[A_H], 0, b * Hd * sizeof(float));
     memset(m->a[A_CS], 0, b * Hd * sizeof(float));
     float *r0 = m->a[A_RV];
-    for (size_t i = 0; i < (size_t)m->Hr * C; i++) r0[i] = gl_tanhf(m->p[P_R0][i]);
+    for (size_t i = 0; i < (size_t)m->Hr * C; i++) r0[i] = gl_tanhf(m->base.p[P_R0][i]);
     for (size_t i = 1; i < b; i++) memcpy(r0 + i * m->Hr * C, r0, (size_t)m->Hr * C * sizeof(float));
     for (int hh = 0; hh < m->Hr + m->Hw; hh++) {
-        const float *l = m->p[P_W0] + (size_t)hh * R;
+        const float *l = m->base.p[P_W0] + (size_t)hh * R;
         float *w0 = hh < m->Hr ? m->a[A_WR] + (size_t)hh * R : m->a[A_WW] + (size_t)(hh - m->Hr) * R;
         float mx = l[0];
         for (size_t i = 1; i < R; i++) mx = l[i] > mx ? l[i] : mx;
@@ -428,14 +422,14 @@ static int forward(ntm_model *m, int B, int L, double *loss, double *errors) {
         float *cp = m->a[A_CS] + tt * b * Hd, *c = cp + b * Hd;
         if (m->ctrl == CTRL_LSTM) {
             gl_lstm_forward(h, c, m->a[A_GATES] + tt * b * 4 * Hd, m->a[A_TANHC] + tt * b * Hd, xin, t ? hp : NULL,
-                            t ? cp : NULL, m->p[P_WX], m->p[P_WH], m->p[P_B], B, I, Hd);
+                            t ? cp : NULL, m->base.p[P_WX], m->base.p[P_WH], m->base.p[P_B], B, I, Hd);
         } else {
-            gl_linear_forward(h, xin, m->p[P_WX], m->p[P_B], B, I, Hd);
+            gl_linear_forward(h, xin, m->base.p[P_WX], m->base.p[P_B], B, I, Hd);
             gl_tanh_forward(h, h, b * Hd);
             memset(c, 0, b * Hd * sizeof(float));
         }
         float *pre = m->a[A_PRE] + tt * b * P;
-        gl_linear_forward(pre, h, m->p[P_WP], m->p[P_BP], B, Hd, P);
+        gl_linear_forward(pre, h, m->base.p[P_WP], m->base.p[P_BP], B, Hd, P);
         if (m->pclip > 0.0f) {
             float lim = m->pclip;
             for (size_t i = 0; i < b * P; i++) pre[i] = pre[i] > lim ? lim : pre[i] < -lim ? -lim : pre[i];
@@ -471,7 +465,7 @@ static int forward(ntm_model *m, int B, int L, double *loss, double *errors) {
                 memcpy(oin + i * m->Oin + Hd, rv + i * Hr * C, (size_t)Hr * C * sizeof(float));
             }
             float *logit = m->a[A_LOGIT] + tt * b * bits;
-            gl_linear_forward(logit, oin, m->p[P_WO], m->p[P_BO], B, m->Oin, bits);
+            gl_linear_forward(logit, oin, m->base.p[P_WO], m->base.p[P_BO], B, m->Oin, bits);
             const float *y = m->a[A_Y] + tt * b * bits;
             ls += gl_bce_logits(NULL, logit, y, b * bits, 0.0f);
             for (size_t i = 0; i < b * bits; i++) ne += (logit[i] > 0.0f) != (y[i] > 0.5f);
@@ -558,7 +552,7 @@ static void backward(ntm_model *m, int B, int L) {
             zero(dl, b * bits);
             gl_bce_logits(dl, m->a[A_LOGIT] + tt * b * bits, m->a[A_Y] + tt * b * bits, b * bits, scale);
             zero(doin, b * Oin);
-            gl_linear_backward(doin, m->g[P_WO], m->g[P_BO], dl, m->a[A_OIN] + tt * b * Oin, m->p[P_WO], B, Oin, bits);
+            gl_linear_backward(doin, m->base.g[P_WO], m->base.g[P_BO], dl, m->a[A_OIN] + tt * b * Oin, m->base.p[P_WO], B, Oin, bits);
             for (size_t i = 0; i < b; i++) {
                 for (int j = 0; j < Hd; j++) dH[i * Hd + j] += doin[i * Oin + j];
                 for (int j = 0; j < Hr * C; j++) dR[i * Hr * C + j] += doin[i * Oin + Hd + j];
@@ -599,7 +593,7 @@ static void backward(ntm_model *m, int B, int L) {
                                     q.beta, q.g, q.s, q.gamma, q.wprev, B, q.H, R, C, S);
         }
         head_activations_backward(m, t, B, dk, dbeta, dg, ds, dgam);
-        gl_linear_backward(dH, m->g[P_WP], m->g[P_BP], sp[S_DP], h, m->p[P_WP], B, Hd, P);
+        gl_linear_backward(dH, m->base.g[P_WP], m->base.g[P_BP], sp[S_DP], h, m->base.p[P_WP], B, Hd, P);
         /* controller */
         float *dxin = sp[S_DXIN];
         const float *xin = m->a[A_XIN] + tt * b * I;
@@ -608,13 +602,13 @@ static void backward(ntm_model *m, int B, int L) {
         zero(dCn, b * Hd);
         if (m->ctrl == CTRL_LSTM) {
             const float *hp = t ? m->a[A_H] + tt * b * Hd : NULL, *cp = t ? m->a[A_CS] + tt * b * Hd : NULL;
-            gl_lstm_backward(dxin, t ? dHn : NULL, t ? dCn : NULL, m->g[P_WX], m->g[P_WH], m->g[P_B], sp[S_DGATES], dH,
+            gl_lstm_backward(dxin, t ? dHn : NULL, t ? dCn : NULL, m->base.g[P_WX], m->base.g[P_WH], m->base.g[P_B], sp[S_DGATES], dH,
                              dC, m->a[A_GATES] + tt * b * 4 * Hd, m->a[A_TANHC] + tt * b * Hd, xin, hp, cp,
-                             m->p[P_WX], m->p[P_WH], B, I, Hd);
+                             m->base.p[P_WX], m->base.p[P_WH], B, I, Hd);
         } else {
             float *dz = sp[S_DGATES];
             for (size_t i = 0; i < b * Hd; i++) dz[i] = dH[i] * (1.0f - h[i] * h[i]);
-            gl_linear_backward(dxin, m->g[P_WX], m->g[P_B], dz, xin, m->p[P_WX], B, I, Hd);
+            gl_linear_backward(dxin, m->base.g[P_WX], m->base.g[P_B], dz, xin, m->base.p[P_WX], B, I, Hd);
         }
         for (size_t i = 0; i < b; i++) memcpy(dRn + i * Hr * C, dxin + i * I + Ib, (size_t)Hr * C * sizeof(float));
         swapp(&dH, &dHn);
@@ -628,10 +622,10 @@ static void backward(ntm_model *m, int B, int L) {
         const float *r0 = m->a[A_RV];
         for (size_t i = 0; i < b; i++)
             for (int j = 0; j < Hr * C; j++)
-                m->g[P_R0][j] += dR[i * Hr * C + j] * (1.0f - r0[j] * r0[j]);
+                m->base.g[P_R0][j] += dR[i * Hr * C + j] * (1.0f - r0[j] * r0[j]);
         for (int hh = 0; hh < Hr + Hw; hh++) {
             const float *w0 = hh < Hr ? m->a[A_WR] + (size_t)hh * R : m->a[A_WW] + (size_t)(hh - Hr) * R;
-            float *gw = m->g[P_W0] + (size_t)hh * R;
+            float *gw = m->base.g[P_W0] + (size_t)hh * R;
             for (size_t i = 0; i < b; i++) {
                 const float *dw = hh < Hr ? dWR + (i * Hr + hh) * R : dWW + (i * Hw + hh - Hr) * R;
                 double dot = 0.0;
@@ -681,70 +675,10 @@ static int draw_length(gl_rng *r, int minL, int maxL) {
 /* ---------------------------------------------------------------------------------------- */
 /* Exported API. */
 
-static void model_free(ntm_model *m) {
-    if (!m) return;
-    gl_arena_free(&m->params);
-    gl_arena_free(&m->grads);
-    gl_arena_free(&m->m1);
-    gl_arena_free(&m->m2);
+static void ntm_release(gl_model *base) {
+    ntm_model *m = (ntm_model *)base;
     gl_arena_free(&m->act);
     gl_arena_free(&m->scr);
-    free(m);
-}
-
-static int model_new(ntm_model **out, const uint32_t *cfg) {
-    *out = NULL;
-    ntm_model *m = (ntm_model *)calloc(1, sizeof *m);
-    if (!m) return gl_fail(GL_ENOMEM, "ntm: out of memory");
-    int err = apply_config(m, cfg);
-    if (!err) err = layout_params(m);
-    if (err) {
-        model_free(m);
-        return err;
-    }
-    gl_rng_seed(&m->init_rng, m->cfg[CF_SEED], 1);
-    gl_rng_seed(&m->data_rng, m->cfg[CF_SEED], 2);
-    *out = m;
-    return GL_OK;
-}
-
-/* *out <- a new model. config: nconfig words in CF_* order (top of this file, src/js/ntm_model.js);
- * words beyond nconfig take their defaults. */
-GL_API int gl_ntm_create(void **out, const uint32_t *config, int nconfig) {
-    if (!out) return gl_fail(GL_EINVAL, "ntm: null output pointer");
-    *out = NULL;
-    if (nconfig < 0 || nconfig > NTM_NCONFIG || (nconfig > 0 && !config))
-        return gl_fail(GL_EINVAL, "ntm: nconfig must be in [0, %d], got %d", NTM_NCONFIG, nconfig);
-    uint32_t cfg[NTM_NCONFIG];
-    default_config(cfg);
-    for (int i = 0; i < nconfig; i++) cfg[i] = config[i];
-    ntm_model *m;
-    int err = model_new(&m, cfg);
-    if (err) return err;
-    init_params(m);
-    *out = m;
-    return GL_OK;
-}
-
-GL_API void gl_ntm_free(void *m) { model_free((ntm_model *)m); }
-
-/* The full configuration (NTM_NCONFIG words) into out (cap words); returns the count or -1. */
-GL_API int gl_ntm_config(void *mp, uint32_t *out, int cap) {
-    ntm_model *m = (ntm_model *)mp;
-    if (!m || !out || cap < NTM_NCONFIG) return -1;
-    memcpy(out, m->cfg, sizeof m->cfg);
-    return NTM_NCONFIG;
-}
-
-GL_API size_t gl_ntm_param_count(void *mp) { return ((ntm_model *)mp)->nparams; }
-
-GL_API int gl_ntm_set_lr(void *mp, float lr) {
-    ntm_model *m = (ntm_model *)mp;
-    if (!m) return gl_fail(GL_EINVAL, "ntm: null model");
-    if (bad_float(lr, 1e-12f, 10.0f)) return gl_fail(GL_EINVAL, "ntm: learning rate must be in (0, 10], got %g", lr);
-    m->lr = lr;
-    m->cfg[CF_LR] = gl_f2u(lr);
-    return GL_OK;
 }
 
 static const float LN2 = 0.69314718055994531f;
@@ -758,32 +692,22 @@ GL_API int gl_ntm_train_copy(void *mp, float *out, int B, int minL, int maxL) {
     if (!m || !out) return gl_fail(GL_EINVAL, "ntm trainCopy: null argument");
     int err = check_lengths("ntm trainCopy", B, minL, maxL);
     if (err) return err;
-    gl_rng before = m->data_rng; /* a refused call leaves the data stream as it was */
-    int L = draw_length(&m->data_rng, minL, maxL);
+    gl_rng before = m->base.rng; /* a refused call leaves the data stream as it was */
+    int L = draw_length(&m->base.rng, minL, maxL);
     err = ensure_acts(m, B, 2 * L + 1);
     if (err) {
-        m->data_rng = before;
+        m->base.rng = before;
         return err;
     }
-    random_batch(m, &m->data_rng, B, L);
+    random_batch(m, &m->base.rng, B, L);
     double loss, errors;
     err = forward(m, B, L, &loss, &errors);
     if (err) return err;
-    if (!isfinite(loss))
-        return gl_fail(GL_ENUMERIC, "ntm trainCopy: the loss is not finite (%g); step refused, weights unchanged", loss);
-    gl_arena_zero(&m->grads);
+    if ((err = gl_model_check_loss("ntm trainCopy", loss))) return err;
+    gl_arena_zero(&m->base.grads);
     backward(m, B, L);
-    if (!m->learn_init) {
-        zero(m->g[P_R0], m->psize[P_R0]);
-        zero(m->g[P_W0], m->psize[P_W0]);
-    }
-    size_t n = m->params.used;
-    float norm = gl_clip_grad_norm(m->grads.base, n, m->clip > 0.0f ? m->clip : INFINITY);
-    if (!isfinite(norm))
-        return gl_fail(GL_ENUMERIC, "ntm trainCopy: the gradient is not finite; step refused, weights unchanged");
-    m->step++;
-    gl_adam_step(m->params.base, m->m1.base, m->m2.base, m->grads.base, n, m->lr, m->beta1, m->beta2, 1e-8f, 0.0f,
-                 m->step);
+    float norm;
+    if ((err = gl_model_step(&m->base, "ntm trainCopy", &norm))) return err;
     out[0] = (float)(loss / B / LN2);
     out[1] = (float)(errors / B);
     out[2] = (float)L;
@@ -834,31 +758,11 @@ GL_API int gl_ntm_loss_grad(void *mp, float *out, const float *seq, int B, int L
     double loss, errors;
     err = forward(m, B, L, &loss, &errors);
     if (err) return err;
-    gl_arena_zero(&m->grads);
+    gl_arena_zero(&m->base.grads);
     backward(m, B, L);
     out[0] = (float)(loss / B);
     out[1] = (float)(errors / B);
     return GL_OK;
-}
-
-GL_API float *gl_ntm_params(void *mp, size_t *n) {
-    ntm_model *m = (ntm_model *)mp;
-    if (n) *n = m->params.used;
-    return m->params.base;
-}
-GL_API float *gl_ntm_grads(void *mp, size_t *n) {
-    ntm_model *m = (ntm_model *)mp;
-    if (n) *n = m->grads.used;
-    return m->grads.base;
-}
-/* Offset (floats, in the params / grads arenas) and length of parameter tensor i (order: controller
- * Wx, Wh, b, heads Wp, bp, output Wo, bo, r0, w0); -1 when i is out of range. */
-GL_API int gl_ntm_tensor(void *mp, int i, size_t *offset, size_t *n) {
-    ntm_model *m = (ntm_model *)mp;
-    if (!m || i < 0 || i >= P_COUNT) return -1;
-    *offset = (size_t)(m->p[i] - m->params.base);
-    *n = m->psize[i];
-    return 0;
 }
 
 /* Run the model on one sequence seq (L, bits). output (L, bits): the probabilities of the output
@@ -897,46 +801,21 @@ GL_API int gl_ntm_copy(void *mp, float *output, float *rw, float *ww, float *mem
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Save / load (src/weights.h, kind GL_KIND_NTM): the config words, then the parameter tensors
- * packed in P_* order. Optimiser state is not saved. */
+/* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
-GL_API size_t gl_ntm_save_size(void *mp, int f16) {
-    ntm_model *m = (ntm_model *)mp;
-    return gl_weights_size(NTM_NCONFIG, m->nparams, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-}
-
-GL_API int gl_ntm_save(void *mp, uint8_t *out, size_t cap, int f16) {
-    ntm_model *m = (ntm_model *)mp;
-    if (!m || !out) return gl_fail(GL_EINVAL, "ntm save: null argument");
-    return gl_weights_write(out, cap, GL_KIND_NTM, m->cfg, NTM_NCONFIG, (const float *const *)m->p, m->psize, P_COUNT,
-                            f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-}
-
-/* Parameters a configuration needs, computed without allocating; 0 when the configuration is
- * invalid (model_new then says why). */
-static size_t config_nparams(const uint32_t *cfg) {
-    ntm_model *m = (ntm_model *)calloc(1, sizeof *m);
-    size_t n = 0, s[P_COUNT];
-    if (m && apply_config(m, cfg) == GL_OK) {
-        param_sizes(m, s);
-        for (int i = 0; i < P_COUNT; i++) n += s[i];
-    }
-    free(m);
-    return n;
-}
-
-static int io_create(void **m, const uint32_t *cfg) { return model_new((ntm_model **)m, cfg); }
-static void io_destroy(void *m) { model_free((ntm_model *)m); }
-static void io_tensors(void *mp, float *const **ptrs, const size_t **sizes, int *count) {
-    ntm_model *m = (ntm_model *)mp;
-    *ptrs = m->p;
-    *sizes = m->psize;
-    *count = P_COUNT;
-}
-
-static const gl_model_io ntm_io = {GL_KIND_NTM, "ntm", NTM_NCONFIG, NTM_NCONFIG, default_config, config_nparams,
-                                     io_create, io_destroy, io_tensors};
-
-GL_API int gl_ntm_load(void **out, const uint8_t *bytes, size_t len) {
-    return gl_weights_load_model(out, &ntm_io, bytes, len);
-}
+const gl_model_type gl_ntm_type = {
+    .kind = GL_KIND_NTM,
+    .name = "ntm",
+    .fields = ntm_fields,
+    .nfields = NTM_NCONFIG,
+    .min_config = NTM_NCONFIG,
+    .seed_field = CF_SEED,
+    .lr_field = CF_LR,
+    .size = sizeof(ntm_model),
+    .ntensors = P_COUNT,
+    .tensor_names = ntm_tensor_names,
+    .configure = ntm_configure,
+    .tensor_sizes = ntm_tensor_sizes,
+    .init = ntm_init,
+    .release = ntm_release,
+};

@@ -15,7 +15,7 @@
  *     (simd.h), then reuse them across all C channels. Lanes are gathered one by one (wasm has
  *     no gather), everything else is vector arithmetic.
  */
-#include "glimpse.h"
+#include "stn.h"
 #include "simd.h"
 
 #include <math.h>
@@ -28,7 +28,7 @@
 
 /* Normalised coordinate of pixel i of `size` (torch's linspace(-1, 1, size), shrunk by
  * (size-1)/size when corners are not aligned; a single pixel sits at 0). */
-static float base_coord(int i, int size, int align) {
+float gl_base_coord(int i, int size, int align) {
     if (size <= 1) return 0.0f;
     float step = 2.0f / (float)(size - 1);
     float v = -1.0f + step * (float)i;
@@ -52,10 +52,10 @@ GL_API int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, 
     for (int n = 0; n < N; n++) {
         const float *t = theta + 6 * n;
         for (int h = 0; h < H; h++) {
-            float y = base_coord(h, H, align);
+            float y = gl_base_coord(h, H, align);
             float *g = grid + ((size_t)n * H + h) * W * 2;
             for (int w = 0; w < W; w++) {
-                float x = base_coord(w, W, align);
+                float x = gl_base_coord(w, W, align);
                 g[2 * w + 0] = t[0] * x + t[1] * y + t[2];
                 g[2 * w + 1] = t[3] * x + t[4] * y + t[5];
             }
@@ -71,10 +71,10 @@ GL_API int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int
     for (int n = 0; n < N; n++) {
         double acc[6] = {0, 0, 0, 0, 0, 0}; /* sums of up to millions of terms: keep them in double */
         for (int h = 0; h < H; h++) {
-            float y = base_coord(h, H, align);
+            float y = gl_base_coord(h, H, align);
             const float *g = dgrid + ((size_t)n * H + h) * W * 2;
             for (int w = 0; w < W; w++) {
-                float x = base_coord(w, W, align);
+                float x = gl_base_coord(w, W, align);
                 float gx = g[2 * w], gy = g[2 * w + 1];
                 acc[0] += gx * x; acc[1] += gx * y; acc[2] += gx;
                 acc[3] += gy * x; acc[4] += gy * y; acc[5] += gy;
@@ -154,7 +154,7 @@ static int check_sample_args(const char *fn, int N, int C, int H, int W, int Ho,
 static inline int inside(int x, int y, int W, int H) { return x >= 0 && x < W && y >= 0 && y < H; }
 
 /* out (N, C, Ho, Wo) <- inp (N, C, H, W) sampled at grid (N, Ho, Wo, 2) */
-GL_API int gl_grid_sample_ref(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho,
+GL_TEST_API int gl_grid_sample_ref(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho,
                               int Wo, int pad, int align) {
     int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
@@ -181,7 +181,7 @@ GL_API int gl_grid_sample_ref(float *out, const float *inp, const float *grid, i
 
 /* dinp (N, C, H, W) += dL/dinp, dgrid (N, Ho, Wo, 2) += dL/dgrid, given dout (N, C, Ho, Wo).
  * Either gradient buffer may be NULL to skip it. */
-GL_API int gl_grid_sample_backward_ref(float *dinp, float *dgrid, const float *dout, const float *inp,
+GL_TEST_API int gl_grid_sample_backward_ref(float *dinp, float *dgrid, const float *dout, const float *inp,
                                        const float *grid, int N, int C, int H, int W, int Ho, int Wo, int pad,
                                        int align) {
     int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);

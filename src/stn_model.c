@@ -34,25 +34,19 @@
  *    unchanged. Gradients are clipped to a maximum L2 norm (clip_grad_norm_) before the update.
  *  - Deterministic: init and dropout draw from PCG32 streams seeded from the config's seed.
  */
-#include "glimpse.h"
+#include "stn_model.h"
 #include "layers.h"
-#include "weights.h"
+#include "model.h"
+#include "stn.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* From stn.c. */
-int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align);
-int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align);
-int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                   int pad, int align);
-int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
-                            int N, int C, int H, int W, int Ho, int Wo, int pad, int align);
-
 /* ---------------------------------------------------------------------------------------- */
-/* Configuration: the words saved in the weights file (src/weights.h), in this order. Floats are
- * stored as their bits (gl_f2u). A file with fewer words gets the defaults for the rest. */
+/* Configuration: the words saved in the weights file (src/weights.h), in this order; their names,
+ * ranges, defaults and docs are the schema stn_fields below. A file with fewer words (older
+ * versions) gets the defaults for the rest. */
 
 enum {
     CF_H, CF_W, CF_CLASSES, CF_SEED, CF_TRANSFORM, CF_HO, CF_WO,
@@ -72,7 +66,6 @@ enum {
 };
 
 enum { TR_NONE = 0, TR_AFFINE = 1, TR_PROJECTIVE = 2 };
-enum { OPT_SGD = 0, OPT_ADAM = 1 };
 
 /* Parameter tensors, in arena order: the localisation net first (contiguous, so its learning-rate
  * multiplier is one loop), then the classifier. */
@@ -101,38 +94,63 @@ typedef struct {
 } stack_geom;
 
 typedef struct {
-    uint32_t cfg[STN_NCONFIG];
+    gl_model base; /* config, parameters, gradients, optimiser, random streams (model.h) */
     int H, W, Ho, Wo, classes, transform, T; /* T: theta size, 0 / 6 / 8 */
     int lpool, cpool;
     int lc1, lk1, lc2, lk2, lfc, c1, k1, c2, k2, fc;
     stack_geom lg, cg;
-    float dropout, lr, momentum, wd, clip, loc_lr, beta1, beta2;
-    int optimizer;
-    gl_arena params, grads, m1, m2; /* m1: SGD velocity or Adam m; m2: Adam v */
-    float *p[P_COUNT], *g[P_COUNT];
-    size_t psize[P_COUNT], nparams, nloc; /* nparams: sum of psize (packed); nloc: arena floats of the loc net */
-    gl_rng init_rng, drop_rng;
-    int step; /* optimiser steps taken (Adam's t) */
+    float dropout;
     gl_arena act, dact;
     float *a[A_COUNT], *d[A_COUNT];
     int capB; /* batch the activation arenas are laid out for */
 } stn_model;
 
-static float cfgf(const stn_model *m, int k) { return gl_u2f(m->cfg[k]); }
+/* The configuration schema (model.h): one entry per config word, in CF_* order. */
+static const gl_field stn_fields[STN_NCONFIG] = {
+    [CF_H] = {"height", GL_FIELD_INT, 4, 1024, 28, 0, 0, "Input height in pixels"},
+    [CF_W] = {"width", GL_FIELD_INT, 4, 1024, 28, 0, 0, "Input width in pixels"},
+    [CF_CLASSES] = {"classes", GL_FIELD_INT, 2, 100000, 10, 0, 0, "Number of classes"},
+    [CF_SEED] = {"seed", GL_FIELD_INT, 0, 4294967295.0, 0, 0, 0, "Seed of the initialisation and of dropout"},
+    [CF_TRANSFORM] = {"transform", GL_FIELD_ENUM, 0, 0, TR_AFFINE, "none|affine|projective", 0,
+                      "'affine' (6 parameters), 'projective' (8, a homography) or 'none' (the plain CNN)"},
+    [CF_HO] = {"outputSize.0", GL_FIELD_INT, 1, 1024, 0, 0, GL_FIELD_DERIVED,
+               "Height of the transformer's output, which the classifier sees (default: height)"},
+    [CF_WO] = {"outputSize.1", GL_FIELD_INT, 1, 1024, 0, 0, GL_FIELD_DERIVED,
+               "Width of the transformer's output (default: width)"},
+    [CF_DROPOUT] = {"dropout", GL_FIELD_FLOAT, 0, 0.95, 0.5, 0, 0,
+                    "Dropout probability of the classifier's Dropout2d and of the dropout after its hidden layer"},
+    [CF_OPTIMIZER] = {"optimizer", GL_FIELD_ENUM, 0, 0, GL_OPT_SGD, "sgd|adam", 0, "'sgd' (with momentum) or 'adam'"},
+    [CF_LR] = {"learningRate", GL_FIELD_FLOAT, 1e-12, 100, 0, 0, GL_FIELD_DERIVED,
+               "Learning rate (default 0.01 for SGD, 0.001 for Adam)"},
+    [CF_MOMENTUM] = {"momentum", GL_FIELD_FLOAT, 0, 0.9999, 0.9, 0, 0, "SGD momentum"},
+    [CF_WD] = {"weightDecay", GL_FIELD_FLOAT, 0, 1, 0, 0, 0, "L2 weight decay, as torch's weight_decay"},
+    [CF_CLIP] = {"clipNorm", GL_FIELD_FLOAT, 0, 1e30, 10, 0, 0,
+                 "Clip the gradient to this L2 norm before each step (0 = no clipping)"},
+    [CF_LOC_LR] = {"locLearningRateScale", GL_FIELD_FLOAT, 0, 100, 1, 0, 0,
+                   "Multiplier of the learning rate of the localisation net"},
+    [CF_LPOOL] = {"locPool", GL_FIELD_INT, 0, MAX_POOL_IN, 0, 0, GL_FIELD_AUTO | GL_FIELD_DERIVED,
+                  "2x2 max-pools applied to the localisation net's input, or 'auto' (1 when min(height, width) >= 56, else 0)"},
+    [CF_LC1] = {"locChannels.0", GL_FIELD_INT, 1, 1024, 8, 0, 0, "Channels of the localisation net's first conv"},
+    [CF_LK1] = {"locKernels.0", GL_FIELD_INT, 1, 64, 7, 0, 0, "Kernel size of the localisation net's first conv"},
+    [CF_LC2] = {"locChannels.1", GL_FIELD_INT, 1, 1024, 10, 0, 0, "Channels of the localisation net's second conv"},
+    [CF_LK2] = {"locKernels.1", GL_FIELD_INT, 1, 64, 5, 0, 0, "Kernel size of the localisation net's second conv"},
+    [CF_LFC] = {"locHidden", GL_FIELD_INT, 1, 1024, 32, 0, 0, "Hidden units of the localisation net"},
+    [CF_C1] = {"channels.0", GL_FIELD_INT, 1, 1024, 10, 0, 0, "Channels of the classifier's first conv"},
+    [CF_K1] = {"kernels.0", GL_FIELD_INT, 1, 64, 5, 0, 0, "Kernel size of the classifier's first conv"},
+    [CF_C2] = {"channels.1", GL_FIELD_INT, 1, 1024, 20, 0, 0, "Channels of the classifier's second conv"},
+    [CF_K2] = {"kernels.1", GL_FIELD_INT, 1, 64, 5, 0, 0, "Kernel size of the classifier's second conv"},
+    [CF_FC] = {"hidden", GL_FIELD_INT, 1, 1024, 50, 0, 0, "Hidden units of the classifier"},
+    [CF_BETA1] = {"beta1", GL_FIELD_FLOAT, 0, 0.9999, 0.9, 0, 0, "Adam's beta1"},
+    [CF_BETA2] = {"beta2", GL_FIELD_FLOAT, 0, 0.999999, 0.999, 0, 0, "Adam's beta2"},
+    [CF_CPOOL] = {"classifierPool", GL_FIELD_INT, 0, MAX_POOL_IN, 0, 0, 0, "2x2 max-pools applied to the classifier's input"},
+};
 
-static void default_config(uint32_t *c) {
-    memset(c, 0, sizeof(uint32_t) * STN_NCONFIG);
-    c[CF_H] = 28; c[CF_W] = 28; c[CF_CLASSES] = 10; c[CF_SEED] = 0; c[CF_TRANSFORM] = TR_AFFINE;
-    c[CF_HO] = 0; c[CF_WO] = 0; /* 0: same as the input */
-    c[CF_DROPOUT] = gl_f2u(0.5f);
-    c[CF_OPTIMIZER] = OPT_SGD; c[CF_LR] = gl_f2u(0.01f); c[CF_MOMENTUM] = gl_f2u(0.9f);
-    c[CF_WD] = gl_f2u(0.0f); c[CF_CLIP] = gl_f2u(10.0f); c[CF_LOC_LR] = gl_f2u(1.0f);
-    c[CF_LPOOL] = 0xFFFFFFFFu; /* auto: 1 when min(H, W) >= 56, else 0 */
-    c[CF_LC1] = 8; c[CF_LK1] = 7; c[CF_LC2] = 10; c[CF_LK2] = 5; c[CF_LFC] = 32;
-    c[CF_C1] = 10; c[CF_K1] = 5; c[CF_C2] = 20; c[CF_K2] = 5; c[CF_FC] = 50;
-    c[CF_BETA1] = gl_f2u(0.9f); c[CF_BETA2] = gl_f2u(0.999f);
-    c[CF_CPOOL] = 0;
-}
+/* The parameter tensors' names: those of the PyTorch STN tutorial's state_dict. */
+static const char *const stn_tensor_names[P_COUNT] = {
+    "localization.0.weight", "localization.0.bias", "localization.3.weight", "localization.3.bias",
+    "fc_loc.0.weight", "fc_loc.0.bias", "fc_loc.2.weight", "fc_loc.2.bias",
+    "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
+};
 
 /* Sizes through [pool]^npool -> conv k1 -> pool -> conv k2 -> pool; 0 when some size is < 1. */
 static int stack_geometry(stack_geom *g, int h, int w, int npool, int k1, int k2, int c2) {
@@ -149,49 +167,34 @@ static int stack_geometry(stack_geom *g, int h, int w, int npool, int k1, int k2
     return 1;
 }
 
-static int bad_float(float x, float lo, float hi) { return !(x >= lo && x <= hi); }
-
-/* Validate a full config and fill the derived fields of m. */
-static int apply_config(stn_model *m, const uint32_t *cfg) {
-    memcpy(m->cfg, cfg, sizeof(uint32_t) * STN_NCONFIG);
-    uint32_t *c = m->cfg;
-    if (c[CF_H] < 4 || c[CF_H] > 1024 || c[CF_W] < 4 || c[CF_W] > 1024)
-        return gl_fail(GL_EINVAL, "stn: height and width must be in [4, 1024], got %u x %u", c[CF_H], c[CF_W]);
-    if (c[CF_CLASSES] < 2 || c[CF_CLASSES] > 100000)
-        return gl_fail(GL_EINVAL, "stn: classes must be in [2, 100000], got %u", c[CF_CLASSES]);
-    if (c[CF_TRANSFORM] > TR_PROJECTIVE)
-        return gl_fail(GL_EINVAL, "stn: transform must be 0 (none), 1 (affine) or 2 (projective), got %u", c[CF_TRANSFORM]);
-    if (c[CF_HO] == 0) c[CF_HO] = c[CF_H];
-    if (c[CF_WO] == 0) c[CF_WO] = c[CF_W];
-    if (c[CF_HO] > 1024 || c[CF_WO] > 1024)
-        return gl_fail(GL_EINVAL, "stn: output size must be in [1, 1024], got %u x %u", c[CF_HO], c[CF_WO]);
+/* Derive the network's sizes from the (range-checked) configuration words; resolve the derived
+ * words; check what involves several words. */
+static int stn_configure(gl_model *base) {
+    stn_model *m = (stn_model *)base;
+    uint32_t *c = base->cfg;
+    if (c[CF_HO] == GL_AUTO) c[CF_HO] = c[CF_H];
+    if (c[CF_WO] == GL_AUTO) c[CF_WO] = c[CF_W];
     if (c[CF_TRANSFORM] == TR_NONE && (c[CF_HO] != c[CF_H] || c[CF_WO] != c[CF_W]))
-        return gl_fail(GL_EINVAL, "stn: without a transformer the output size must equal the input size (%u x %u), got %u x %u",
+        return gl_fail(GL_EINVAL, "stn: outputSize must equal [height, width] = [%u, %u] when transform is 'none', got [%u, %u]",
                        c[CF_H], c[CF_W], c[CF_HO], c[CF_WO]);
-    if (c[CF_LPOOL] == 0xFFFFFFFFu) c[CF_LPOOL] = (c[CF_H] < c[CF_W] ? c[CF_H] : c[CF_W]) >= 56 ? 1 : 0;
-    if (c[CF_LPOOL] > MAX_POOL_IN || c[CF_CPOOL] > MAX_POOL_IN)
-        return gl_fail(GL_EINVAL, "stn: input pooling stages must be in [0, %d], got loc %u, classifier %u", MAX_POOL_IN,
-                       c[CF_LPOOL], c[CF_CPOOL]);
-    for (int k = CF_LC1; k <= CF_FC; k++)
-        if (c[k] < 1 || c[k] > 1024) return gl_fail(GL_EINVAL, "stn: layer sizes must be in [1, 1024], got %u (config word %d)", c[k], k);
-    if (c[CF_OPTIMIZER] > OPT_ADAM) return gl_fail(GL_EINVAL, "stn: optimizer must be 0 (SGD) or 1 (Adam), got %u", c[CF_OPTIMIZER]);
+    if (c[CF_LPOOL] == GL_AUTO) c[CF_LPOOL] = (c[CF_H] < c[CF_W] ? c[CF_H] : c[CF_W]) >= 56 ? 1 : 0;
+    if (c[CF_LR] == GL_AUTO) c[CF_LR] = gl_f2u(c[CF_OPTIMIZER] == GL_OPT_ADAM ? 0.001f : 0.01f);
     m->H = (int)c[CF_H]; m->W = (int)c[CF_W]; m->classes = (int)c[CF_CLASSES];
     m->transform = (int)c[CF_TRANSFORM]; m->T = m->transform == TR_AFFINE ? 6 : m->transform == TR_PROJECTIVE ? 8 : 0;
     m->Ho = (int)c[CF_HO]; m->Wo = (int)c[CF_WO];
     m->lpool = (int)c[CF_LPOOL]; m->cpool = (int)c[CF_CPOOL];
     m->lc1 = (int)c[CF_LC1]; m->lk1 = (int)c[CF_LK1]; m->lc2 = (int)c[CF_LC2]; m->lk2 = (int)c[CF_LK2]; m->lfc = (int)c[CF_LFC];
     m->c1 = (int)c[CF_C1]; m->k1 = (int)c[CF_K1]; m->c2 = (int)c[CF_C2]; m->k2 = (int)c[CF_K2]; m->fc = (int)c[CF_FC];
-    m->dropout = cfgf(m, CF_DROPOUT); m->lr = cfgf(m, CF_LR); m->momentum = cfgf(m, CF_MOMENTUM);
-    m->wd = cfgf(m, CF_WD); m->clip = cfgf(m, CF_CLIP); m->loc_lr = cfgf(m, CF_LOC_LR);
-    m->beta1 = cfgf(m, CF_BETA1); m->beta2 = cfgf(m, CF_BETA2); m->optimizer = (int)c[CF_OPTIMIZER];
-    if (bad_float(m->dropout, 0.0f, 0.95f)) return gl_fail(GL_EINVAL, "stn: dropout must be in [0, 0.95], got %g", m->dropout);
-    if (bad_float(m->lr, 1e-12f, 100.0f)) return gl_fail(GL_EINVAL, "stn: learning rate must be in (0, 100], got %g", m->lr);
-    if (bad_float(m->momentum, 0.0f, 0.9999f)) return gl_fail(GL_EINVAL, "stn: momentum must be in [0, 1), got %g", m->momentum);
-    if (bad_float(m->wd, 0.0f, 1.0f)) return gl_fail(GL_EINVAL, "stn: weight decay must be in [0, 1], got %g", m->wd);
-    if (bad_float(m->clip, 0.0f, 1e30f)) return gl_fail(GL_EINVAL, "stn: clip norm must be >= 0 (0 = off), got %g", m->clip);
-    if (bad_float(m->loc_lr, 0.0f, 100.0f)) return gl_fail(GL_EINVAL, "stn: localisation learning-rate multiplier must be in [0, 100], got %g", m->loc_lr);
-    if (bad_float(m->beta1, 0.0f, 0.9999f) || bad_float(m->beta2, 0.0f, 0.999999f))
-        return gl_fail(GL_EINVAL, "stn: Adam betas must be in [0, 1), got %g, %g", m->beta1, m->beta2);
+    m->dropout = gl_cfg_float(base, CF_DROPOUT);
+    base->optimizer = (int)c[CF_OPTIMIZER];
+    base->lr = gl_cfg_float(base, CF_LR);
+    base->momentum = gl_cfg_float(base, CF_MOMENTUM);
+    base->weight_decay = gl_cfg_float(base, CF_WD);
+    base->clip = gl_cfg_float(base, CF_CLIP);
+    base->beta1 = gl_cfg_float(base, CF_BETA1);
+    base->beta2 = gl_cfg_float(base, CF_BETA2);
+    /* the localisation net (tensors P_LC1W..P_LF2B, first in the arena) learns at lr * loc_lr */
+    for (int i = P_LC1W; i <= P_LF2B; i++) base->lr_scale[i] = gl_cfg_float(base, CF_LOC_LR);
     if (m->transform != TR_NONE && !stack_geometry(&m->lg, m->H, m->W, m->lpool, m->lk1, m->lk2, m->lc2))
         return gl_fail(GL_EINVAL, "stn: a %dx%d input is too small for the localisation net (%d input pools, kernels %d and %d)",
                        m->H, m->W, m->lpool, m->lk1, m->lk2);
@@ -216,7 +219,8 @@ static int apply_config(stn_model *m, const uint32_t *cfg) {
 /* ---------------------------------------------------------------------------------------- */
 /* Parameters. */
 
-static void param_sizes(const stn_model *m, size_t *s) {
+static void stn_tensor_sizes(const gl_model *base, size_t *s) {
+    const stn_model *m = (const stn_model *)base;
     int loc = m->transform != TR_NONE;
     s[P_LC1W] = loc ? (size_t)m->lc1 * 1 * m->lk1 * m->lk1 : 0;
     s[P_LC1B] = loc ? (size_t)m->lc1 : 0;
@@ -236,47 +240,35 @@ static void param_sizes(const stn_model *m, size_t *s) {
     s[P_F2B] = (size_t)m->classes;
 }
 
-static int layout_params(stn_model *m) {
-    param_sizes(m, m->psize);
-    m->nparams = 0;
-    for (int i = 0; i < P_COUNT; i++) m->nparams += m->psize[i];
-    float *unused[P_COUNT];
-    int err = gl_arena_layout(&m->params, m->p, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->grads, m->g, m->psize, P_COUNT);
-    if (!err) err = gl_arena_layout(&m->m1, unused, m->psize, P_COUNT);
-    if (!err && m->optimizer == OPT_ADAM) err = gl_arena_layout(&m->m2, unused, m->psize, P_COUNT);
-    m->nloc = (size_t)(m->p[P_C1W] - m->params.base);
-    return err;
-}
-
 /* PyTorch's default init (uniform +-1/sqrt(fan_in) for weights and biases of Conv2d and Linear),
  * except the last localisation layer: weight 0, bias = the identity transform. */
-static void init_params(stn_model *m) {
-    gl_rng *r = &m->init_rng;
+static void stn_init(gl_model *base) {
+    stn_model *m = (stn_model *)base;
+    gl_rng *r = &base->init_rng;
     if (m->transform != TR_NONE) {
         float b1 = gl_fan_in_bound(m->lk1 * m->lk1), b2 = gl_fan_in_bound(m->lc1 * m->lk2 * m->lk2);
         float b3 = gl_fan_in_bound(m->lg.flat);
-        gl_init_uniform(m->p[P_LC1W], m->psize[P_LC1W], b1, r);
-        gl_init_uniform(m->p[P_LC1B], m->psize[P_LC1B], b1, r);
-        gl_init_uniform(m->p[P_LC2W], m->psize[P_LC2W], b2, r);
-        gl_init_uniform(m->p[P_LC2B], m->psize[P_LC2B], b2, r);
-        gl_init_uniform(m->p[P_LF1W], m->psize[P_LF1W], b3, r);
-        gl_init_uniform(m->p[P_LF1B], m->psize[P_LF1B], b3, r);
-        memset(m->p[P_LF2W], 0, m->psize[P_LF2W] * sizeof(float));
+        gl_init_uniform(m->base.p[P_LC1W], m->base.psize[P_LC1W], b1, r);
+        gl_init_uniform(m->base.p[P_LC1B], m->base.psize[P_LC1B], b1, r);
+        gl_init_uniform(m->base.p[P_LC2W], m->base.psize[P_LC2W], b2, r);
+        gl_init_uniform(m->base.p[P_LC2B], m->base.psize[P_LC2B], b2, r);
+        gl_init_uniform(m->base.p[P_LF1W], m->base.psize[P_LF1W], b3, r);
+        gl_init_uniform(m->base.p[P_LF1B], m->base.psize[P_LF1B], b3, r);
+        memset(m->base.p[P_LF2W], 0, m->base.psize[P_LF2W] * sizeof(float));
         static const float id_affine[6] = {1, 0, 0, 0, 1, 0};
         static const float id_proj[8] = {1, 0, 0, 0, 1, 0, 0, 0};
-        memcpy(m->p[P_LF2B], m->T == 6 ? id_affine : id_proj, (size_t)m->T * sizeof(float));
+        memcpy(m->base.p[P_LF2B], m->T == 6 ? id_affine : id_proj, (size_t)m->T * sizeof(float));
     }
     float b1 = gl_fan_in_bound(m->k1 * m->k1), b2 = gl_fan_in_bound(m->c1 * m->k2 * m->k2);
     float b3 = gl_fan_in_bound(m->cg.flat), b4 = gl_fan_in_bound(m->fc);
-    gl_init_uniform(m->p[P_C1W], m->psize[P_C1W], b1, r);
-    gl_init_uniform(m->p[P_C1B], m->psize[P_C1B], b1, r);
-    gl_init_uniform(m->p[P_C2W], m->psize[P_C2W], b2, r);
-    gl_init_uniform(m->p[P_C2B], m->psize[P_C2B], b2, r);
-    gl_init_uniform(m->p[P_F1W], m->psize[P_F1W], b3, r);
-    gl_init_uniform(m->p[P_F1B], m->psize[P_F1B], b3, r);
-    gl_init_uniform(m->p[P_F2W], m->psize[P_F2W], b4, r);
-    gl_init_uniform(m->p[P_F2B], m->psize[P_F2B], b4, r);
+    gl_init_uniform(m->base.p[P_C1W], m->base.psize[P_C1W], b1, r);
+    gl_init_uniform(m->base.p[P_C1B], m->base.psize[P_C1B], b1, r);
+    gl_init_uniform(m->base.p[P_C2W], m->base.psize[P_C2W], b2, r);
+    gl_init_uniform(m->base.p[P_C2B], m->base.psize[P_C2B], b2, r);
+    gl_init_uniform(m->base.p[P_F1W], m->base.psize[P_F1W], b3, r);
+    gl_init_uniform(m->base.p[P_F1B], m->base.psize[P_F1B], b3, r);
+    gl_init_uniform(m->base.p[P_F2W], m->base.psize[P_F2W], b4, r);
+    gl_init_uniform(m->base.p[P_F2B], m->base.psize[P_F2B], b4, r);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -454,15 +446,15 @@ typedef struct {
 static conv_stack loc_stack(stn_model *m) {
     conv_stack s = {m->lpool, A_LIN1, A_LA1, A_LP1, A_LI1, A_LA2, A_LP2, A_LI2, -1, -1,
                     m->lc1, m->lk1, m->lc2, m->lk2,
-                    m->p[P_LC1W], m->p[P_LC1B], m->p[P_LC2W], m->p[P_LC2B],
-                    m->g[P_LC1W], m->g[P_LC1B], m->g[P_LC2W], m->g[P_LC2B], &m->lg};
+                    m->base.p[P_LC1W], m->base.p[P_LC1B], m->base.p[P_LC2W], m->base.p[P_LC2B],
+                    m->base.g[P_LC1W], m->base.g[P_LC1B], m->base.g[P_LC2W], m->base.g[P_LC2B], &m->lg};
     return s;
 }
 static conv_stack cls_stack(stn_model *m) {
     conv_stack s = {m->cpool, A_CIN1, A_A1, A_P1, A_I1, A_A2, A_P2, A_I2, A_Q2, A_M2,
                     m->c1, m->k1, m->c2, m->k2,
-                    m->p[P_C1W], m->p[P_C1B], m->p[P_C2W], m->p[P_C2B],
-                    m->g[P_C1W], m->g[P_C1B], m->g[P_C2W], m->g[P_C2B], &m->cg};
+                    m->base.p[P_C1W], m->base.p[P_C1B], m->base.p[P_C2W], m->base.p[P_C2B],
+                    m->base.g[P_C1W], m->base.g[P_C1B], m->base.g[P_C2W], m->base.g[P_C2B], &m->cg};
     return s;
 }
 
@@ -484,7 +476,7 @@ static const float *stack_forward(stn_model *m, const conv_stack *s, const float
     gl_maxpool2_forward(m->a[s->p2], (int32_t *)m->a[s->i2], m->a[s->a2], B, s->C2, g->a2h, g->a2w);
     float *out = m->a[s->p2];
     if (s->q2 >= 0 && p > 0.0f) {
-        gl_dropout_forward(m->a[s->q2], m->a[s->m2], out, n2, (size_t)g->p2h * g->p2w, p, &m->drop_rng);
+        gl_dropout_forward(m->a[s->q2], m->a[s->m2], out, n2, (size_t)g->p2h * g->p2w, p, &m->base.rng);
         out = m->a[s->q2];
     }
     gl_relu_forward(out, out, n2);
@@ -531,9 +523,9 @@ static const float *transformer_forward(stn_model *m, const float *images, int B
     if (m->transform == TR_NONE) return images;
     conv_stack s = loc_stack(m);
     const float *feat = stack_forward(m, &s, images, m->H, m->W, B, 0.0f);
-    gl_linear_forward(m->a[A_LH], feat, m->p[P_LF1W], m->p[P_LF1B], B, m->lg.flat, m->lfc);
+    gl_linear_forward(m->a[A_LH], feat, m->base.p[P_LF1W], m->base.p[P_LF1B], B, m->lg.flat, m->lfc);
     gl_relu_forward(m->a[A_LH], m->a[A_LH], (size_t)B * m->lfc);
-    gl_linear_forward(m->a[A_TH], m->a[A_LH], m->p[P_LF2W], m->p[P_LF2B], B, m->lfc, m->T);
+    gl_linear_forward(m->a[A_TH], m->a[A_LH], m->base.p[P_LF2W], m->base.p[P_LF2B], B, m->lfc, m->T);
     if (m->transform == TR_AFFINE) gl_affine_grid(m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo, 0);
     else proj_grid(m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo);
     gl_grid_sample(m->a[A_XS], images, m->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo, GL_PAD_ZEROS, 0);
@@ -546,14 +538,14 @@ static void forward(stn_model *m, const float *images, int B, int train) {
     conv_stack s = cls_stack(m);
     float p = train ? m->dropout : 0.0f;
     const float *feat = stack_forward(m, &s, x, m->Ho, m->Wo, B, p);
-    gl_linear_forward(m->a[A_H], feat, m->p[P_F1W], m->p[P_F1B], B, m->cg.flat, m->fc);
+    gl_linear_forward(m->a[A_H], feat, m->base.p[P_F1W], m->base.p[P_F1B], B, m->cg.flat, m->fc);
     gl_relu_forward(m->a[A_H], m->a[A_H], (size_t)B * m->fc);
     const float *hd = m->a[A_H];
     if (p > 0.0f) {
-        gl_dropout_forward(m->a[A_HD], m->a[A_MH], m->a[A_H], (size_t)B * m->fc, 1, p, &m->drop_rng);
+        gl_dropout_forward(m->a[A_HD], m->a[A_MH], m->a[A_H], (size_t)B * m->fc, 1, p, &m->base.rng);
         hd = m->a[A_HD];
     }
-    gl_linear_forward(m->a[A_LOGITS], hd, m->p[P_F2W], m->p[P_F2B], B, m->fc, m->classes);
+    gl_linear_forward(m->a[A_LOGITS], hd, m->base.p[P_F2W], m->base.p[P_F2B], B, m->fc, m->classes);
 }
 
 /* Backward from d[A_LOGITS] into m->g (accumulating). Assumes forward(m, images, B, train) ran. */
@@ -562,14 +554,14 @@ static void backward(stn_model *m, const float *images, int B, int train) {
     size_t nh = (size_t)B * m->fc;
     const float *hd = p > 0.0f ? m->a[A_HD] : m->a[A_H];
     float *dhd = p > 0.0f ? m->d[A_HD] : m->d[A_H];
-    gl_linear_backward(dhd, m->g[P_F2W], m->g[P_F2B], m->d[A_LOGITS], hd, m->p[P_F2W], B, m->fc, m->classes);
+    gl_linear_backward(dhd, m->base.g[P_F2W], m->base.g[P_F2B], m->d[A_LOGITS], hd, m->base.p[P_F2W], B, m->fc, m->classes);
     if (p > 0.0f) gl_dropout_backward(m->d[A_H], m->d[A_HD], m->a[A_MH], nh, 1);
     gl_relu_mask(m->d[A_H], m->a[A_H], nh);
     conv_stack s = cls_stack(m);
     int drop2 = p > 0.0f;
     const float *feat = drop2 ? m->a[A_Q2] : m->a[A_P2];
     float *dfeat = drop2 ? m->d[A_Q2] : m->d[A_P2];
-    gl_linear_backward(dfeat, m->g[P_F1W], m->g[P_F1B], m->d[A_H], feat, m->p[P_F1W], B, m->cg.flat, m->fc);
+    gl_linear_backward(dfeat, m->base.g[P_F1W], m->base.g[P_F1B], m->d[A_H], feat, m->base.p[P_F1W], B, m->cg.flat, m->fc);
     int tr = m->transform != TR_NONE;
     const float *x = tr ? m->a[A_XS] : images;
     stack_backward(m, &s, dfeat, x, m->Ho, m->Wo, tr ? m->d[A_XS] : NULL, B, p);
@@ -579,10 +571,10 @@ static void backward(stn_model *m, const float *images, int B, int train) {
                             GL_PAD_ZEROS, 0);
     if (m->transform == TR_AFFINE) gl_affine_grid_backward(m->d[A_TH], m->d[A_GRID], B, m->Ho, m->Wo, 0);
     else proj_grid_backward(m->d[A_TH], m->d[A_GRID], m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo);
-    gl_linear_backward(m->d[A_LH], m->g[P_LF2W], m->g[P_LF2B], m->d[A_TH], m->a[A_LH], m->p[P_LF2W], B, m->lfc, m->T);
+    gl_linear_backward(m->d[A_LH], m->base.g[P_LF2W], m->base.g[P_LF2B], m->d[A_TH], m->a[A_LH], m->base.p[P_LF2W], B, m->lfc, m->T);
     gl_relu_mask(m->d[A_LH], m->a[A_LH], (size_t)B * m->lfc);
     conv_stack l = loc_stack(m);
-    gl_linear_backward(m->d[A_LP2], m->g[P_LF1W], m->g[P_LF1B], m->d[A_LH], m->a[A_LP2], m->p[P_LF1W], B, m->lg.flat,
+    gl_linear_backward(m->d[A_LP2], m->base.g[P_LF1W], m->base.g[P_LF1B], m->d[A_LH], m->a[A_LP2], m->base.p[P_LF1W], B, m->lg.flat,
                        m->lfc);
     stack_backward(m, &l, m->d[A_LP2], images, m->H, m->W, NULL, B, 0.0f);
 }
@@ -590,72 +582,10 @@ static void backward(stn_model *m, const float *images, int B, int train) {
 /* ---------------------------------------------------------------------------------------- */
 /* Exported API. */
 
-static void model_free(stn_model *m) {
-    if (!m) return;
-    gl_arena_free(&m->params);
-    gl_arena_free(&m->grads);
-    gl_arena_free(&m->m1);
-    gl_arena_free(&m->m2);
+static void stn_release(gl_model *base) {
+    stn_model *m = (stn_model *)base;
     gl_arena_free(&m->act);
     gl_arena_free(&m->dact);
-    free(m);
-}
-
-static int model_new(stn_model **out, const uint32_t *cfg) {
-    *out = NULL;
-    stn_model *m = (stn_model *)calloc(1, sizeof *m);
-    if (!m) return gl_fail(GL_ENOMEM, "stn: out of memory");
-    int err = apply_config(m, cfg);
-    if (!err) err = layout_params(m);
-    if (err) {
-        model_free(m);
-        return err;
-    }
-    gl_rng_seed(&m->init_rng, m->cfg[CF_SEED], 1);
-    gl_rng_seed(&m->drop_rng, m->cfg[CF_SEED], 2);
-    *out = m;
-    return GL_OK;
-}
-
-/* *out <- a new model. config: nconfig words in the order of the CF_* enum (see the top of this
- * file and src/js/stn_model.js); words beyond nconfig take their defaults. */
-GL_API int gl_stn_create(void **out, const uint32_t *config, int nconfig) {
-    if (!out) return gl_fail(GL_EINVAL, "stn: null output pointer");
-    *out = NULL;
-    if (nconfig < 0 || nconfig > STN_NCONFIG || (nconfig > 0 && !config))
-        return gl_fail(GL_EINVAL, "stn: nconfig must be in [0, %d], got %d", STN_NCONFIG, nconfig);
-    uint32_t cfg[STN_NCONFIG];
-    default_config(cfg);
-    for (int i = 0; i < nconfig; i++) cfg[i] = config[i];
-    stn_model *m;
-    int err = model_new(&m, cfg);
-    if (err) return err;
-    init_params(m);
-    *out = m;
-    return GL_OK;
-}
-
-GL_API void gl_stn_free(void *m) { model_free((stn_model *)m); }
-
-/* The model's full configuration (STN_NCONFIG words, derived values filled in) into out (cap words).
- * Returns the number of words, or -1 when cap is too small. */
-GL_API int gl_stn_config(void *mp, uint32_t *out, int cap) {
-    stn_model *m = (stn_model *)mp;
-    if (!m || cap < STN_NCONFIG) return -1;
-    memcpy(out, m->cfg, sizeof m->cfg);
-    return STN_NCONFIG;
-}
-
-/* Number of parameters (packed, as saved). */
-GL_API size_t gl_stn_param_count(void *mp) { return ((stn_model *)mp)->nparams; }
-
-/* Set the learning rate (also saved in the config word). */
-GL_API int gl_stn_set_lr(void *mp, float lr) {
-    stn_model *m = (stn_model *)mp;
-    if (bad_float(lr, 1e-12f, 100.0f)) return gl_fail(GL_EINVAL, "stn: learning rate must be in (0, 100], got %g", lr);
-    m->lr = lr;
-    m->cfg[CF_LR] = gl_f2u(lr);
-    return GL_OK;
 }
 
 static int check_batch(stn_model *m, const char *fn, const void *images, int B) {
@@ -684,7 +614,7 @@ GL_API int gl_stn_loss_grad(void *mp, float *out, const float *images, const int
     if (!err) err = ensure_batch(m, B);
     if (err) return err;
     forward(m, images, B, 0);
-    gl_arena_zero(&m->grads);
+    gl_arena_zero(&m->base.grads);
     zero_act_grads(m);
     int correct = 0;
     float loss = gl_softmax_xent(m->d[A_LOGITS], NULL, &correct, m->a[A_LOGITS], labels, B, m->classes);
@@ -692,29 +622,6 @@ GL_API int gl_stn_loss_grad(void *mp, float *out, const float *images, const int
     out[0] = loss;
     out[1] = (float)correct / (float)B;
     return GL_OK;
-}
-
-/* Pointers to the parameter and gradient arenas (tensor order P_*, each tensor at a multiple of
- * GL_ARENA_ALIGN floats): for tests. *n receives the arena length in floats. */
-GL_API float *gl_stn_params(void *mp, size_t *n) {
-    stn_model *m = (stn_model *)mp;
-    if (n) *n = m->params.used;
-    return m->params.base;
-}
-GL_API float *gl_stn_grads(void *mp, size_t *n) {
-    stn_model *m = (stn_model *)mp;
-    if (n) *n = m->grads.used;
-    return m->grads.base;
-}
-/* Offset (in floats, within the params / grads arenas) and length of parameter tensor i (P_*
- * order: loc conv1 w, b, conv2 w, b, fc1 w, b, fc2 w, b, then the classifier's eight); -1 when i
- * is out of range. */
-GL_API int gl_stn_tensor(void *mp, int i, size_t *offset, size_t *n) {
-    stn_model *m = (stn_model *)mp;
-    if (i < 0 || i >= P_COUNT) return -1;
-    *offset = (size_t)(m->p[i] - m->params.base);
-    *n = m->psize[i];
-    return 0;
 }
 
 /* One optimiser step on a batch: images (B, H, W) in [0, 1], labels (B) in [0, classes).
@@ -727,28 +634,14 @@ GL_API int gl_stn_train_batch(void *mp, float *out, const float *images, const i
     if (!err) err = ensure_batch(m, B);
     if (err) return err;
     forward(m, images, B, 1);
-    gl_arena_zero(&m->grads);
+    gl_arena_zero(&m->base.grads);
     zero_act_grads(m);
     int correct = 0;
     float loss = gl_softmax_xent(m->d[A_LOGITS], NULL, &correct, m->a[A_LOGITS], labels, B, m->classes);
-    if (!isfinite(loss)) return gl_fail(GL_ENUMERIC, "stn trainBatch: the loss is not finite (%g); step refused, weights unchanged", loss);
+    if ((err = gl_model_check_loss("stn trainBatch", loss))) return err;
     backward(m, images, B, 1);
-    size_t n = m->params.used;
-    float norm = gl_clip_grad_norm(m->grads.base, n, m->clip > 0.0f ? m->clip : INFINITY);
-    if (!isfinite(norm)) return gl_fail(GL_ENUMERIC, "stn trainBatch: the gradient is not finite; step refused, weights unchanged");
-    /* The update: the localisation net (the first nloc floats) with lr * loc_lr, the rest with lr. */
-    size_t nl = m->nloc;
-    float lrs[2] = {m->lr * m->loc_lr, m->lr};
-    size_t from[2] = {0, nl}, len[2] = {nl, n - nl};
-    m->step++;
-    for (int k = 0; k < 2; k++) {
-        if (!len[k]) continue;
-        float *pp = m->params.base + from[k], *gg = m->grads.base + from[k], *v1 = m->m1.base + from[k];
-        if (m->optimizer == OPT_ADAM)
-            gl_adam_step(pp, v1, m->m2.base + from[k], gg, len[k], lrs[k], m->beta1, m->beta2, 1e-8f, m->wd, m->step);
-        else
-            gl_sgd_step(pp, v1, gg, len[k], lrs[k], m->momentum, m->wd);
-    }
+    float norm;
+    if ((err = gl_model_step(&m->base, "stn trainBatch", &norm))) return err;
     out[0] = loss;
     out[1] = (float)correct / (float)B;
     out[2] = norm;
@@ -811,46 +704,21 @@ GL_API int gl_stn_transform(void *mp, float *theta, float *output, const float *
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Save / load (src/weights.h, kind GL_KIND_STN): the config words, then the parameter tensors
- * packed in P_* order. Optimiser state is not saved: a loaded model resumes with fresh moments. */
+/* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
-GL_API size_t gl_stn_save_size(void *mp, int f16) {
-    stn_model *m = (stn_model *)mp;
-    return gl_weights_size(STN_NCONFIG, m->nparams, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-}
-
-GL_API int gl_stn_save(void *mp, uint8_t *out, size_t cap, int f16) {
-    stn_model *m = (stn_model *)mp;
-    if (!m || !out) return gl_fail(GL_EINVAL, "stn save: null argument");
-    return gl_weights_write(out, cap, GL_KIND_STN, m->cfg, STN_NCONFIG, (const float *const *)m->p, m->psize, P_COUNT,
-                            f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
-}
-
-/* Parameters a configuration needs, computed without allocating; 0 when the configuration is
- * invalid (model_new then says why). */
-static size_t config_nparams(const uint32_t *cfg) {
-    stn_model *m = (stn_model *)calloc(1, sizeof *m);
-    size_t n = 0, s[P_COUNT];
-    if (m && apply_config(m, cfg) == GL_OK) {
-        param_sizes(m, s);
-        for (int i = 0; i < P_COUNT; i++) n += s[i];
-    }
-    free(m);
-    return n;
-}
-
-static int io_create(void **m, const uint32_t *cfg) { return model_new((stn_model **)m, cfg); }
-static void io_destroy(void *m) { model_free((stn_model *)m); }
-static void io_tensors(void *mp, float *const **ptrs, const size_t **sizes, int *count) {
-    stn_model *m = (stn_model *)mp;
-    *ptrs = m->p;
-    *sizes = m->psize;
-    *count = P_COUNT;
-}
-
-static const gl_model_io stn_io = {GL_KIND_STN, "stn", CF_DROPOUT, STN_NCONFIG, default_config, config_nparams,
-                                     io_create, io_destroy, io_tensors};
-
-GL_API int gl_stn_load(void **out, const uint8_t *bytes, size_t len) {
-    return gl_weights_load_model(out, &stn_io, bytes, len);
-}
+const gl_model_type gl_stn_type = {
+    .kind = GL_KIND_STN,
+    .name = "stn",
+    .fields = stn_fields,
+    .nfields = STN_NCONFIG,
+    .min_config = CF_DROPOUT,
+    .seed_field = CF_SEED,
+    .lr_field = CF_LR,
+    .size = sizeof(stn_model),
+    .ntensors = P_COUNT,
+    .tensor_names = stn_tensor_names,
+    .configure = stn_configure,
+    .tensor_sizes = stn_tensor_sizes,
+    .init = stn_init,
+    .release = stn_release,
+};

@@ -47,22 +47,4 @@ int gl_weights_parse(gl_weights_header *h, const uint8_t *bytes, size_t len, uin
 int gl_weights_read_params(float *const *tensors, const size_t *sizes, int ntensors, const gl_weights_header *h,
                            const uint8_t *bytes, size_t len);
 
-/* What the generic loader needs to know of one model type (each *_model.c has one). */
-typedef struct {
-    uint32_t kind;                              /* GL_KIND_* */
-    const char *name;                           /* "stn", "draw", "ntm": message prefix */
-    uint32_t min_config, max_config;            /* accepted number of config words in a file */
-    void (*defaults)(uint32_t *cfg);            /* fills max_config words; words the file lacks keep them */
-    size_t (*nparams)(const uint32_t *cfg);     /* parameter count of a config without allocating; 0 if invalid */
-    int (*create)(void **m, const uint32_t *cfg); /* allocate an uninitialised model (GL_EINVAL: bad config) */
-    void (*destroy)(void *m);
-    void (*tensors)(void *m, float *const **ptrs, const size_t **sizes, int *count); /* its parameter tensors */
-} gl_model_io;
-
-/* The one load sequence of every model: parse and validate the bytes, build the configuration,
- * check the parameter count before allocating anything (a small file must not make wasm memory
- * grow to the arenas of a huge configuration), create the model (a bad configuration in a file
- * is GL_EFORMAT), read its parameter tensors. *out receives the model or NULL. */
-int gl_weights_load_model(void **out, const gl_model_io *io, const uint8_t *bytes, size_t len);
-
 #endif

@@ -8,14 +8,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadMnist, parseIdx, loadIdx } from '../src/js/index.js';
-import { parseMnistBin, gunzipStream, DISTORTIONS } from '../src/js/data.js';
+import { parseMnistBin, gunzipStream } from '../src/js/data.js';
 import { grayGrid } from '../scripts/png.js';
 import { ROOT, loadBuilds, nativeProgram, runNative } from './util.js';
 
 const PIX = 784;
 const mnist = await loadMnist();
 const builds = await loadBuilds();
+// The paper's kinds and output sides (src/distort.c); g.distortions must describe exactly these.
+const DISTORTIONS = { R: 28, RTS: 42, P: 28, E: 28, T: 60 };
 const KINDS = Object.keys(DISTORTIONS);
+test('g.distortions: the table of kinds, sides and descriptions from the C core', () => {
+  for (const [, g] of builds) {
+    assert.deepEqual(Object.keys(g.distortions), KINDS);
+    for (const k of KINDS) {
+      assert.equal(g.distortions[k].side, DISTORTIONS[k], k);
+      assert.ok(g.distortions[k].description.length > 10, `${k} has a description`);
+    }
+  }
+});
 
 const sum = (a, from = 0, to = a.length) => {
   let s = 0;

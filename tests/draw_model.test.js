@@ -1,7 +1,7 @@
 // g.createDRAW / g.loadDRAW: the DRAW model (src/draw_model.c, src/js/draw_model.js) in both wasm builds.
 //  - the whole model's loss gradient (BPTT through T steps, attention read/write, LSTMs, sampling, KL)
 //    against central differences for a sample of every parameter tensor, with and without attention,
-//    eps fixed through the test hook gl_draw_loss_grad (same seed, same eps);
+//    eps fixed through the test hook _lossGrad (gl_draw_loss_grad: same seed, same eps);
 //  - save → load gives identical numbers; float16 storage is close; malformed bytes are refused;
 //  - determinism (same seed, same data → the same losses and weights) and seed sensitivity;
 //  - a non-finite step is refused with the weights unchanged; a high learning rate stays finite;
@@ -11,9 +11,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { loadBuilds, rng, uniform } from './util.js';
+import { loadBuilds, rng, uniform, gradCheck, paramAccess } from './util.js';
 import { loadMnist } from '../src/js/index.js';
-import { DRAW_DEFAULTS } from '../src/js/draw_model.js';
 
 let builds;
 let mnist;
@@ -25,91 +24,40 @@ before(async () => {
 
 const TINY = { T: 3, readN: 2, writeN: 3, hidden: 6, latent: 4, height: 6, width: 7, seed: 3 };
 
-/** The params and grads arenas of a model as live views (re-made after every call that may grow memory). */
-function arenas(g, model) {
-  const core = g._core, x = core.x;
-  return core.scoped((s) => {
-    const pn = s.zeros(1);
-    const pp = x.gl_draw_params(model.ptr, pn);
-    const n = core.i32[pn >> 2];
-    const pg = x.gl_draw_grads(model.ptr, pn);
-    return { pp, pg, n };
-  });
-}
-
-function tensors(g, model) {
-  const core = g._core, out = [];
-  core.scoped((s) => {
-    const po = s.zeros(1), pn = s.zeros(1);
-    for (let i = 0; ; i++) {
-      if (core.x.gl_draw_tensor(model.ptr, i, po, pn) !== 0) break;
-      out.push({ i, offset: core.i32[po >> 2], n: core.i32[pn >> 2] });
-    }
-  });
-  return out;
-}
-
-/** Loss and gradient at the current weights with eps seeded by `seed` (the test hook). */
-function lossGrad(g, model, images, seed) {
-  const core = g._core;
-  const B = images.length / (model.height * model.width);
-  return core.scoped((s) => {
-    const pi = s.put(images), po = s.zeros(3);
-    core.check(core.x.gl_draw_loss_grad(model.ptr, po, pi, B, seed), 'lossGrad');
-    return s.get(po, 3);
-  });
-}
-
 test('loss gradient matches central differences for every parameter tensor (both builds, ±attention)', (t) => {
   for (const [name, g] of builds) {
     for (const attention of [true, false]) {
       const m = g.createDRAW({ ...TINY, attention });
       const images = uniform(rng(5), 2 * 6 * 7, 0, 1);
       // Larger weights than the init, so the attention moves off its initial grid and the LSTMs saturate a little.
-      const { pp, n } = arenas(g, m);
-      const f32 = g._core.f32;
-      for (let i = 0; i < n; i++) f32[(pp >> 2) + i] *= 2;
-      lossGrad(g, m, images, 11);
-      const { pg } = arenas(g, m);
-      const grad = g._core.f32.slice(pg >> 2, (pg >> 2) + n);
-      const ts = tensors(g, m).filter((x) => x.n > 0);
-      assert.equal(ts.length, attention ? 14 : 10, 'parameter tensors');
-      let worst = 0, worstAt = '', checked = 0;
-      const h = 1e-2;
-      for (const tn of ts) {
-        for (let k = 0; k < Math.min(5, tn.n); k++) {
-          const i = tn.offset + ((k * 7919) % tn.n);
-          const p = g._core.f32; // no growth between these calls: the batch size is fixed
-          const save = p[(pp >> 2) + i];
-          p[(pp >> 2) + i] = save + h;
-          const lp = lossGrad(g, m, images, 11)[0];
-          g._core.f32[(pp >> 2) + i] = save - h;
-          const lm = lossGrad(g, m, images, 11)[0];
-          g._core.f32[(pp >> 2) + i] = save;
-          const fd = (lp - lm) / (2 * h);
-          const err = Math.abs(fd - grad[i]) / (2e-2 + 2e-2 * Math.abs(grad[i]));
-          checked++;
-          if (err > worst) {
-            worst = err;
-            worstAt = `tensor ${tn.i} [${i - tn.offset}]: analytic ${grad[i]}, finite difference ${fd}`;
-          }
-        }
-      }
-      t.diagnostic(`${name} attention=${attention}: ${checked} parameters, worst error ratio ${worst.toFixed(3)} (${worstAt})`);
-      assert.ok(worst <= 1, `${name} attention=${attention}: gradient mismatch at ${worstAt} (ratio ${worst})`);
+      const p = paramAccess(g, m);
+      const n = p.length;
+      for (let i = 0; i < n; i++) p.set(i, p.get(i) * 2);
+      const loss = () => m._lossGrad(images, 11).loss;
+      const grad = m._lossGrad(images, 11).grad;
+      assert.equal(p.tensors.filter((x) => x.length > 0).length, attention ? 14 : 10, 'parameter tensors');
+      const { entries, worst } = gradCheck(g, m, {
+        loss,
+        grad,
+        pick: ({ offset, length }) => Array.from({ length: Math.min(5, length) }, (_, k) => offset + ((k * 7919) % length)),
+        steps: [1e-2],
+        error: (fd, a) => Math.abs(fd - a) / (2e-2 + 2e-2 * Math.abs(a)),
+      });
+      const worstAt = `tensor ${worst.tensor} (${worst.name}) [${worst.k}]: analytic ${worst.analytic}, finite difference ${worst.fd}`;
+      t.diagnostic(`${name} attention=${attention}: ${entries.length} parameters, worst error ratio ${worst.error.toFixed(3)} (${worstAt})`);
+      assert.ok(worst.error <= 1, `${name} attention=${attention}: gradient mismatch at ${worstAt} (ratio ${worst.error})`);
       // The whole gradient at once: the directional derivative along a random ±1 direction over every
       // parameter (a large signal, so float32 rounding of the loss matters little).
       const r = rng(17), dir = new Float32Array(n).map(() => (r() < 0.5 ? -1 : 1));
       let gv = 0;
       for (let i = 0; i < n; i++) gv += grad[i] * dir[i];
-      const base = g._core.f32.slice(pp >> 2, (pp >> 2) + n);
+      const base = p.snapshot();
       const at = (eps) => {
-        const p = g._core.f32;
-        for (let i = 0; i < n; i++) p[(pp >> 2) + i] = base[i] + eps * dir[i];
-        return lossGrad(g, m, images, 11)[0];
+        for (let i = 0; i < n; i++) p.set(i, base[i] + eps * dir[i]);
+        return loss();
       };
       const hd = 1e-3, fdDir = (at(hd) - at(-hd)) / (2 * hd);
-      g._core.f32.set(base, pp >> 2);
+      p.restore(base);
       t.diagnostic(`${name} attention=${attention}: directional derivative ${gv.toFixed(4)} vs finite difference ${fdDir.toFixed(4)}`);
       assert.ok(Math.abs(fdDir - gv) <= 0.01 * Math.abs(gv) + 0.05, `${name} attention=${attention}: directional derivative ${gv} vs ${fdDir}`);
       m.free();
@@ -178,11 +126,11 @@ test('a non-finite step is refused with the weights unchanged; a high learning r
     const m = g.createDRAW({ T: 4, hidden: 16, latent: 5, seed: 2 });
     const images = mnist.train.images.subarray(0, 8 * 784);
     const before = m.save();
-    const { pp } = arenas(g, m);
-    const saved = g._core.f32[pp >> 2];
-    g._core.f32[pp >> 2] = NaN;
+    const p = paramAccess(g, m);
+    const saved = p.get(0);
+    p.set(0, NaN);
     assert.throws(() => m.trainBatch(images), /not finite.*refused/);
-    g._core.f32[pp >> 2] = saved;
+    p.set(0, saved);
     assert.deepEqual(m.save(), before, `${name}: weights unchanged after a refused step`);
     m.free();
     // lr 0.05 and no clipping: steps are either finite or refused, never NaN weights.
@@ -267,8 +215,8 @@ test('argument validation names the argument; the instance keeps working', () =>
   assert.throws(() => m.reconstruct(new Float32Array(0)), { name: 'RangeError', message: /reconstruct images/ });
   assert.throws(() => { m.learningRate = 0; }, RangeError);
   m.learningRate = 5e-4;
-  assert.equal(m.learningRate, Math.fround(5e-4));
-  assert.equal(g.loadDRAW(m.save()).config.learningRate, Math.fround(5e-4));
+  assert.equal(m.learningRate, 5e-4); // shown as the shortest decimal of the float32 the core stores
+  assert.equal(g.loadDRAW(m.save()).config.learningRate, 5e-4);
   const r = m.trainBatch(mnist.train.images.subarray(0, 784)); // still usable after the errors
   assert.ok(Number.isFinite(r.loss));
   m.free();
@@ -287,7 +235,7 @@ test("the shipped weights (g.pretrained('draw-mnist')) reach at most 95 nats on 
   assert.equal(m.attention, true);
   assert.deepEqual(
     [m.config.T, m.config.readN, m.config.writeN, m.config.hidden, m.config.latent],
-    [DRAW_DEFAULTS.T, DRAW_DEFAULTS.readN, DRAW_DEFAULTS.writeN, DRAW_DEFAULTS.hidden, DRAW_DEFAULTS.latent],
+    [g.defaults.DRAW.T, g.defaults.DRAW.readN, g.defaults.DRAW.writeN, g.defaults.DRAW.hidden, g.defaults.DRAW.latent],
     'the shipped model has the default settings',
   );
   const r = m.loss(mnist.test.images, { seed: 12345 });

@@ -2,14 +2,14 @@
 // (tests/native/test_layers.c, run by tests/native.test.js) check every layer exhaustively
 // (finite differences, PyTorch fixtures); this file checks that the wasm SIMD and scalar builds
 // compute the same GEMM and conv2d as their plain-loop oracles, through the self-test entry
-// points of src/layers_bench.c: gl_test_gemm (gl_sgemm vs gl_sgemm_ref: every transpose
+// points of tests/wasm/test_exports.c (in the test build, build/test/): gl_test_gemm (gl_sgemm vs gl_sgemm_ref: every transpose
 // combination, odd sizes, tails, K blocks, each NT strategy) and gl_test_conv2d (forward and all
 // three gradients vs direct loops, with and without item grouping).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { loadBuilds } from './util.js';
+import { loadTestBuilds } from './util.js';
 
-const builds = await loadBuilds();
+const builds = await loadTestBuilds();
 
 // [M, N, K]: tails in every dimension, the network's shapes, K over the 256 block, the pack
 // strategies of NT (packed A, packed B, dot products) and 5-vs-4 row panels.

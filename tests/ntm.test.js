@@ -8,7 +8,7 @@
 //  - finiteness at extremes (β = 1000, γ = 50, a zero memory row, a zero key).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadBuilds, fixture, rng, uniform, compare } from './util.js';
+import { loadTestBuilds, fixture, rng, uniform, compare } from './util.js';
 import { makeNtm } from '../src/js/ntm.js';
 
 const fx = fixture('ntm.json');
@@ -16,7 +16,7 @@ const f32 = (a) => Float32Array.from(a);
 let builds; // [name, { g, fast, ref }]
 
 before(async () => {
-  builds = (await loadBuilds()).map(([name, g]) => [
+  builds = (await loadTestBuilds()).map(([name, g]) => [
     name,
     { g, fast: makeNtm(g._core, { testing: true }), ref: makeNtm(g._core, { reference: true, testing: true }) },
   ]);

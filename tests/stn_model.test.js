@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { load, loadMnist } from '../src/js/index.js';
-import { loadBuilds, rng, uniform } from './util.js';
+import { loadBuilds, rng, uniform, gradCheck, paramAccess } from './util.js';
 
 const builds = await loadBuilds();
 const g = builds[0][1];
@@ -28,33 +28,6 @@ function blobs(B, H, W, seed) {
   return x;
 }
 
-/** Loss (no dropout, no update) and gradient through the C test hook; params are live in wasm memory. */
-function hooks(gg, model) {
-  const core = gg._core, x = core.x, ptr = model.ptr;
-  const tensors = [];
-  core.scoped((s) => {
-    const po = s.zeros(1), pn = s.zeros(1);
-    for (let i = 0; i < 16; i++) {
-      x.gl_stn_tensor(ptr, i, po, pn);
-      tensors.push({ offset: core.i32[po >> 2], length: core.i32[pn >> 2] });
-    }
-  });
-  const pp = x.gl_stn_params(ptr, 0) >> 2, pg = x.gl_stn_grads(ptr, 0) >> 2;
-  return {
-    tensors,
-    get: (i) => core.f32[pp + i],
-    set: (i, val) => { core.f32[pp + i] = val; },
-    grad: (i) => core.f32[pg + i],
-    lossGrad(images, labels) {
-      return core.scoped((s) => {
-        const po = s.zeros(2);
-        core.check(x.gl_stn_loss_grad(ptr, po, s.put(images), s.put(Int32Array.from(labels)), labels.length), 'loss');
-        return core.f32[po >> 2];
-      });
-    },
-  };
-}
-
 const TENSOR_NAMES = ['loc conv1 w', 'loc conv1 b', 'loc conv2 w', 'loc conv2 b', 'loc fc1 w', 'loc fc1 b', 'loc fc2 w (θ)', 'loc fc2 b (θ)',
   'conv1 w', 'conv1 b', 'conv2 w', 'conv2 b', 'fc1 w', 'fc1 b', 'fc2 w', 'fc2 b'];
 
@@ -67,51 +40,34 @@ for (const [build, gg] of builds) {
       const H = 28, B = 3;
       const m = gg.createSTN({ transform, seed: 5, dropout: 0, locChannels: [4, 5], locHidden: 8, channels: [4, 6], hidden: 8 });
       try {
-        const h = hooks(gg, m);
         const r = rng(11);
+        const p = paramAccess(gg, m);
         if (transform !== 'none') {
-          const th = h.tensors[6];
-          for (let i = 0; i < th.length; i++) h.set(th.offset + i, (r() - 0.5) * 0.2);
+          const th = p.tensors[6];
+          for (let i = 0; i < th.length; i++) p.set(th.offset + i, (r() - 0.5) * 0.2);
         }
         const images = blobs(B, H, H, 3);
         const labels = [1, 7, 3];
-        h.lossGrad(images, labels);
-        const grad0 = new Float32Array(h.tensors[15].offset + h.tensors[15].length);
-        for (let i = 0; i < grad0.length; i++) grad0[i] = h.grad(i); // lossGrad below overwrites the buffer
-        const an = [];
-        let checked = 0, passed = 0, worst = '';
-        const perTensor = [];
-        for (let ti = 0; ti < 16; ti++) {
-          const { offset, length } = h.tensors[ti];
-          if (length === 0) continue;
-          let ok = 0, n = 0;
-          for (let k = 0; k < 6; k++) {
-            const i = offset + Math.floor(r() * length);
-            const a = grad0[i];
-            // Central differences at three steps: a kink (ReLU, max-pool, bilinear cell edge) inside
-            // one step spoils that estimate, a wrong gradient spoils all of them.
-            let good = false, best = Infinity, bestFd = 0;
-            for (const eps of [1e-2, 3e-3, 1e-3]) {
-              const v0 = h.get(i);
-              h.set(i, v0 + eps);
-              const lp = h.lossGrad(images, labels);
-              h.set(i, v0 - eps);
-              const lm = h.lossGrad(images, labels);
-              h.set(i, v0);
-              const fd = (lp - lm) / (2 * eps);
-              const err = Math.abs(fd - a) / (2e-3 + Math.abs(a));
-              if (err < best) { best = err; bestFd = fd; }
-              if (err < 0.05) good = true;
-            }
-            an.push(a);
-            n++; checked++;
-            if (good) { ok++; passed++; } else worst += `\n  ${TENSOR_NAMES[ti]}[${i - offset}]: analytic ${a.toExponential(3)}, finite difference ${bestFd.toExponential(3)} (rel ${best.toFixed(3)})`;
-          }
-          perTensor.push([TENSOR_NAMES[ti], ok, n]);
-        }
+        // Central differences at three steps: a kink (ReLU, max-pool, bilinear cell edge) inside
+        // one step spoils that estimate, a wrong gradient spoils all of them. 6 entries per tensor.
+        const { entries } = gradCheck(gg, m, {
+          loss: () => m._lossGrad(images, labels).loss,
+          grad: m._lossGrad(images, labels).grad,
+          pick: ({ offset, length }) => Array.from({ length: 6 }, () => offset + Math.floor(r() * length)),
+          steps: [1e-2, 3e-3, 1e-3],
+          error: (fd, a) => Math.abs(fd - a) / (2e-3 + Math.abs(a)),
+        });
+        const good = (e) => e.error < 0.05;
+        const passed = entries.filter(good).length, checked = entries.length;
+        const worst = entries.filter((e) => !good(e)).map((e) => `\n  ${TENSOR_NAMES[e.tensor]}[${e.k}]: analytic ${e.analytic.toExponential(3)}, finite difference ${e.fd.toExponential(3)} (rel ${e.error.toFixed(3)})`).join('');
         t.diagnostic(`${passed}/${checked} sampled parameters within 5%${worst}`);
-        assert.ok(an.some((a) => Math.abs(a) > 1e-3), 'gradients are all ~0: the check would be vacuous');
-        for (const [name, ok, n] of perTensor) assert.ok(ok >= n / 2, `${name}: only ${ok}/${n} samples match finite differences${worst}`);
+        assert.ok(entries.some((e) => Math.abs(e.analytic) > 1e-3), 'gradients are all ~0: the check would be vacuous');
+        for (let ti = 0; ti < 16; ti++) {
+          const mine = entries.filter((e) => e.tensor === ti);
+          if (!mine.length) continue;
+          const ok = mine.filter(good).length;
+          assert.ok(ok >= mine.length / 2, `${TENSOR_NAMES[ti]}: only ${ok}/${mine.length} samples match finite differences${worst}`);
+        }
         assert.ok(passed >= 0.85 * checked, `only ${passed}/${checked} samples match finite differences${worst}`);
       } finally {
         m.free();
@@ -230,8 +186,8 @@ test('argument validation names the argument; use after free throws; free is ide
   assert.throws(() => m.predict(nan), (e) => e instanceof RangeError && /images\[5\]/.test(e.message));
   assert.throws(() => { m.learningRate = 0; }, (e) => e instanceof RangeError && /learningRate/.test(e.message));
   m.learningRate = 0.05;
-  assert.equal(m.learningRate, Math.fround(0.05));
-  assert.equal(g.loadSTN(m.save()).config.learningRate, Math.fround(0.05));
+  assert.equal(m.learningRate, 0.05); // shown as the shortest decimal of the float32 the core stores
+  assert.equal(g.loadSTN(m.save()).config.learningRate, 0.05);
   m.free();
   m.free();
   assert.throws(() => m.predict(new Float32Array(PIX)), /freed/);
@@ -241,7 +197,7 @@ test('argument validation names the argument; use after free throws; free is ide
 test('a non-finite loss refuses the step and leaves the weights unchanged', () => {
   for (const [build, gg] of builds) {
     const m = gg.createSTN({ seed: 3 });
-    const h = hooks(gg, m);
+    const h = paramAccess(gg, m);
     // Output biases at ±3e38: the logits stay finite, but the log-softmax of class 1 overflows to −∞.
     const b = h.tensors[15].offset;
     h.set(b, 3e38);

@@ -2,7 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { load } from '../src/js/index.js';
+import { load, _instantiate } from '../src/js/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -12,6 +12,25 @@ export async function loadBuilds() {
     ['simd', await load({ simd: true })],
     ['scalar', await load({ simd: false })],
   ];
+}
+
+/**
+ * The test builds (build/test/glimpse-test-{simd,scalar}.wasm, built by ./build.sh): the same C as
+ * dist/ plus the test-only entry points (the kernels' scalar oracles, gl_test_*, gl_bench_*).
+ * [['simd', g], ['scalar', g]]. A missing test build is an error that says how to make it.
+ */
+export async function loadTestBuilds() {
+  const out = [];
+  for (const build of ['simd', 'scalar']) out.push([build, await loadTestBuild(build)]);
+  return out;
+}
+
+const testModules = new Map();
+export async function loadTestBuild(build = 'simd') {
+  const path = `${ROOT}build/test/glimpse-test-${build}.wasm`;
+  if (!existsSync(path)) throw new Error(`${path} is missing: run ./build.sh (it needs Debian's emcc: apt-get install -y emscripten)`);
+  if (!testModules.has(build)) testModules.set(build, WebAssembly.compile(readFileSync(path)));
+  return _instantiate(await testModules.get(build), { simd: build === 'simd', build });
 }
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
@@ -71,4 +90,56 @@ export function nativeProgram(name, dir = 'native') {
 export function runNative(path, args = [], input) {
   const r = spawnSync(path, args, { input, maxBuffer: 1 << 28, encoding: input === undefined ? 'utf8' : undefined });
   return r;
+}
+
+/**
+ * Live access to a model's parameter arena (WasmModel._params(): valid while wasm memory does not
+ * grow, which a fixed-size loss evaluation does not do): { tensors, get(i), set(i, v), snapshot(),
+ * restore(copy) } with i an arena offset.
+ */
+export function paramAccess(g, model) {
+  const core = g._core;
+  const { ptr, length, tensors } = model._params();
+  const base = ptr >> 2;
+  return {
+    tensors,
+    length,
+    get: (i) => core.f32[base + i],
+    set: (i, val) => { core.f32[base + i] = val; },
+    snapshot: () => core.f32.slice(base, base + length),
+    restore: (copy) => core.f32.set(copy, base),
+  };
+}
+
+/**
+ * The one whole-model gradient check: central finite differences of `loss()` (the model's loss at
+ * its current parameters, no update) against the analytic gradient `grad` (arena offsets), at the
+ * arena offsets `pick(tensor, tensorIndex)` chooses in each non-empty tensor. Each entry keeps the
+ * smallest error over `steps` (a kink inside one step spoils that estimate, a wrong derivative
+ * spoils all of them); `error(fd, analytic)` is the caller's criterion (<= 1 or below its bound
+ * passes). Returns the entries [{ tensor, name, k, analytic, fd, error }] and the worst one.
+ */
+export function gradCheck(g, model, { loss, grad, pick, steps = [1e-2], error }) {
+  const p = paramAccess(g, model);
+  const entries = [];
+  p.tensors.forEach((tensor, ti) => {
+    if (tensor.length === 0) return;
+    for (const i of pick(tensor, ti)) {
+      const analytic = grad[i], v0 = p.get(i);
+      let best = { error: Infinity, fd: NaN };
+      for (const h of steps) {
+        p.set(i, v0 + h);
+        const lp = loss();
+        p.set(i, v0 - h);
+        const lm = loss();
+        p.set(i, v0);
+        const fd = (lp - lm) / (2 * h);
+        const e = error(fd, analytic);
+        if (e < best.error) best = { error: e, fd };
+      }
+      entries.push({ tensor: ti, name: tensor.name, k: i - tensor.offset, analytic, fd: best.fd, error: best.error });
+    }
+  });
+  const worst = entries.reduce((w, e) => (e.error > w.error ? e : w), { error: 0 });
+  return { entries, worst, params: p };
 }

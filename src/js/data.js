@@ -206,9 +206,22 @@ export async function loadMnist(options) {
 // ------------------------------------------------------------------------------------------
 // Distortions (src/distort.c).
 
-/** The distortion kinds and their output side (height = width). */
-export const DISTORTIONS = Object.freeze({ R: 28, RTS: 42, P: 28, E: 28, T: 60 });
-const KINDS = Object.keys(DISTORTIONS); // index = the C enum value
+/**
+ * The distortion kinds as the C core describes them (gl_distort_*): { R: { side, description },
+ * RTS: ..., P, E, T } in the C enum's order; side is the output height = width.
+ */
+export function distortionTable(core) {
+  const x = core.x, table = {};
+  for (let k = 0; x.gl_distort_name(k); k++) {
+    const side = core.scoped((s) => {
+      const p = s.zeros(1);
+      core.check(x.gl_distort_side(p, k), 'distortions');
+      return core.i32[p >> 2];
+    });
+    table[core.cstring(x.gl_distort_name(k))] = Object.freeze({ side, description: core.cstring(x.gl_distort_description(k)) });
+  }
+  return Object.freeze(table);
+}
 
 /**
  * g.distort(images, count, kind, { seed, clutter }) → { images, height, width }.
@@ -217,8 +230,9 @@ const KINDS = Object.keys(DISTORTIONS); // index = the C enum value
  * clutter: m×28×28 digits that kind 'T' cuts its 6×6 clutter from (default: the other images
  * of the batch); ignored by the other kinds.
  */
-export function makeDistort(core) {
+export function makeDistort(core, table = distortionTable(core)) {
   const x = core.x;
+  const KINDS = Object.keys(table); // index = the C enum value
   return function distort(images, count, kind, opts) {
     const n = v.size('count', count);
     if (kind === undefined) throw new TypeError(`kind must be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got undefined`);
@@ -235,7 +249,7 @@ export function makeDistort(core) {
       }
       pool = o.clutter;
     }
-    const side = DISTORTIONS[kind];
+    const side = table[kind].side;
     const nOut = v.count('distorted images', n, side, side);
     return core.scoped((s) => {
       const pi = s.put(images);

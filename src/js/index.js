@@ -8,7 +8,8 @@ import { makeDraw } from './draw.js';
 import { makeNtm } from './ntm.js';
 import { makeDrawModel } from './draw_model.js';
 import { makeNtmModel } from './ntm_model.js';
-import { makeDistort } from './data.js';
+import { makeDistort, distortionTable } from './data.js';
+import { describeSchema, defaultOptions } from './model.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
 import * as v from './validate.js';
 
@@ -68,20 +69,41 @@ export async function load(options) {
     throw new RangeError('load options.simd is true but this engine does not support WebAssembly SIMD');
   }
   const build = wantSimd ? 'simd' : 'scalar';
-  const module = await moduleFor(build);
+  return _instantiate(await moduleFor(build), { simd: wantSimd, build });
+}
+
+/**
+ * Internal (tests and benchmarks load the test build, build/test/, through it): the instance API
+ * over a compiled module of this package's C core.
+ */
+export async function _instantiate(module, { simd, build }) {
   const instance = await WebAssembly.instantiate(module, { env: { emscripten_notify_memory_growth() {} } });
   instance.exports._initialize();
-  const core = new WasmCore(instance);
+  return instanceApi(new WasmCore(instance), { simd, build });
+}
+
+/** The object load() returns, over one instantiated core. */
+function instanceApi(core, { simd, build }) {
+  const { schema: stnSchema, ...stnModel } = makeStnModel(core); // createSTN, loadSTN
+  const { schema: drawSchema, ...drawModel } = makeDrawModel(core); // createDRAW, loadDRAW
+  const { schema: ntmSchema, ...ntmModel } = makeNtmModel(core); // createNTM, loadNTM
+  const distortions = distortionTable(core);
   const g = {
-    simd: wantSimd,
+    simd,
     build,
     stn: makeStn(core),
-    ...makeStnModel(core), // createSTN, loadSTN
+    ...stnModel,
     draw: makeDraw(core),
-    ...makeDrawModel(core), // createDRAW, loadDRAW
+    ...drawModel,
     ntm: makeNtm(core),
-    ...makeNtmModel(core), // createNTM, loadNTM
-    distort: makeDistort(core),
+    ...ntmModel,
+    /** Every model's options as declared in the C core: name, type, range, default, doc. */
+    schema: Object.freeze({ STN: describeSchema(stnSchema), DRAW: describeSchema(drawSchema), NTM: describeSchema(ntmSchema) }),
+    /** The fixed defaults of every model's options (DRAW's are the shipped 'draw-mnist' settings). */
+    defaults: Object.freeze({ STN: defaultOptions(stnSchema), DRAW: defaultOptions(drawSchema), NTM: defaultOptions(ntmSchema) }),
+    /** The STN paper's distortions (src/distort.c): { R: { side, description }, RTS, P, E, T }. */
+    distortions,
+    distort: makeDistort(core, distortions),
     /** Bytes of wasm memory in use (grows, never shrinks). */
     memoryBytes() {
       return core.memory.buffer.byteLength;

@@ -1,5 +1,5 @@
 // draw_train.js: benchmark section "draw-train": DRAW training throughput (images/s) at batch 64 and
-// the settings of the shipped 'draw-mnist' model (DRAW_DEFAULTS of src/js/draw_model.js) on
+// the settings of the shipped 'draw-mnist' model (createDRAW's defaults, the schema in src/draw_model.c) on
 // wasm-SIMD, wasm-scalar, native and PyTorch (one thread), with the DRAW issue's target
 // (wasm-SIMD at least on par with PyTorch).
 //
@@ -14,11 +14,10 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../src/js/index.js';
-import { DRAW_DEFAULTS } from '../../src/js/draw_model.js';
 import { rng, uniform } from '../util.js';
 import { measure, median, summarize, check, runJson, progress, fmt, fmtCheck } from './common.js';
 
-const S = DRAW_DEFAULTS;
+const S = (await load()).defaults.DRAW; // createDRAW's defaults (src/draw_model.c's schema)
 const BATCH = 64;
 
 export const name = 'draw-train';
@@ -54,7 +53,7 @@ function timeWasm(g, profile, images) {
   try {
     core.i32.set(CONFIG, pcfg >> 2);
     core.f32.set(images, pimg >> 2);
-    core.check(x.gl_draw_create(pout, pcfg, CONFIG.length), 'gl_draw_create');
+    core.check(x.gl_model_create(pout, 2, pcfg, CONFIG.length), "gl_model_create");
     model = core.i32[pout >> 2];
     const unit = () => {
       const rc = x.gl_draw_train_batch(model, pres, pimg, BATCH);
@@ -62,7 +61,7 @@ function timeWasm(g, profile, images) {
     };
     return measure(unit, profile);
   } finally {
-    if (model) x.gl_draw_free(model);
+    if (model) x.gl_model_free(model);
     for (const p of [pout, pcfg, pres, pimg]) core.free(p);
   }
 }
@@ -201,7 +200,7 @@ export async function run({ profile }) {
   const targeted = checks.filter((c) => c.target != null);
   const notes = [
     'images/s = batch / CPU seconds per training step (forward over T glimpses, BPTT, clip_grad_norm 10, Adam).',
-    `  Settings: DRAW_DEFAULTS (those of weights/draw-mnist.bin): T=${S.T}, read ${S.readN}×${S.readN}, write ${S.writeN}×${S.writeN}, LSTM ${S.hidden}, z ${S.latent}, 28×28.`,
+    `  Settings: createDRAW's defaults (those of weights/draw-mnist.bin): T=${S.T}, read ${S.readN}×${S.readN}, write ${S.writeN}×${S.writeN}, LSTM ${S.hidden}, z ${S.latent}, 28×28.`,
     `Timing: warm up ${profile.warmup} s, then the median of ${profile.runs} runs of ≥ ${profile.minTime} s each (at least one call); spread = (max − min) / median.`,
     `  Seconds are process CPU time (shared machine); wall-clock was ${wallOverCpu.length ? `${median(wallOverCpu).toFixed(2)}×` : 'not recorded vs'} CPU time (median).`,
     ...ENGINES.map((e) => `  ${e.id}: ${e.what}${info[e.id] ? ` [${info[e.id]}]` : ''}${missing[e.id] ? `: ${missing[e.id]}` : ''}`),

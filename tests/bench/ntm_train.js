@@ -46,7 +46,7 @@ function timeWasm(g, profile) {
   try {
     core.i32.fill(0, pcfg >> 2, (pcfg >> 2) + 16);
     core.i32.set([8, 128, 20, 100, 0, 1, 1, 1, 1], pcfg >> 2); // the C defaults, seed 1
-    core.check(x.gl_ntm_create(pout, pcfg, 9), 'gl_ntm_create');
+    core.check(x.gl_model_create(pout, 3, pcfg, 9), 'gl_model_create');
     model = core.i32[pout >> 2];
     const unit = () => {
       for (let L = MIN_LENGTH; L <= MAX_LENGTH; L++) {
@@ -56,7 +56,7 @@ function timeWasm(g, profile) {
     };
     return measure(unit, profile);
   } finally {
-    if (model) x.gl_ntm_free(model);
+    if (model) x.gl_model_free(model);
     core.free(pout);
     core.free(pcfg);
     core.free(pres);

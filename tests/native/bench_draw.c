@@ -11,13 +11,11 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "model.h"
+#include "draw_model.h"
 
 #include <string.h>
 
-int gl_draw_create(void **out, const uint32_t *config, int nconfig);
-void gl_draw_free(void *m);
-int gl_draw_train_batch(void *mp, float *out, const float *images, int nb);
-const char *gl_simd_name(void);
 
 typedef struct {
     void *m;
@@ -116,7 +114,7 @@ int main(int argc, char **argv) {
     }
     uint32_t cfg[9] = {(uint32_t)T, (uint32_t)Nr, (uint32_t)Nw, (uint32_t)Hd, (uint32_t)Z, (uint32_t)att, 28, 28, seed};
     bench_case b = {NULL, NULL, B};
-    if (gl_draw_create(&b.m, cfg, 9)) {
+    if (gl_model_create(&b.m, GL_KIND_DRAW, cfg, 9)) {
         fprintf(stderr, "bench_draw: %s\n", gl_last_error());
         return 1;
     }
@@ -137,7 +135,7 @@ int main(int argc, char **argv) {
     printf("],\"wallRuns\":[");
     for (int r = 0; r < runs; r++) printf("%s%.6e", r ? "," : "", wall[r]);
     printf("]}]}\n");
-    gl_draw_free(b.m);
+    gl_model_free(b.m);
     free(b.images);
     return 0;
 }

@@ -8,13 +8,10 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "../wasm/test_exports.h"
 
 #include <string.h>
 
-int gl_bench_gemm(int transA, int transB, int M, int N, int K, int reps);
-int gl_bench_stn_layers(int N, int reps, int stage);
-const char *gl_bench_stn_stage_name(int stage);
-const char *gl_simd_name(void);
 
 static double cpu_seconds(void) {
     struct timespec ts;

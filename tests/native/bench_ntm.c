@@ -13,13 +13,11 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "model.h"
+#include "ntm_model.h"
 
 #include <string.h>
 
-int gl_ntm_create(void **out, const uint32_t *config, int nconfig);
-int gl_ntm_train_copy(void *mp, float *out, int B, int minL, int maxL);
-void gl_ntm_free(void *m);
-const char *gl_simd_name(void);
 
 typedef struct {
     void *model;
@@ -119,7 +117,7 @@ int main(int argc, char **argv) {
     }
     uint32_t cfg[9] = {8, 128, 20, 100, 0, 1, 1, 1, seed};
     bench_case b = {NULL, batch, minL, maxL, 0.0f};
-    if (gl_ntm_create(&b.model, cfg, 9)) {
+    if (gl_model_create(&b.model, GL_KIND_NTM, cfg, 9)) {
         fprintf(stderr, "bench_ntm: gl_ntm_create: %s\n", gl_last_error());
         return 1;
     }
@@ -137,6 +135,6 @@ int main(int argc, char **argv) {
     printf("],\"wallRuns\":[");
     for (int r = 0; r < runs; r++) printf("%s%.6e", r ? "," : "", wall[r]);
     printf("]}]}\n");
-    gl_ntm_free(b.model);
+    gl_model_free(b.model);
     return 0;
 }

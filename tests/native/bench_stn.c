@@ -16,15 +16,10 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "stn.h"
 
 #include <string.h>
 
-int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align);
-int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                   int pad, int align);
-int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
-                            int N, int C, int H, int W, int Ho, int Wo, int pad, int align);
-const char *gl_simd_name(void);
 
 typedef struct {
     int N, C, H, W, Ho, Wo;

@@ -12,13 +12,11 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "model.h"
+#include "stn_model.h"
 
 #include <string.h>
 
-int gl_stn_create(void **out, const uint32_t *config, int nconfig);
-int gl_stn_train_batch(void *m, float *out, const float *images, const int32_t *labels, int B);
-void gl_stn_free(void *m);
-const char *gl_simd_name(void);
 
 #define NB 8
 
@@ -109,7 +107,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) {
         uint32_t cfg[5] = {(uint32_t)S, (uint32_t)S, 10, 1, k == 0 ? 1u : 0u};
         bench_case b = {NULL, images, labels, B, S, 0};
-        if (gl_stn_create(&b.model, cfg, 5)) {
+        if (gl_model_create(&b.model, GL_KIND_STN, cfg, 5)) {
             fprintf(stderr, "bench_stn_train: %s\n", gl_last_error());
             return 1;
         }
@@ -119,7 +117,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_stn_train: %s\n", gl_last_error());
             return 1;
         }
-        gl_stn_free(b.model);
+        gl_model_free(b.model);
         printf("%s{\"net\": \"%s\", \"iters\": %ld, \"runs\": [", k ? ", " : "", names[k], iters);
         for (int i = 0; i < runs; i++) printf("%s%.9g", i ? ", " : "", per[i]);
         printf("], \"wallRuns\": [");

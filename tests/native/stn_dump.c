@@ -12,17 +12,12 @@
  * kernel error.
  */
 #include "glimpse.h"
+#include "stn.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align);
-int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align);
-int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                   int pad, int align);
-int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid, int N,
-                            int C, int H, int W, int Ho, int Wo, int pad, int align);
 
 static int die(const char *msg) {
     fprintf(stderr, "stn_dump: %s\n", msg);

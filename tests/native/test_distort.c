@@ -3,11 +3,10 @@
  * batch size, clutter from an explicit pool, error codes. Exit status = number of failures. */
 #include "common.h"
 #include "glimpse.h"
+#include "distort.h"
 
 #include <string.h>
 
-int gl_distort_side(int *side, int kind);
-int gl_distort_batch(float *out, const float *src, const float *pool, int P, int B, int kind, uint32_t seed);
 
 #define B 40
 #define PIX 784

@@ -7,27 +7,10 @@
  * Exit status: the number of failures. */
 #include "common.h"
 #include "glimpse.h"
+#include "draw.h"
 
 #include <string.h>
 
-int gl_draw_decode(float *, const float *, int, int, int, int);
-int gl_draw_filterbank(float *, float *, float *, const float *, int, int, int, int);
-int gl_draw_filterbank_backward(float *, const float *, const float *, const float *, const float *, int, int, int,
-                                int);
-int gl_draw_read(float *, const float *, const float *, const float *, const float *, const float *, int, int, int,
-                 int);
-int gl_draw_read_ref(float *, const float *, const float *, const float *, const float *, const float *, int, int,
-                     int, int);
-int gl_draw_read_backward(float *, float *, float *, float *, float *, const float *, const float *, const float *,
-                          const float *, const float *, const float *, int, int, int, int);
-int gl_draw_read_backward_ref(float *, float *, float *, float *, float *, const float *, const float *,
-                              const float *, const float *, const float *, const float *, int, int, int, int);
-int gl_draw_write(float *, const float *, const float *, const float *, const float *, int, int, int, int);
-int gl_draw_write_ref(float *, const float *, const float *, const float *, const float *, int, int, int, int);
-int gl_draw_write_backward(float *, float *, float *, float *, const float *, const float *, const float *,
-                           const float *, const float *, int, int, int, int);
-int gl_draw_write_backward_ref(float *, float *, float *, float *, const float *, const float *, const float *,
-                               const float *, const float *, int, int, int, int);
 
 static float *fa(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 

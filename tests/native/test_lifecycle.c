@@ -6,41 +6,19 @@
  * exit that free() released everything. Exit status = number of failures. */
 #include "common.h"
 #include "glimpse.h"
+#include "model.h"
+#include "stn_model.h"
+#include "draw_model.h"
+#include "ntm_model.h"
 #include "weights.h"
 
 #include <string.h>
 
-/* Model API (src/stn_model.c, src/draw_model.c, src/ntm_model.c). */
-int gl_stn_create(void **out, const uint32_t *config, int nconfig);
-void gl_stn_free(void *m);
-int gl_stn_train_batch(void *m, float *out, const float *images, const int32_t *labels, int B);
-int gl_stn_predict(void *m, float *logits, int32_t *labels, const float *images, int B);
-size_t gl_stn_save_size(void *m, int f16);
-int gl_stn_save(void *m, uint8_t *out, size_t cap, int f16);
-int gl_stn_load(void **out, const uint8_t *bytes, size_t len);
-int gl_draw_create(void **out, const uint32_t *config, int nconfig);
-void gl_draw_free(void *m);
-int gl_draw_train_batch(void *m, float *out, const float *images, int nb);
-int gl_draw_loss(void *m, float *out, const float *images, int count, uint32_t seed);
-int gl_draw_generate(void *m, float *canvases, float *writep, int count, uint32_t seed);
-size_t gl_draw_save_size(void *m, int f16);
-int gl_draw_save(void *m, uint8_t *out, size_t cap, int f16);
-int gl_draw_load(void **out, const uint8_t *bytes, size_t len);
-int gl_ntm_create(void **out, const uint32_t *config, int nconfig);
-void gl_ntm_free(void *m);
-int gl_ntm_train_copy(void *m, float *out, int B, int minL, int maxL);
-int gl_ntm_copy(void *m, float *output, float *rw, float *ww, float *mem, float *out2, const float *seq, int L);
-size_t gl_ntm_save_size(void *m, int f16);
-int gl_ntm_save(void *m, uint8_t *out, size_t cap, int f16);
-int gl_ntm_load(void **out, const uint8_t *bytes, size_t len);
-
+/* Each model variant: its kind for the generic gl_model_* calls (model.h), its own training step
+ * and forward pass. */
 typedef struct {
     const char *name;
-    int (*create)(void **, const uint32_t *, int);
-    void (*free_)(void *);
-    size_t (*save_size)(void *, int);
-    int (*save)(void *, uint8_t *, size_t, int);
-    int (*load)(void **, const uint8_t *, size_t);
+    int kind; /* GL_KIND_* */
     int (*train)(void *m, int round, float *loss); /* one training step */
     int (*run)(void *m, float *out, size_t cap);   /* a deterministic forward pass: out <- its numbers */
     const uint32_t *config;
@@ -116,7 +94,7 @@ static int same(const float *a, const float *b, size_t n) { return memcmp(a, b, 
 static void lifecycle(const kind *k, int rounds) {
     for (int round = 0; round < rounds; round++) {
         void *m = NULL;
-        int rc = k->create(&m, k->config, k->nconfig);
+        int rc = gl_model_create(&m, k->kind, k->config, k->nconfig);
         CHECK(rc == GL_OK && m, "%s create: rc %d (%s)", k->name, rc, gl_last_error());
         if (!m) return;
         float loss = NAN;
@@ -128,14 +106,14 @@ static void lifecycle(const kind *k, int rounds) {
         rc = k->run(m, a, OUTCAP);
         CHECK(rc == GL_OK, "%s run: rc %d (%s)", k->name, rc, gl_last_error());
         for (int f16 = 0; f16 < 2; f16++) {
-            size_t n = k->save_size(m, f16);
+            size_t n = gl_model_save_size(m, f16);
             uint8_t *bytes = malloc(n);
-            rc = k->save(m, bytes, n, f16);
+            rc = gl_model_save(m, bytes, n, f16);
             CHECK(rc == GL_OK, "%s save (f16 %d): rc %d (%s)", k->name, f16, rc, gl_last_error());
-            rc = k->save(m, bytes, n - 1, f16);
+            rc = gl_model_save(m, bytes, n - 1, f16);
             CHECK(rc != GL_OK, "%s save into a buffer one byte short succeeded", k->name);
             void *m2 = (void *)1;
-            rc = k->load(&m2, bytes, n);
+            rc = gl_model_load(&m2, k->kind, bytes, n);
             CHECK(rc == GL_OK && m2, "%s load (f16 %d): rc %d (%s)", k->name, f16, rc, gl_last_error());
             if (rc == GL_OK && m2) {
                 memset(b, 0, OUTCAP * sizeof(float));
@@ -144,32 +122,32 @@ static void lifecycle(const kind *k, int rounds) {
                 if (!f16) CHECK(same(a, b, OUTCAP), "%s: the loaded model's outputs differ from the saved one's", k->name);
                 rc = k->train(m2, 0, &loss); /* a loaded model trains (fresh optimiser state) */
                 CHECK(rc == GL_OK, "%s train of the loaded model: rc %d (%s)", k->name, rc, gl_last_error());
-                k->free_(m2);
+                gl_model_free(m2);
             }
             /* malformed variants of the same bytes: an error, *out NULL, nothing leaked */
             for (size_t cut = 0; cut < n; cut += n / 7 + 1) {
                 void *m3 = (void *)1;
-                rc = k->load(&m3, bytes, cut);
+                rc = gl_model_load(&m3, k->kind, bytes, cut);
                 CHECK(rc == GL_EFORMAT && m3 == NULL, "%s load of %zu of %zu bytes: rc %d, out %p", k->name, cut, n, rc, m3);
             }
             bytes[n / 2] ^= 0x40;
             void *m4 = (void *)1;
-            rc = k->load(&m4, bytes, n);
+            rc = gl_model_load(&m4, k->kind, bytes, n);
             CHECK(rc == GL_EFORMAT && m4 == NULL, "%s load of corrupted bytes: rc %d", k->name, rc);
             free(bytes);
         }
-        k->free_(m);
+        gl_model_free(m);
         free(a);
         free(b);
     }
     /* a bad configuration: an error code, *out NULL */
     void *m = (void *)1;
-    int rc = k->create(&m, k->bad_config, k->nbad);
+    int rc = gl_model_create(&m, k->kind, k->bad_config, k->nbad);
     CHECK(rc == GL_EINVAL && m == NULL, "%s create with a bad config: rc %d, out %p", k->name, rc, m);
     m = (void *)1;
-    rc = k->create(&m, k->config, -1);
+    rc = gl_model_create(&m, k->kind, k->config, -1);
     CHECK(rc == GL_EINVAL && m == NULL, "%s create with nconfig -1: rc %d", k->name, rc);
-    k->free_(NULL); /* free(NULL) is a no-op */
+    gl_model_free(NULL); /* free(NULL) is a no-op */
 }
 
 /* Several models of every kind alive at once, trained in turn, freed in a scrambled order. */
@@ -178,7 +156,7 @@ static void coexist(const kind *ks, int nk) {
     int n = 0;
     for (int r = 0; r < 2; r++)
         for (int i = 0; i < nk; i++) {
-            int rc = ks[i].create(&ms[n], ks[i].config, ks[i].nconfig);
+            int rc = gl_model_create(&ms[n], ks[i].kind, ks[i].config, ks[i].nconfig);
             CHECK(rc == GL_OK, "coexist: %s create: rc %d", ks[i].name, rc);
             n++;
         }
@@ -189,8 +167,8 @@ static void coexist(const kind *ks, int nk) {
             int rc = ks[j % nk].train(ms[j], step, &loss);
             CHECK(rc == GL_OK, "coexist: %s step %d: rc %d (%s)", ks[j % nk].name, step, rc, gl_last_error());
         }
-    for (int j = n - 1; j >= 0; j -= 2) ks[j % nk].free_(ms[j]);
-    for (int j = 0; j < n; j += 2) ks[j % nk].free_(ms[j]);
+    for (int j = n - 1; j >= 0; j -= 2) gl_model_free(ms[j]);
+    for (int j = 0; j < n; j += 2) gl_model_free(ms[j]);
 }
 
 /* Error paths of the training calls (no state change is checked by the JS tests; here: no crash, no leak). */
@@ -198,26 +176,26 @@ static void bad_calls(void) {
     void *m = NULL;
     float out[4];
     int32_t labels[2] = {0, 11};
-    if (gl_stn_create(&m, stn_sgd, 4) == GL_OK) {
+    if (gl_model_create(&m, GL_KIND_STN, stn_sgd, 4) == GL_OK) {
         CHECK(gl_stn_train_batch(m, out, stn_images, labels, 2) == GL_EINVAL, "stn: label 11 of 10 accepted");
         CHECK(gl_stn_train_batch(m, out, stn_images, labels, 0) == GL_EINVAL, "stn: batch 0 accepted");
         CHECK(gl_stn_train_batch(m, out, stn_images, labels, 1 << 30) != GL_OK, "stn: batch 2^30 accepted");
-        gl_stn_free(m);
+        gl_model_free(m);
     }
     m = NULL;
-    if (gl_draw_create(&m, draw_att, 9) == GL_OK) {
+    if (gl_model_create(&m, GL_KIND_DRAW, draw_att, 9) == GL_OK) {
         float img[DRAW_HW];
         memcpy(img, draw_images, sizeof img);
         img[5] = NAN;
         CHECK(gl_draw_train_batch(m, out, img, 1) == GL_EINVAL, "draw: a NaN pixel accepted");
         CHECK(gl_draw_generate(m, NULL, NULL, 1 << 30, 1) != GL_OK, "draw: 2^30 samples accepted");
-        gl_draw_free(m);
+        gl_model_free(m);
     }
     m = NULL;
-    if (gl_ntm_create(&m, ntm_lstm, 9) == GL_OK) {
+    if (gl_model_create(&m, GL_KIND_NTM, ntm_lstm, 9) == GL_OK) {
         CHECK(gl_ntm_train_copy(m, out, 65536, 10000, 10000) == GL_ENOMEM, "ntm: 65536 x 10000 accepted");
         CHECK(gl_ntm_train_copy(m, out, 2, 5, 3) == GL_EINVAL, "ntm: maxLength < minLength accepted");
-        gl_ntm_free(m);
+        gl_model_free(m);
     }
 }
 
@@ -227,19 +205,20 @@ int main(void) {
     fill_uniform(&r, draw_images, 3 * DRAW_HW, 0.0f, 1.0f);
     memcpy(stn_adam, stn_sgd, sizeof stn_sgd);
     stn_adam[4] = 1;                       /* affine */
+    stn_adam[5] = stn_adam[6] = GL_AUTO;   /* output size: that of the input */
     stn_adam[7] = gl_f2u(0.5f);            /* dropout */
     stn_adam[8] = 1;                       /* Adam */
     memcpy(stn_projective, stn_adam, sizeof stn_adam);
     stn_projective[4] = 2;
     stn_projective[8] = 0;
     const kind kinds[] = {
-        {"stn (SGD)", gl_stn_create, gl_stn_free, gl_stn_save_size, gl_stn_save, gl_stn_load, stn_train, stn_run, stn_sgd, 4, stn_bad, 2},
-        {"stn (Adam)", gl_stn_create, gl_stn_free, gl_stn_save_size, gl_stn_save, gl_stn_load, stn_train, stn_run, stn_adam, 9, stn_bad, 2},
-        {"stn (projective)", gl_stn_create, gl_stn_free, gl_stn_save_size, gl_stn_save, gl_stn_load, stn_train, stn_run, stn_projective, 9, stn_bad, 2},
-        {"draw (attention)", gl_draw_create, gl_draw_free, gl_draw_save_size, gl_draw_save, gl_draw_load, draw_train, draw_run, draw_att, 9, draw_bad, 9},
-        {"draw (no attention)", gl_draw_create, gl_draw_free, gl_draw_save_size, gl_draw_save, gl_draw_load, draw_train, draw_run, draw_noatt, 9, draw_bad, 9},
-        {"ntm (LSTM)", gl_ntm_create, gl_ntm_free, gl_ntm_save_size, gl_ntm_save, gl_ntm_load, ntm_train, ntm_run, ntm_lstm, 9, ntm_bad, 9},
-        {"ntm (feed-forward, 2 read heads)", gl_ntm_create, gl_ntm_free, gl_ntm_save_size, gl_ntm_save, gl_ntm_load, ntm_train, ntm_run, ntm_ff, 9, ntm_bad, 9},
+        {"stn (SGD)", GL_KIND_STN, stn_train, stn_run, stn_sgd, 4, stn_bad, 2},
+        {"stn (Adam)", GL_KIND_STN, stn_train, stn_run, stn_adam, 9, stn_bad, 2},
+        {"stn (projective)", GL_KIND_STN, stn_train, stn_run, stn_projective, 9, stn_bad, 2},
+        {"draw (attention)", GL_KIND_DRAW, draw_train, draw_run, draw_att, 9, draw_bad, 9},
+        {"draw (no attention)", GL_KIND_DRAW, draw_train, draw_run, draw_noatt, 9, draw_bad, 9},
+        {"ntm (LSTM)", GL_KIND_NTM, ntm_train, ntm_run, ntm_lstm, 9, ntm_bad, 9},
+        {"ntm (feed-forward, 2 read heads)", GL_KIND_NTM, ntm_train, ntm_run, ntm_ff, 9, ntm_bad, 9},
     };
     const int nk = (int)(sizeof kinds / sizeof *kinds);
     double t0 = now_seconds();

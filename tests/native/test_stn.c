@@ -14,20 +14,11 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "stn.h"
 #include "simd.h"
 
 #include <string.h>
 
-int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align);
-int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align);
-int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                   int pad, int align);
-int gl_grid_sample_ref(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                       int pad, int align);
-int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid, int N,
-                            int C, int H, int W, int Ho, int Wo, int pad, int align);
-int gl_grid_sample_backward_ref(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
-                                int N, int C, int H, int W, int Ho, int Wo, int pad, int align);
 
 static const char *PAD_NAME[3] = {"zeros", "border", "reflection"};
 #define GUARD 8

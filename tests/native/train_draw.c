@@ -16,18 +16,12 @@
  */
 #include "common.h"
 #include "glimpse.h"
+#include "model.h"
+#include "draw_model.h"
 #include "layers.h"
 
 #include <string.h>
 
-int gl_draw_create(void **out, const uint32_t *config, int nconfig);
-void gl_draw_free(void *m);
-int gl_draw_train_batch(void *mp, float *out, const float *images, int nb);
-int gl_draw_loss(void *mp, float *out, const float *images, int count, uint32_t seed);
-int gl_draw_set_lr(void *mp, float lr);
-size_t gl_draw_save_size(void *mp, int f16);
-int gl_draw_save(void *mp, uint8_t *out, size_t cap, int f16);
-size_t gl_draw_param_count(void *mp);
 
 static uint32_t f2u(float f) {
     union { float f; uint32_t u; } v = {f};
@@ -118,7 +112,7 @@ int main(int argc, char **argv) {
                         (uint32_t)rows, (uint32_t)cols, seed, f2u((float)lr), f2u((float)clip), f2u((float)beta1),
                         f2u(0.999f), (uint32_t)bin};
     void *m;
-    if (gl_draw_create(&m, cfg, 14)) {
+    if (gl_model_create(&m, GL_KIND_DRAW, cfg, 14)) {
         fprintf(stderr, "train_draw: create: %s\n", gl_last_error());
         return 1;
     }
@@ -139,7 +133,7 @@ int main(int argc, char **argv) {
                 }
                 double w = now_seconds() - w0, c = cpu_seconds() - c0;
                 printf("{\"imagesPerSecCpu\":%.2f,\"imagesPerSecWall\":%.2f,\"loss\":%.3f,\"params\":%zu}\n",
-                       bench * batch / c, bench * batch / w, out[0], gl_draw_param_count(m));
+                       bench * batch / c, bench * batch / w, out[0], gl_model_param_count(m));
                 return 0;
             }
             memcpy(xb, images, sizeof(float) * batch * HW);
@@ -149,14 +143,14 @@ int main(int argc, char **argv) {
 
     printf("{\"params\":%zu,\"T\":%d,\"readN\":%d,\"writeN\":%d,\"hidden\":%d,\"latent\":%d,\"attention\":%d,"
            "\"binarize\":%d,\"batch\":%d,\"epochs\":%d,\"lr\":%g,\"lrFinal\":%g,\"seed\":%u,\"ntrain\":%u,\"ntest\":%u}\n",
-           gl_draw_param_count(m), T, Nr, Nw, Hd, Z, att, bin, batch, epochs, lr, lrFinal < 0 ? lr : lrFinal, seed,
+           gl_model_param_count(m), T, Nr, Nw, Hd, Z, att, bin, batch, epochs, lr, lrFinal < 0 ? lr : lrFinal, seed,
            ntrain, ntest);
     fflush(stdout);
     double w0 = now_seconds();
     int refused = 0, ep;
     float testLoss[3] = {NAN, NAN, NAN};
     for (ep = 0; ep < epochs; ep++) {
-        if (lrFinal > 0 && epochs > 1) gl_draw_set_lr(m, (float)(lr * pow(lrFinal / lr, (double)ep / (epochs - 1))));
+        if (lrFinal > 0 && epochs > 1) gl_model_set_lr(m, (float)(lr * pow(lrFinal / lr, (double)ep / (epochs - 1))));
         for (uint32_t i = ntrain - 1; i > 0; i--) { /* Fisher-Yates */
             uint32_t j = gl_rng_below(&shuf, i + 1), t = perm[i];
             perm[i] = perm[j];
@@ -185,9 +179,9 @@ int main(int argc, char **argv) {
         if (last) break;
     }
     if (outp) {
-        size_t n = gl_draw_save_size(m, f16);
+        size_t n = gl_model_save_size(m, f16);
         uint8_t *buf = malloc(n);
-        if (gl_draw_save(m, buf, n, f16)) {
+        if (gl_model_save(m, buf, n, f16)) {
             fprintf(stderr, "train_draw: save: %s\n", gl_last_error());
             return 1;
         }
@@ -201,7 +195,7 @@ int main(int argc, char **argv) {
     }
     printf("{\"done\":true,\"epochs\":%d,\"seconds\":%.1f,\"test\":%.3f,\"testRec\":%.3f,\"testKl\":%.3f,\"refused\":%d}\n",
            ep + (ep < epochs ? 1 : 0), now_seconds() - w0, testLoss[0], testLoss[1], testLoss[2], refused);
-    gl_draw_free(m);
+    gl_model_free(m);
     free(images);
     free(xb);
     free(perm);

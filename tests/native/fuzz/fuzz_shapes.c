@@ -22,24 +22,13 @@
 #include <string.h>
 
 #include "glimpse.h"
+#include "stn.h"
+#include "draw.h"
+#include "distort.h"
 #include "ntm.h"
 
 /* src/stn.c */
-int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align);
-int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align);
-int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                   int pad, int align);
-int gl_grid_sample_ref(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
-                       int pad, int align);
-int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid, int N,
-                            int C, int H, int W, int Ho, int Wo, int pad, int align);
-int gl_grid_sample_backward_ref(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
-                                int N, int C, int H, int W, int Ho, int Wo, int pad, int align);
 /* src/draw.c */
-int gl_draw_decode(float *out, const float *params, int batch, int N, int A, int B);
-int gl_draw_filterbank(float *Fx, float *Fy, float *gamma, const float *params, int batch, int N, int A, int B);
-int gl_draw_filterbank_backward(float *dparams, const float *dFx, const float *dFy, const float *dgamma,
-                                const float *params, int batch, int N, int A, int B);
 typedef int (*draw_read_fn)(float *, const float *, const float *, const float *, const float *, const float *, int,
                             int, int, int);
 typedef int (*draw_read_bwd_fn)(float *, float *, float *, float *, float *, const float *, const float *,
@@ -47,27 +36,7 @@ typedef int (*draw_read_bwd_fn)(float *, float *, float *, float *, float *, con
 typedef int (*draw_write_fn)(float *, const float *, const float *, const float *, const float *, int, int, int, int);
 typedef int (*draw_write_bwd_fn)(float *, float *, float *, float *, const float *, const float *, const float *,
                                  const float *, const float *, int, int, int, int);
-int gl_draw_read(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy, const float *gamma,
-                 int batch, int N, int A, int B);
-int gl_draw_read_ref(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
-                     const float *gamma, int batch, int N, int A, int B);
-int gl_draw_read_backward(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma, const float *dread,
-                          const float *x, const float *xhat, const float *Fx, const float *Fy, const float *gamma,
-                          int batch, int N, int A, int B);
-int gl_draw_read_backward_ref(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma, const float *dread,
-                              const float *x, const float *xhat, const float *Fx, const float *Fy, const float *gamma,
-                              int batch, int N, int A, int B);
-int gl_draw_write(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma, int batch,
-                  int N, int A, int B);
-int gl_draw_write_ref(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma, int batch,
-                      int N, int A, int B);
-int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas, const float *w,
-                           const float *Fx, const float *Fy, const float *gamma, int batch, int N, int A, int B);
-int gl_draw_write_backward_ref(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
-                               const float *w, const float *Fx, const float *Fy, const float *gamma, int batch, int N,
-                               int A, int B);
 /* src/distort.c */
-int gl_distort_batch(float *out, const float *src, const float *pool, int P, int B, int kind, uint32_t seed);
 
 #define BUDGET ((size_t)1 << 16) /* floats allocated per call at most, all buffers together */
 #define OVER ((size_t)-1)        /* a count over GL_MAX_FLOATS */

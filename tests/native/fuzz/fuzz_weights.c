@@ -19,29 +19,11 @@
 #include <string.h>
 
 #include "glimpse.h"
+#include "model.h"
+#include "stn_model.h"
+#include "draw_model.h"
+#include "ntm_model.h"
 #include "weights.h"
-
-/* Model entry points (src/stn_model.c, src/draw_model.c, src/ntm_model.c). Weak, so the target
- * still links while a model is being written: a missing one is skipped. */
-#define WEAK __attribute__((weak))
-WEAK int gl_stn_load(void **out, const uint8_t *bytes, size_t len);
-WEAK void gl_stn_free(void *m);
-WEAK int gl_stn_predict(void *m, float *logits, int32_t *labels, const float *images, int B);
-WEAK size_t gl_stn_save_size(void *m, int f16);
-WEAK int gl_stn_save(void *m, uint8_t *out, size_t cap, int f16);
-WEAK int gl_stn_config(void *m, uint32_t *out, int cap);
-WEAK int gl_draw_load(void **out, const uint8_t *bytes, size_t len);
-WEAK void gl_draw_free(void *m);
-WEAK int gl_draw_loss(void *m, float *out, const float *images, int count, uint32_t seed);
-WEAK size_t gl_draw_save_size(void *m, int f16);
-WEAK int gl_draw_save(void *m, uint8_t *out, size_t cap, int f16);
-WEAK int gl_draw_config(void *m, uint32_t *out, int cap);
-WEAK int gl_ntm_load(void **out, const uint8_t *bytes, size_t len);
-WEAK void gl_ntm_free(void *m);
-WEAK int gl_ntm_copy(void *m, float *output, float *rw, float *ww, float *mem, float *out2, const float *seq, int L);
-WEAK size_t gl_ntm_save_size(void *m, int f16);
-WEAK int gl_ntm_save(void *m, uint8_t *out, size_t cap, int f16);
-WEAK int gl_ntm_config(void *m, uint32_t *out, int cap);
 
 #define HEADER 24u
 
@@ -60,11 +42,6 @@ static void put_u32(uint8_t *p, uint32_t v) {
 typedef struct {
     const char *name;
     uint32_t kind;
-    int (*load)(void **, const uint8_t *, size_t);
-    void (*free_)(void *);
-    size_t (*save_size)(void *, int);
-    int (*save)(void *, uint8_t *, size_t, int);
-    int (*config)(void *, uint32_t *, int);
 } loader;
 
 /* A small forward pass on a loaded model, with inputs sized from its configuration. Models whose
@@ -72,9 +49,9 @@ typedef struct {
  * memory budget), which is decided from the config words (see each model's CF_* enum). */
 static void run_model(const loader *L, void *m) {
     uint32_t cfg[64];
-    int n = L->config(m, cfg, 64);
+    int n = gl_model_config(m, cfg, 64);
     if (n <= 0) die("config() failed on a loaded model", n);
-    if (L->kind == GL_KIND_STN && gl_stn_predict) {
+    if (L->kind == GL_KIND_STN && 1) {
         size_t HW = (size_t)cfg[0] * cfg[1]; /* CF_H, CF_W */
         if (HW > 4096) return;
         float *img = calloc(HW, sizeof(float));
@@ -85,14 +62,14 @@ static void run_model(const loader *L, void *m) {
         if (rc == GL_OK && (lab < 0 || lab >= (int32_t)cfg[2])) die("stn predict: label out of range", lab);
         free(img);
         free(logits);
-    } else if (L->kind == GL_KIND_DRAW && gl_draw_loss) {
+    } else if (L->kind == GL_KIND_DRAW && 1) {
         size_t HW = (size_t)cfg[6] * cfg[7]; /* CF_H, CF_W */
         if (HW > 4096 || cfg[0] * (uint64_t)cfg[3] > 4096) return; /* T x hidden */
         float *img = calloc(HW, sizeof(float)), out[3];
         int rc = gl_draw_loss(m, out, img, 1, 7);
         if (rc != GL_OK && rc != GL_ENOMEM && rc != GL_ENUMERIC) die("draw loss on a loaded model", rc);
         free(img);
-    } else if (L->kind == GL_KIND_NTM && gl_ntm_copy) {
+    } else if (L->kind == GL_KIND_NTM && 1) {
         uint32_t bits = cfg[0];
         if ((uint64_t)cfg[1] * cfg[2] > 65536 || cfg[3] > 1024) return; /* R x C, controller */
         float *seq = calloc(bits, sizeof(float)), *outp = calloc(bits, sizeof(float)), o2[2];
@@ -104,9 +81,8 @@ static void run_model(const loader *L, void *m) {
 }
 
 static void try_loader(const loader *L, const uint8_t *b, size_t len) {
-    if (!L->load) return;
     void *m = (void *)0x1;
-    int rc = L->load(&m, b, len);
+    int rc = gl_model_load(&m, (int)L->kind, b, len);
     if (rc != GL_OK) {
         if (m != NULL) die("load failed but left *out non-NULL", rc);
         if (rc < 0 || rc > GL_ESTATE) die("load returned an unknown code", rc);
@@ -116,21 +92,21 @@ static void try_loader(const loader *L, const uint8_t *b, size_t len) {
     run_model(L, m);
     /* An accepted file's model saves, and what it saves loads again. */
     for (int f16 = 0; f16 < 2; f16++) {
-        size_t n = L->save_size(m, f16);
+        size_t n = gl_model_save_size(m, f16);
         if (n < HEADER + 4) die("save_size too small", (int)n);
         uint8_t *out = malloc(n);
-        int src = L->save(m, out, n, f16);
+        int src = gl_model_save(m, out, n, f16);
         if (src == GL_OK) {
             void *m2 = NULL;
-            int lrc = L->load(&m2, out, n);
+            int lrc = gl_model_load(&m2, (int)L->kind, out, n);
             if (lrc != GL_OK) die("a saved model does not load again", lrc);
-            L->free_(m2);
+            gl_model_free(m2);
         } else if (!(f16 && src == GL_ENUMERIC)) { /* float16 may overflow: refused, fine */
             die("save of a loaded model failed", src);
         }
         free(out);
     }
-    L->free_(m);
+    gl_model_free(m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -167,9 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     const loader loaders[] = {
-        {"stn", GL_KIND_STN, gl_stn_load, gl_stn_free, gl_stn_save_size, gl_stn_save, gl_stn_config},
-        {"draw", GL_KIND_DRAW, gl_draw_load, gl_draw_free, gl_draw_save_size, gl_draw_save, gl_draw_config},
-        {"ntm", GL_KIND_NTM, gl_ntm_load, gl_ntm_free, gl_ntm_save_size, gl_ntm_save, gl_ntm_config},
+        {"stn", GL_KIND_STN}, {"draw", GL_KIND_DRAW}, {"ntm", GL_KIND_NTM},
     };
     for (size_t i = 0; i < sizeof loaders / sizeof *loaders; i++) try_loader(&loaders[i], b, len);
     free(b);

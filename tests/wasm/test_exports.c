@@ -1,6 +1,8 @@
-/* layers_bench.c: benchmark and self-test entry points for the shared layers, so the same C can
+/* test_exports.c: benchmark and self-test entry points for the shared layers, so the same C can
  * be timed and checked in wasm (tests/bench/layers.js, tests/layers.test.js) and natively
- * (tests/native/bench_layers.c; the native unit tests are tests/native/test_layers.c).
+ * (tests/native/bench_layers.c; the native unit tests are tests/native/test_layers.c). Built only
+ * into the test wasm (build/test/, see build.sh) and the native test programs, never into the
+ * shipped dist/ modules.
  *
  *   gl_test_gemm(err, transA, transB, M, N, K, alpha, beta, seed): gl_sgemm vs gl_sgemm_ref on
  *     random data (padded leading dimensions, NaN in C when beta = 0); *err = max
@@ -22,7 +24,7 @@
  *     stage s in 1..GL_BENCH_STAGES = forward + backward of one piece (see stage_names).
  * Buffers are allocated on the first call (and again when N changes) and kept.
  */
-#include "glimpse.h"
+#include "test_exports.h"
 #include "layers.h"
 
 #include <math.h>

@@ -1,0 +1,369 @@
+/* model.c: the model base (model.h): configuration schema checks and JSON, create / load / free,
+ * the generic entry points, and the one optimiser step every model's training ends with. */
+#include "model.h"
+#include "optim.h"
+#include "weights.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const gl_model_type *type_of_kind(int kind) {
+    switch (kind) {
+    case GL_KIND_STN: return &gl_stn_type;
+    case GL_KIND_DRAW: return &gl_draw_type;
+    case GL_KIND_NTM: return &gl_ntm_type;
+    default: return NULL;
+    }
+}
+
+static int nchoices(const char *choices) {
+    int n = 1;
+    for (const char *c = choices; *c; c++) n += *c == '|';
+    return n;
+}
+
+void gl_model_defaults(const gl_model_type *t, uint32_t *cfg) {
+    memset(cfg, 0, sizeof(uint32_t) * GL_MAX_CONFIG);
+    for (int i = 0; i < t->nfields; i++) {
+        const gl_field *f = &t->fields[i];
+        if (f->flags & GL_FIELD_DERIVED) cfg[i] = GL_AUTO;
+        else if (f->type == GL_FIELD_FLOAT) cfg[i] = gl_f2u((float)f->dflt);
+        else cfg[i] = (uint32_t)f->dflt;
+    }
+}
+
+/* Every word within its field's range (floats compared as floats: a value the JS side accepted
+ * in double precision stays accepted after rounding to float). */
+static int check_fields(const gl_model_type *t, const uint32_t *cfg) {
+    for (int i = 0; i < t->nfields; i++) {
+        const gl_field *f = &t->fields[i];
+        uint32_t w = cfg[i];
+        if (w == GL_AUTO && (f->flags & (GL_FIELD_AUTO | GL_FIELD_DERIVED))) continue;
+        switch (f->type) {
+        case GL_FIELD_INT:
+            if ((double)w < f->lo || (double)w > f->hi)
+                return gl_fail(GL_EINVAL, "%s: %s must be an integer in [%.0f, %.0f], got %u", t->name, f->key, f->lo, f->hi, w);
+            break;
+        case GL_FIELD_FLOAT: {
+            float x = gl_u2f(w);
+            if (!(x >= (float)f->lo && x <= (float)f->hi))
+                return gl_fail(GL_EINVAL, "%s: %s must be a number in [%g, %g], got %g", t->name, f->key, f->lo, f->hi, (double)x);
+            break;
+        }
+        case GL_FIELD_BOOL:
+            if (w > 1) return gl_fail(GL_EINVAL, "%s: %s must be 0 or 1, got %u", t->name, f->key, w);
+            break;
+        case GL_FIELD_ENUM:
+            if (w >= (uint32_t)nchoices(f->choices))
+                return gl_fail(GL_EINVAL, "%s: %s must be one of %s (0..%d), got %u", t->name, f->key, f->choices,
+                               nchoices(f->choices) - 1, w);
+            break;
+        }
+    }
+    return GL_OK;
+}
+
+/* Fill m's configuration and sizes (no allocation): the words checked, configure run, the tensor
+ * sizes known. */
+static int configure(gl_model *m, const gl_model_type *t, const uint32_t *cfg) {
+    m->type = t;
+    memcpy(m->cfg, cfg, sizeof m->cfg);
+    int err = check_fields(t, m->cfg);
+    if (err) return err;
+    m->optimizer = GL_OPT_ADAM;
+    m->momentum = 0.0f;
+    m->weight_decay = 0.0f;
+    m->beta1 = 0.9f;
+    m->beta2 = 0.999f;
+    for (int i = 0; i < GL_MAX_TENSORS; i++) {
+        m->lr_scale[i] = 1.0f;
+        m->frozen[i] = 0;
+    }
+    if ((err = t->configure(m))) return err;
+    memset(m->psize, 0, sizeof m->psize);
+    t->tensor_sizes(m, m->psize);
+    m->nparams = 0;
+    for (int i = 0; i < t->ntensors; i++) m->nparams += m->psize[i];
+    return GL_OK;
+}
+
+GL_API void gl_model_free(void *mp) {
+    gl_model *m = (gl_model *)mp;
+    if (!m) return;
+    if (m->type && m->type->release) m->type->release(m);
+    gl_arena_free(&m->params);
+    gl_arena_free(&m->grads);
+    gl_arena_free(&m->m1);
+    gl_arena_free(&m->m2);
+    free(m);
+}
+
+/* A model with its arenas laid out, parameters not initialised. */
+static int model_new(gl_model **out, const gl_model_type *t, const uint32_t *cfg) {
+    *out = NULL;
+    gl_model *m = (gl_model *)calloc(1, t->size);
+    if (!m) return gl_fail(GL_ENOMEM, "%s: out of memory", t->name);
+    int err = configure(m, t, cfg);
+    float *unused[GL_MAX_TENSORS];
+    if (!err) err = gl_arena_layout(&m->params, m->p, m->psize, t->ntensors);
+    if (!err) err = gl_arena_layout(&m->grads, m->g, m->psize, t->ntensors);
+    if (!err) err = gl_arena_layout(&m->m1, unused, m->psize, t->ntensors);
+    if (!err && m->optimizer == GL_OPT_ADAM) err = gl_arena_layout(&m->m2, unused, m->psize, t->ntensors);
+    if (err) {
+        gl_model_free(m);
+        return err;
+    }
+    gl_rng_seed(&m->init_rng, m->cfg[t->seed_field], 1);
+    gl_rng_seed(&m->rng, m->cfg[t->seed_field], 2);
+    *out = m;
+    return GL_OK;
+}
+
+/* *out <- a new model of `kind`: config holds the first nconfig words (schema order), the rest
+ * take their defaults. */
+GL_API int gl_model_create(void **out, int kind, const uint32_t *config, int nconfig) {
+    if (!out) return gl_fail(GL_EINVAL, "model: null output pointer");
+    *out = NULL;
+    const gl_model_type *t = type_of_kind(kind);
+    if (!t) return gl_fail(GL_EINVAL, "model: unknown model kind %d", kind);
+    if (nconfig < 0 || nconfig > t->nfields || (nconfig > 0 && !config))
+        return gl_fail(GL_EINVAL, "%s: nconfig must be in [0, %d], got %d", t->name, t->nfields, nconfig);
+    uint32_t cfg[GL_MAX_CONFIG];
+    gl_model_defaults(t, cfg);
+    for (int i = 0; i < nconfig; i++) cfg[i] = config[i];
+    gl_model *m;
+    int err = model_new(&m, t, cfg);
+    if (err) return err;
+    t->init(m);
+    *out = m;
+    return GL_OK;
+}
+
+/* The one load sequence of every model: parse and validate the bytes, build the configuration,
+ * check the parameter count before allocating anything (a small file must not make wasm memory
+ * grow to the arenas of a huge configuration), create the model (a bad configuration in a file is
+ * GL_EFORMAT), read its parameter tensors. */
+GL_API int gl_model_load(void **out, int kind, const uint8_t *bytes, size_t len) {
+    if (!out) return gl_fail(GL_EINVAL, "model load: null output pointer");
+    *out = NULL;
+    const gl_model_type *t = type_of_kind(kind);
+    if (!t) return gl_fail(GL_EINVAL, "model load: unknown model kind %d", kind);
+    if (!bytes) return gl_fail(GL_EFORMAT, "%s load: no bytes", t->name);
+    gl_weights_header h;
+    int err = gl_weights_parse(&h, bytes, len, t->kind);
+    if (err) return err;
+    if (h.nconfig < (uint32_t)t->min_config || h.nconfig > (uint32_t)t->nfields) {
+        if (t->min_config == t->nfields)
+            return gl_fail(GL_EFORMAT, "%s load: %u config words, expected %d", t->name, h.nconfig, t->nfields);
+        return gl_fail(GL_EFORMAT, "%s load: %u config words, expected %d to %d", t->name, h.nconfig, t->min_config,
+                       t->nfields);
+    }
+    uint32_t cfg[GL_MAX_CONFIG];
+    gl_model_defaults(t, cfg);
+    for (uint32_t i = 0; i < h.nconfig; i++) cfg[i] = h.config[i];
+    gl_model *probe = (gl_model *)calloc(1, t->size);
+    if (!probe) return gl_fail(GL_ENOMEM, "%s load: out of memory", t->name);
+    err = configure(probe, t, cfg);
+    size_t need = probe->nparams;
+    free(probe); /* configure allocates nothing */
+    if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */
+        char why[256];
+        snprintf(why, sizeof why, "%s", gl_last_error());
+        return gl_fail(GL_EFORMAT, "%s load: invalid configuration: %s", t->name, why);
+    }
+    if (err) return err;
+    if (need != h.nparams)
+        return gl_fail(GL_EFORMAT, "%s load: %zu parameters, the configuration needs %zu", t->name, h.nparams, need);
+    gl_model *m;
+    if ((err = model_new(&m, t, cfg))) return err;
+    err = gl_weights_read_params(m->p, m->psize, t->ntensors, &h, bytes, len);
+    if (err) {
+        gl_model_free(m);
+        return err;
+    }
+    *out = m;
+    return GL_OK;
+}
+
+GL_API int gl_model_kind(void *mp) { return mp ? (int)((gl_model *)mp)->type->kind : 0; }
+
+/* The full configuration (one word per schema field, derived words resolved) into out (cap
+ * words); the number of words, or -1 when m or out is NULL or cap too small. */
+GL_API int gl_model_config(void *mp, uint32_t *out, int cap) {
+    gl_model *m = (gl_model *)mp;
+    if (!m || !out || cap < m->type->nfields) return -1;
+    memcpy(out, m->cfg, sizeof(uint32_t) * (size_t)m->type->nfields);
+    return m->type->nfields;
+}
+
+GL_API size_t gl_model_param_count(void *mp) { return mp ? ((gl_model *)mp)->nparams : 0; }
+
+/* Set the learning rate of the next steps (also stored in its config word, so it is saved). */
+GL_API int gl_model_set_lr(void *mp, float lr) {
+    gl_model *m = (gl_model *)mp;
+    if (!m) return gl_fail(GL_EINVAL, "model: null model");
+    const gl_field *f = &m->type->fields[m->type->lr_field];
+    if (!(lr >= (float)f->lo && lr <= (float)f->hi))
+        return gl_fail(GL_EINVAL, "%s: %s must be in [%g, %g], got %g", m->type->name, f->key, f->lo, f->hi, (double)lr);
+    m->lr = lr;
+    m->cfg[m->type->lr_field] = gl_f2u(lr);
+    return GL_OK;
+}
+
+/* The parameter and gradient arenas (tensor order of the model, each tensor at a multiple of
+ * GL_ARENA_ALIGN floats); *n receives the arena length in floats. */
+GL_API float *gl_model_params(void *mp, size_t *n) {
+    gl_model *m = (gl_model *)mp;
+    if (n) *n = m ? m->params.used : 0;
+    return m ? m->params.base : NULL;
+}
+GL_API float *gl_model_grads(void *mp, size_t *n) {
+    gl_model *m = (gl_model *)mp;
+    if (n) *n = m ? m->grads.used : 0;
+    return m ? m->grads.base : NULL;
+}
+
+/* Offset (floats, within the params / grads arenas) and length of parameter tensor i. */
+GL_API int gl_model_tensor(void *mp, int i, size_t *offset, size_t *n) {
+    gl_model *m = (gl_model *)mp;
+    if (!m || !offset || !n || i < 0 || i >= m->type->ntensors) return -1;
+    *offset = (size_t)(m->p[i] - m->params.base);
+    *n = m->psize[i];
+    return 0;
+}
+
+GL_API const char *gl_model_tensor_name(void *mp, int i) {
+    gl_model *m = (gl_model *)mp;
+    if (!m || i < 0 || i >= m->type->ntensors) return NULL;
+    return m->type->tensor_names[i];
+}
+
+/* Save (weights.h): the config words, then the parameter tensors in order. */
+GL_API size_t gl_model_save_size(void *mp, int f16) {
+    gl_model *m = (gl_model *)mp;
+    if (!m) return 0;
+    return gl_weights_size((uint32_t)m->type->nfields, m->nparams, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
+}
+
+GL_API int gl_model_save(void *mp, uint8_t *out, size_t cap, int f16) {
+    gl_model *m = (gl_model *)mp;
+    if (!m || !out) return gl_fail(GL_EINVAL, "model save: null argument");
+    return gl_weights_write(out, cap, m->type->kind, m->cfg, (uint32_t)m->type->nfields, (const float *const *)m->p,
+                            m->psize, m->type->ntensors, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Training. */
+
+int gl_model_check_loss(const char *fn, double loss) {
+    if (isfinite(loss)) return GL_OK;
+    return gl_fail(GL_ENUMERIC, "%s: the loss is not finite (%g); step refused, weights unchanged", fn, loss);
+}
+
+int gl_model_step(gl_model *m, const char *fn, float *norm_out) {
+    const int nt = m->type->ntensors;
+    for (int i = 0; i < nt; i++)
+        if (m->frozen[i]) memset(m->g[i], 0, m->psize[i] * sizeof(float));
+    size_t n = m->params.used;
+    float norm = gl_clip_grad_norm(m->grads.base, n, m->clip > 0.0f ? m->clip : INFINITY);
+    if (!isfinite(norm)) return gl_fail(GL_ENUMERIC, "%s: the gradient is not finite; step refused, weights unchanged", fn);
+    m->step++;
+    /* One flat loop per run of consecutive tensors with the same learning rate (each run spans its
+     * tensors' padding too, up to the next run or the end of the arena). */
+    for (int i = 0; i < nt;) {
+        int j = i + 1;
+        while (j < nt && m->lr_scale[j] == m->lr_scale[i]) j++;
+        size_t from = (size_t)(m->p[i] - m->params.base);
+        size_t to = j < nt ? (size_t)(m->p[j] - m->params.base) : n;
+        float lr = m->lr * m->lr_scale[i];
+        float *pp = m->params.base + from, *gg = m->grads.base + from, *v1 = m->m1.base + from;
+        if (to > from) {
+            if (m->optimizer == GL_OPT_ADAM)
+                gl_adam_step(pp, v1, m->m2.base + from, gg, to - from, lr, m->beta1, m->beta2, 1e-8f, m->weight_decay,
+                             m->step);
+            else
+                gl_sgd_step(pp, v1, gg, to - from, lr, m->momentum, m->weight_decay);
+        }
+        i = j;
+    }
+    if (norm_out) *norm_out = norm;
+    return GL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The schema as JSON, built once per kind:
+ *   {"kind":1,"name":"stn","fields":[{"key":"height","type":"int","min":4,"max":1024,"default":28,
+ *    "auto":false,"derived":false,"doc":"..."}, ...],"tensors":["conv1.weight", ...]} */
+
+typedef struct {
+    char *p;
+    size_t left;
+    int overflow;
+} jbuf;
+
+static void jput(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jput(jbuf *b, const char *fmt, ...) {
+    if (b->overflow) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p, b->left, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= b->left) {
+        b->overflow = 1;
+        return;
+    }
+    b->p += n;
+    b->left -= (size_t)n;
+}
+
+static void jstr(jbuf *b, const char *s) {
+    jput(b, "\"");
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\') jput(b, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) jput(b, "\\u%04x", (unsigned)*s);
+        else jput(b, "%c", *s);
+    }
+    jput(b, "\"");
+}
+
+static const char *const type_names[] = {"int", "float", "bool", "enum"};
+
+GL_API const char *gl_model_schema(int kind) {
+    static char json[3][12288];
+    static int ready[3];
+    const gl_model_type *t = type_of_kind(kind);
+    if (!t) return NULL;
+    int k = kind - GL_KIND_STN;
+    if (ready[k]) return json[k];
+    jbuf b = {json[k], sizeof json[k], 0};
+    jput(&b, "{\"kind\":%u,\"name\":", t->kind);
+    jstr(&b, t->name);
+    jput(&b, ",\"fields\":[");
+    for (int i = 0; i < t->nfields; i++) {
+        const gl_field *f = &t->fields[i];
+        jput(&b, "%s{\"key\":", i ? "," : "");
+        jstr(&b, f->key);
+        jput(&b, ",\"type\":\"%s\",\"min\":%.17g,\"max\":%.17g,\"default\":%.17g,\"auto\":%s,\"derived\":%s",
+             type_names[f->type], f->lo, f->hi, f->dflt, f->flags & GL_FIELD_AUTO ? "true" : "false",
+             f->flags & GL_FIELD_DERIVED ? "true" : "false");
+        if (f->type == GL_FIELD_ENUM) {
+            jput(&b, ",\"choices\":");
+            jstr(&b, f->choices);
+        }
+        jput(&b, ",\"doc\":");
+        jstr(&b, f->doc);
+        jput(&b, "}");
+    }
+    jput(&b, "],\"tensors\":[");
+    for (int i = 0; i < t->ntensors; i++) {
+        jput(&b, "%s", i ? "," : "");
+        jstr(&b, t->tensor_names[i]);
+    }
+    jput(&b, "],\"lrField\":%d,\"seedField\":%d}", t->lr_field, t->seed_field);
+    if (b.overflow) return NULL;
+    ready[k] = 1;
+    return json[k];
+}
