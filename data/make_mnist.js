@@ -26,23 +26,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../src/js/random.js';
 
 const SEED = 20150605; // fixed; the STN paper's arXiv date
 const TEST_FRACTION = 0.2;
 const ROWS = 28, COLS = 28, PIX = ROWS * COLS;
 const OUT = fileURLToPath(new URL('./mnist-10k.bin.gz', import.meta.url));
 
-// mulberry32: small, well-known, deterministic.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 (the package's seededRandom): small, well-known, deterministic.
+const rng = seededRandom;
 function shuffle(a, rand) { // Fisher-Yates
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -76,7 +76,7 @@ const cpuSeconds = () => {
 function modelOptions(kind, transform, o) {
   const side = SIDE[kind];
   const opts = {
-    height: side, width: side, classes: 10, seed: o.seed, transform, optimizer: o.optimizer, dropout: o.dropout,
+    height: side, width: side, classes: 10, seed: o.seed, transform, optimizer: o.optimizer, dropout: o.dropout, distortion: kind,
     ...(o.lr != null ? { learningRate: o.lr } : {}),
   };
   if (kind === 'T') {

@@ -8,6 +8,9 @@
 
 #include "glimpse.h"
 
+/* The kinds' names in enum order, as a schema's choices string (model.h). */
+#define GL_DISTORT_NAMES "R|RTS|P|E|T"
+
 enum { GL_DISTORT_R = 0, GL_DISTORT_RTS = 1, GL_DISTORT_P = 2, GL_DISTORT_E = 3, GL_DISTORT_T = 4, GL_DISTORT_COUNT };
 
 /* *side <- the output side (height = width) of a kind. */

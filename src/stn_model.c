@@ -35,6 +35,7 @@
  *  - Deterministic: init and dropout draw from PCG32 streams seeded from the config's seed.
  */
 #include "stn_model.h"
+#include "distort.h"
 #include "layers.h"
 #include "model.h"
 #include "stn.h"
@@ -62,6 +63,7 @@ enum {
     CF_C1, CF_K1, CF_C2, CF_K2, CF_FC,
     CF_BETA1, CF_BETA2, /* float, Adam */
     CF_CPOOL,        /* 2x2 max-pools applied to the classifier's input (0..3) */
+    CF_DISTORTION,   /* the distortion of the training data, if any (a record for users of the weights) */
     STN_NCONFIG
 };
 
@@ -143,6 +145,8 @@ static const gl_field stn_fields[STN_NCONFIG] = {
     [CF_BETA1] = {"beta1", GL_FIELD_FLOAT, 0, 0.9999, 0.9, 0, 0, "Adam's beta1"},
     [CF_BETA2] = {"beta2", GL_FIELD_FLOAT, 0, 0.999999, 0.999, 0, 0, "Adam's beta2"},
     [CF_CPOOL] = {"classifierPool", GL_FIELD_INT, 0, MAX_POOL_IN, 0, 0, 0, "2x2 max-pools applied to the classifier's input"},
+    [CF_DISTORTION] = {"distortion", GL_FIELD_ENUM, 0, 0, 0, "none|" GL_DISTORT_NAMES, 0,
+                       "The distortion of the data it is trained on, recorded in its weights ('none', or a kind of g.distort); it changes nothing in the network"},
 };
 
 /* The parameter tensors' names: those of the PyTorch STN tutorial's state_dict. */

@@ -33,17 +33,8 @@ export async function loadTestBuild(build = 'simd') {
   return _instantiate(await testModules.get(build), { simd: build === 'simd', build });
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, the package's seededRandom) so failures reproduce. */
+export { seededRandom as rng } from '../src/js/random.js';
 
 /** Float32Array of n uniform values in [lo, hi). */
 export function uniform(rand, n, lo = -1, hi = 1) {

@@ -22,6 +22,11 @@ export class DRAWModel extends WasmModel {
     this.attention = c.attention;
   }
 
+  _trainOn(images) {
+    const result = this.trainBatch(images);
+    return { result, count: images.length / (this.height * this.width) };
+  }
+
   /** Validate images (count×height×width, pixels in [0, 1]) and return the count. */
   _count(fn, images) {
     return this._images(fn, images, { unit: true });

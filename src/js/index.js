@@ -11,6 +11,7 @@ import { makeNtmModel } from './ntm_model.js';
 import { makeDistort, distortionTable } from './data.js';
 import { describeSchema, defaultOptions } from './model.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
+export { seededRandom } from './random.js';
 import * as v from './validate.js';
 
 // A minimal module that uses one v128 instruction: validates only where wasm SIMD exists.

@@ -264,6 +264,35 @@ export class WasmModel {
     return images.length / pix;
   }
 
+  /**
+   * Train for about `ms` milliseconds of wall-clock time (at least one step), so a page or a worker
+   * can train in slices and stay responsive. Each step trains on nextBatch(step) (STN:
+   * { images, labels }; DRAW: images; NTM: the options of trainCopy) and then calls
+   * onStep(result, step) if given. Returns { steps, items, seconds, itemsPerSecond, mean } where
+   * items are images (STN, DRAW) or sequences (NTM), itemsPerSecond is wall-clock throughput over
+   * the whole slice (making the batches included) and mean averages every numeric field of the
+   * step results.
+   */
+  trainFor(ms, nextBatch, onStep) {
+    v.number('trainFor ms', ms, { min: 0 });
+    if (typeof nextBatch !== 'function') throw new TypeError(`trainFor nextBatch must be a function, got ${typeof nextBatch}`);
+    if (onStep !== undefined && typeof onStep !== 'function') throw new TypeError(`trainFor onStep must be a function, got ${typeof onStep}`);
+    const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+    const t0 = now();
+    const sums = {};
+    let steps = 0, items = 0;
+    do {
+      const { result, count } = this._trainOn(nextBatch(steps));
+      for (const [k, x] of Object.entries(result)) if (typeof x === 'number') sums[k] = (sums[k] ?? 0) + x;
+      items += count;
+      onStep?.(result, steps);
+      steps++;
+    } while (now() - t0 < ms);
+    const seconds = (now() - t0) / 1000;
+    const mean = Object.fromEntries(Object.entries(sums).map(([k, x]) => [k, x / steps]));
+    return { steps, items, seconds, itemsPerSecond: items / Math.max(seconds, 1e-9), mean };
+  }
+
   // ---- test hooks (not part of the public API) ----
 
   /** The parameter arena (pointer and length in floats, valid until memory grows) and its tensors. */

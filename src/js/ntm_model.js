@@ -31,6 +31,11 @@ export class NTMModel extends WasmModel {
     this.writeHeads = c.heads.write;
   }
 
+  _trainOn(options) {
+    const result = this.trainCopy(options);
+    return { result, count: options?.batch ?? 16 };
+  }
+
   _lengths(fn, o, dBatch) {
     const batch = o.batch === undefined ? dBatch : v.size(`${fn} batch`, o.batch, { max: 65536 });
     const minLength = o.minLength === undefined ? 1 : v.size(`${fn} minLength`, o.minLength, { max: MAX_LENGTH });

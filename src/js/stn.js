@@ -13,9 +13,25 @@ function alignOpt(fnName, opts, keys) {
   };
 }
 
+/**
+ * theta (2×3, a Float32Array) of the affine map that rotates by `rotation` degrees, scales by
+ * `scale` and shifts by (tx, ty) in normalised coordinates: the sampling grid of a transformer
+ * with these controls (the output pixel (x, y) reads the input at theta · (x, y, 1)).
+ */
+export function affineTheta({ rotation = 0, scale = 1, tx = 0, ty = 0 } = {}) {
+  v.number('affineTheta rotation', rotation);
+  v.number('affineTheta scale', scale);
+  v.number('affineTheta tx', tx);
+  v.number('affineTheta ty', ty);
+  const a = (rotation * Math.PI) / 180;
+  const c = scale * Math.cos(a), s = scale * Math.sin(a);
+  return Float32Array.of(c, -s, tx, s, c, ty);
+}
+
 export function makeStn(core) {
   const x = core.x;
   return {
+    affineTheta,
     /** theta (N×2×3) → grid (N×H×W×2) */
     affineGrid(theta, size, opts) {
       const [N, , H, W] = v.shape('size', size, 4, NCHW);

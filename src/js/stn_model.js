@@ -19,6 +19,14 @@ export class STNModel extends WasmModel {
     this.classes = c.classes;
     [this.outputHeight, this.outputWidth] = c.outputSize;
     this.transformType = c.transform;
+    /** The distortion of the data the model was trained on, as recorded in its weights ('none' if not recorded). */
+    this.distortion = c.distortion;
+  }
+
+  _trainOn(batch) {
+    if (batch === null || typeof batch !== 'object') throw new TypeError(`trainFor nextBatch() must return { images, labels }, got ${batch === null ? 'null' : typeof batch}`);
+    const result = this.trainBatch(batch.images, batch.labels);
+    return { result, count: batch.images.length / (this.height * this.width) };
   }
 
   /**
@@ -39,17 +47,28 @@ export class STNModel extends WasmModel {
     });
   }
 
-  /** Class scores (count×classes, before softmax) and the argmax labels, without dropout. */
+  /**
+   * Class scores without dropout: logits (count×classes, before softmax), probabilities (their
+   * softmax per image) and the argmax labels.
+   */
   predict(images) {
     const ptr = this.ptr;
     const B = this._images('predict', images);
     const core = this._core;
-    const nl = B * this.classes;
-    return core.scoped((s) => {
+    const C = this.classes, nl = B * C;
+    const { labels, logits } = core.scoped((s) => {
       const pi = s.put(images), pz = s.zeros(nl), pl = s.zeros(B);
       core.check(core.x.gl_stn_predict(ptr, pz, pl, pi, B), 'STN predict');
       return { labels: core.i32.slice(pl >> 2, (pl >> 2) + B), logits: s.get(pz, nl) };
     });
+    const probabilities = new Float32Array(nl);
+    for (let i = 0; i < B; i++) {
+      let m = -Infinity, z = 0;
+      for (let c = 0; c < C; c++) m = Math.max(m, logits[i * C + c]);
+      for (let c = 0; c < C; c++) z += (probabilities[i * C + c] = Math.exp(logits[i * C + c] - m));
+      for (let c = 0; c < C; c++) probabilities[i * C + c] /= z;
+    }
+    return { labels, logits, probabilities };
   }
 
   /**
