@@ -166,11 +166,6 @@ static int draw_configure(gl_model *base) {
     m->R = m->att ? 2 * m->Nr * m->Nr : 2 * m->HW;
     m->EI = m->R + m->Hd;
     m->binarize = (int)c[CF_BINARIZE];
-    base->optimizer = GL_OPT_ADAM;
-    base->lr = gl_cfg_float(base, CF_LR);
-    base->clip = gl_cfg_float(base, CF_CLIP);
-    base->beta1 = gl_cfg_float(base, CF_BETA1);
-    base->beta2 = gl_cfg_float(base, CF_BETA2);
     if (!gl_size(4 * (size_t)m->Hd, (size_t)m->EI, 1, 1) || !gl_size((size_t)m->HW, (size_t)m->Hd, 1, 1))
         return gl_fail(GL_ENOMEM, "draw: layers too large");
     return GL_OK;
@@ -721,18 +716,8 @@ GL_API int gl_draw_generate(void *mp, float *canvases, float *writep, int count,
 /* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
 const gl_model_type gl_draw_type = {
-    .kind = GL_KIND_DRAW,
-    .name = "draw",
-    .fields = draw_fields,
-    .nfields = DRAW_NCONFIG,
-    .min_config = CF_SEED,
-    .seed_field = CF_SEED,
-    .lr_field = CF_LR,
-    .size = sizeof(draw_model),
-    .ntensors = P_COUNT,
-    .tensor_names = draw_tensor_names,
-    .configure = draw_configure,
-    .tensor_sizes = draw_tensor_sizes,
-    .init = draw_init,
-    .release = draw_release,
-};
+    .kind = GL_KIND_DRAW, .name = "draw", .fields = draw_fields, .nfields = DRAW_NCONFIG, .min_config = CF_SEED,
+    .seed_field = CF_SEED, .opt = {-1, CF_LR, -1, -1, CF_CLIP, CF_BETA1, CF_BETA2}, .size = sizeof(draw_model),
+    .ntensors = P_COUNT, .tensor_names = draw_tensor_names, .configure = draw_configure,
+    .tensor_sizes = draw_tensor_sizes, .init = draw_init, .release = draw_release};
+

@@ -83,6 +83,13 @@ static int configure(gl_model *m, const gl_model_type *t, const uint32_t *cfg) {
         m->frozen[i] = 0;
     }
     if ((err = t->configure(m))) return err;
+    if (t->opt.optimizer >= 0) m->optimizer = (int)m->cfg[t->opt.optimizer];
+    m->lr = gl_cfg_float(m, t->opt.lr);
+    if (t->opt.momentum >= 0) m->momentum = gl_cfg_float(m, t->opt.momentum);
+    if (t->opt.weight_decay >= 0) m->weight_decay = gl_cfg_float(m, t->opt.weight_decay);
+    m->clip = t->opt.clip >= 0 ? gl_cfg_float(m, t->opt.clip) : 0.0f;
+    if (t->opt.beta1 >= 0) m->beta1 = gl_cfg_float(m, t->opt.beta1);
+    if (t->opt.beta2 >= 0) m->beta2 = gl_cfg_float(m, t->opt.beta2);
     memset(m->psize, 0, sizeof m->psize);
     t->tensor_sizes(m, m->psize);
     m->nparams = 0;
@@ -205,11 +212,11 @@ GL_API size_t gl_model_param_count(void *mp) { return mp ? ((gl_model *)mp)->npa
 GL_API int gl_model_set_lr(void *mp, float lr) {
     gl_model *m = (gl_model *)mp;
     if (!m) return gl_fail(GL_EINVAL, "model: null model");
-    const gl_field *f = &m->type->fields[m->type->lr_field];
+    const gl_field *f = &m->type->fields[m->type->opt.lr];
     if (!(lr >= (float)f->lo && lr <= (float)f->hi))
         return gl_fail(GL_EINVAL, "%s: %s must be in [%g, %g], got %g", m->type->name, f->key, f->lo, f->hi, (double)lr);
     m->lr = lr;
-    m->cfg[m->type->lr_field] = gl_f2u(lr);
+    m->cfg[m->type->opt.lr] = gl_f2u(lr);
     return GL_OK;
 }
 
@@ -362,7 +369,7 @@ GL_API const char *gl_model_schema(int kind) {
         jput(&b, "%s", i ? "," : "");
         jstr(&b, t->tensor_names[i]);
     }
-    jput(&b, "],\"lrField\":%d,\"seedField\":%d}", t->lr_field, t->seed_field);
+    jput(&b, "],\"lrField\":%d,\"seedField\":%d}", t->opt.lr, t->seed_field);
     if (b.overflow) return NULL;
     ready[k] = 1;
     return json[k];

@@ -67,13 +67,17 @@ typedef struct {
     int nfields;
     int min_config;          /* fewest config words a weights file may hold (older files) */
     int seed_field;          /* the word of the seed */
-    int lr_field;            /* the word of the learning rate (gl_model_set_lr) */
+    /* The words of the optimiser settings, read into the base after configure (so derived words
+     * are resolved); -1 where the model has no such word (then: Adam, momentum 0, no weight decay,
+     * betas 0.9 / 0.999). lr is also the word gl_model_set_lr writes. */
+    struct { int optimizer, lr, momentum, weight_decay, clip, beta1, beta2; } opt;
     size_t size;             /* sizeof the model's struct (its first member is a gl_model) */
     int ntensors;            /* parameter tensors, in arena order */
     const char *const *tensor_names;
     /* Derive the model's own fields from m->cfg (every word already range-checked; GL_AUTO words
-     * of AUTO / DERIVED fields must be resolved and written back), set the optimiser fields of the
-     * base, check what involves several words (GL_EINVAL / GL_ENOMEM with a message). */
+     * of AUTO / DERIVED fields must be resolved and written back), set per-tensor lr_scale /
+     * frozen if needed, check what involves several words (GL_EINVAL / GL_ENOMEM with a message).
+     * Must not allocate (it also runs on a probe struct before a load allocates anything). */
     int (*configure)(gl_model *m);
     void (*tensor_sizes)(const gl_model *m, size_t *sizes); /* floats of each parameter tensor */
     void (*init)(gl_model *m);    /* initial parameters, from m->init_rng (create only) */

@@ -163,11 +163,6 @@ static int ntm_configure(gl_model *base) {
     m->Oin = m->Hd + m->Hr * m->C;
     m->meminit = gl_cfg_float(base, CF_MEMINIT);
     m->pclip = gl_cfg_float(base, CF_PCLIP);
-    base->optimizer = GL_OPT_ADAM;
-    base->lr = gl_cfg_float(base, CF_LR);
-    base->clip = gl_cfg_float(base, CF_CLIP);
-    base->beta1 = gl_cfg_float(base, CF_BETA1);
-    base->beta2 = gl_cfg_float(base, CF_BETA2);
     base->frozen[P_R0] = base->frozen[P_W0] = !m->learn_init; /* fixed initial state */
     return GL_OK;
 }
@@ -804,18 +799,8 @@ GL_API int gl_ntm_copy(void *mp, float *output, float *rw, float *ww, float *mem
 /* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
 const gl_model_type gl_ntm_type = {
-    .kind = GL_KIND_NTM,
-    .name = "ntm",
-    .fields = ntm_fields,
-    .nfields = NTM_NCONFIG,
-    .min_config = NTM_NCONFIG,
-    .seed_field = CF_SEED,
-    .lr_field = CF_LR,
-    .size = sizeof(ntm_model),
-    .ntensors = P_COUNT,
-    .tensor_names = ntm_tensor_names,
-    .configure = ntm_configure,
-    .tensor_sizes = ntm_tensor_sizes,
-    .init = ntm_init,
-    .release = ntm_release,
-};
+    .kind = GL_KIND_NTM, .name = "ntm", .fields = ntm_fields, .nfields = NTM_NCONFIG, .min_config = NTM_NCONFIG,
+    .seed_field = CF_SEED, .opt = {-1, CF_LR, -1, -1, CF_CLIP, CF_BETA1, CF_BETA2}, .size = sizeof(ntm_model),
+    .ntensors = P_COUNT, .tensor_names = ntm_tensor_names, .configure = ntm_configure,
+    .tensor_sizes = ntm_tensor_sizes, .init = ntm_init, .release = ntm_release};
+

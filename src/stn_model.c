@@ -190,13 +190,6 @@ static int stn_configure(gl_model *base) {
     m->lc1 = (int)c[CF_LC1]; m->lk1 = (int)c[CF_LK1]; m->lc2 = (int)c[CF_LC2]; m->lk2 = (int)c[CF_LK2]; m->lfc = (int)c[CF_LFC];
     m->c1 = (int)c[CF_C1]; m->k1 = (int)c[CF_K1]; m->c2 = (int)c[CF_C2]; m->k2 = (int)c[CF_K2]; m->fc = (int)c[CF_FC];
     m->dropout = gl_cfg_float(base, CF_DROPOUT);
-    base->optimizer = (int)c[CF_OPTIMIZER];
-    base->lr = gl_cfg_float(base, CF_LR);
-    base->momentum = gl_cfg_float(base, CF_MOMENTUM);
-    base->weight_decay = gl_cfg_float(base, CF_WD);
-    base->clip = gl_cfg_float(base, CF_CLIP);
-    base->beta1 = gl_cfg_float(base, CF_BETA1);
-    base->beta2 = gl_cfg_float(base, CF_BETA2);
     /* the localisation net (tensors P_LC1W..P_LF2B, first in the arena) learns at lr * loc_lr */
     for (int i = P_LC1W; i <= P_LF2B; i++) base->lr_scale[i] = gl_cfg_float(base, CF_LOC_LR);
     if (m->transform != TR_NONE && !stack_geometry(&m->lg, m->H, m->W, m->lpool, m->lk1, m->lk2, m->lc2))
@@ -711,18 +704,8 @@ GL_API int gl_stn_transform(void *mp, float *theta, float *output, const float *
 /* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
 const gl_model_type gl_stn_type = {
-    .kind = GL_KIND_STN,
-    .name = "stn",
-    .fields = stn_fields,
-    .nfields = STN_NCONFIG,
-    .min_config = CF_DROPOUT,
-    .seed_field = CF_SEED,
-    .lr_field = CF_LR,
-    .size = sizeof(stn_model),
-    .ntensors = P_COUNT,
-    .tensor_names = stn_tensor_names,
-    .configure = stn_configure,
-    .tensor_sizes = stn_tensor_sizes,
-    .init = stn_init,
-    .release = stn_release,
-};
+    .kind = GL_KIND_STN, .name = "stn", .fields = stn_fields, .nfields = STN_NCONFIG, .min_config = CF_DROPOUT,
+    .seed_field = CF_SEED, .opt = {CF_OPTIMIZER, CF_LR, CF_MOMENTUM, CF_WD, CF_CLIP, CF_BETA1, CF_BETA2}, .size = sizeof(stn_model),
+    .ntensors = P_COUNT, .tensor_names = stn_tensor_names, .configure = stn_configure,
+    .tensor_sizes = stn_tensor_sizes, .init = stn_init, .release = stn_release};
+

@@ -203,6 +203,34 @@ const optPair = (name, max) => ({
     [['2', 2], 'T'], [[2, 1.5], 'R'], [[2, NaN], 'R']].map(([v, c]) => bad(v, c, [name], show(v))),
 });
 
+/** A function argument (optional: undefined is valid too). */
+const fnArg = (name, valid, { optional = false } = {}) => ({
+  name,
+  valid,
+  bad: () => notTyped([name]).filter((b) => !(optional && b.v === undefined)),
+});
+
+/**
+ * Bad-value descriptors of every option of a model, derived from its schema (g.schema.X, the
+ * C core's declaration: type, range, choices); `special` replaces the generic ones of options
+ * with rules of their own (NTM's memory, heads and shift).
+ */
+function schemaOptionKeys(schema, special = {}) {
+  const keys = {};
+  for (const o of schema) {
+    const f = o.fields[0];
+    if (o.shape === 'pair') keys[o.name] = optPair(o.name, Math.max(...o.fields.map((x) => x.max)));
+    else if (o.shape === 'object') continue; // only NTM's heads: given in special
+    else if (f.type === 'int') keys[o.name] = optInt(o.name, f.min, f.max);
+    else if (f.type === 'float') keys[o.name] = optNum(o.name, f.min, f.max);
+    else if (f.type === 'bool') keys[o.name] = optBool(o.name);
+    else keys[o.name] = optEnum(o.name, [f.default ?? f.choices[0]]);
+  }
+  Object.assign(keys, special);
+  for (const o of schema) assert.ok(keys[o.name], `option ${o.name} of the schema has no robustness descriptor`);
+  return keys;
+}
+
 /** Uint8Array bytes for a loader: other types are TypeErrors. */
 function bytesArg(name, valid) {
   return {
@@ -257,6 +285,8 @@ function kernelSpecs() {
       id: 'stn.affineGrid', call: g.stn.affineGrid,
       args: [t, shape('size', NCHW, [true, false, false, false], ['theta', 'grid']), alignOpts],
     });
+    const ctl = { rotation: optNum('rotation', -Infinity, Infinity), scale: optNum('scale', -Infinity, Infinity), tx: optNum('tx', -Infinity, Infinity), ty: optNum('ty', -Infinity, Infinity) };
+    specs.push({ id: 'stn.affineTheta', call: g.stn.affineTheta, args: [options('affineTheta options', { rotation: 30, scale: 0.8, tx: 0.1, ty: -0.2 }, ctl)] });
     specs.push({
       id: 'stn.affineGridBackward', call: g.stn.affineGridBackward,
       args: [f32('dGrid', N * H * W * 2), shape('size', NCHW, [true, false, true, true], ['dGrid']), alignOpts],
@@ -379,15 +409,7 @@ const MODELS = {
   STN: {
     create: 'createSTN', load: 'loadSTN', opts: STN_OPTS,
     api: ['trainBatch', 'predict', 'transform', 'save', 'free'],
-    optionKeys: {
-      height: optInt('height', 4, 1024), width: optInt('width', 4, 1024), classes: optInt('classes', 2, 100000),
-      seed: optInt('seed', 0, 0xffffffff), transform: optEnum('transform', ['affine']), optimizer: optEnum('optimizer', ['sgd']),
-      learningRate: optNum('learningRate', 1e-12, 100), momentum: optNum('momentum', 0, 0.9999),
-      dropout: optNum('dropout', 0, 0.95), clipNorm: optNum('clipNorm', 0, 1e30), locPool: optInt('locPool', 0, 3),
-      locChannels: optPair('locChannels', 1024), locKernels: optPair('locKernels', 64), locHidden: optInt('locHidden', 1, 1024),
-      channels: optPair('channels', 1024), kernels: optPair('kernels', 64), hidden: optInt('hidden', 1, 1024),
-      outputSize: optPair('outputSize', 1024),
-    },
+    optionKeys: schemaOptionKeys(g.schema.STN),
     // Option values each in range whose combination needs more than 1 GiB (or, on wasm32, a
     // size_t product that wraps): must be a RangeError naming one of the options involved.
     huge: [
@@ -399,12 +421,7 @@ const MODELS = {
   DRAW: {
     create: 'createDRAW', load: 'loadDRAW', opts: DRAW_OPTS,
     api: ['trainBatch', 'loss', 'generate', 'reconstruct', 'save', 'free'],
-    optionKeys: {
-      T: optInt('T', 1, 256), readN: optInt('readN', 1, 64), writeN: optInt('writeN', 1, 64), hidden: optInt('hidden', 1, 4096),
-      latent: optInt('latent', 1, 4096), attention: optBool('attention'), height: optInt('height', 2, 512),
-      width: optInt('width', 2, 512), seed: optInt('seed', 0, 0xffffffff), learningRate: optNum('learningRate', 1e-12, 100),
-      binarize: optEnum('binarize', ['threshold']),
-    },
+    optionKeys: schemaOptionKeys(g.schema.DRAW),
     huge: [
       { o: { hidden: 4096, latent: 4096, height: 512, width: 512 }, names: ['hidden', 'latent', 'height', 'width', 'options'] },
     ],
@@ -412,20 +429,17 @@ const MODELS = {
   NTM: {
     create: 'createNTM', load: 'loadNTM', opts: NTM_OPTS,
     api: ['trainCopy', 'copy', 'save', 'free'],
-    optionKeys: {
-      bits: optInt('bits', 1, 256), memory: {
+    optionKeys: schemaOptionKeys(g.schema.NTM, {
+      memory: {
         bad: () => [[[0, 4], 'R'], [[5000, 4], 'R'], [[6, 2000], 'R'], [[6], 'R'], ['6x4', 'T'], [null, 'T'], [[6, 4.5], 'R']]
           .map(([v, c]) => bad(v, c, ['memory'], show(v))),
       },
-      controller: optInt('controller', 1, 4096), controllerType: optEnum('controllerType', ['lstm']),
       heads: {
         bad: () => [[0, 'R'], [17, 'R'], ['1', 'T'], [null, 'T'], [[1, 1], 'T'], [{ read: 0 }, 'R'], [{ write: 17 }, 'R'],
           [{ bogusKey: 1 }, 'R'], [1.5, 'R']].map(([v, c]) => bad(v, c, ['heads'], show(v))),
       },
       shift: { bad: () => [[3, 'R'], [65, 'R'], [-1, 'R'], ['1', 'T'], [0.5, 'R']].map(([v, c]) => bad(v, c, ['shift'], show(v))) },
-      seed: optInt('seed', 0, 0xffffffff), learningRate: optNum('learningRate', 1e-12, 10), clipNorm: optNum('clipNorm', 0, 1e30),
-      memoryInit: optNum('memoryInit', -1, 1), learnInit: optBool('learnInit'),
-    },
+    }),
     huge: [
       { o: { memory: [4096, 1024], controller: 4096, heads: 16 }, names: ['memory', 'controller', 'heads', 'options'] },
     ],
@@ -506,6 +520,17 @@ function modelSpecs(kind, m) {
       args: [seqArg, int('length', 3, 1, 10000, { names: ['length', 'sequence'] }), options('copy options', { traces: true }, { traces: optBool('traces') })],
     });
   }
+  // trainFor: one step at ms 0; what nextBatch returns goes through the model's own checks
+  const nextValid = kind === 'STN' ? () => ({ images: modelImages(m, 2, 11), labels: [0, 2] })
+    : kind === 'DRAW' ? () => modelImages(m, 2, 11) : () => ({ batch: 2, minLength: 2, maxLength: 3 });
+  specs.push({
+    id: `${kind}.trainFor`, call: (...a) => m.trainFor(...a), mutating: true,
+    args: [num('ms', 0, 0, Infinity), fnArg('nextBatch', nextValid), fnArg('onStep', () => {}, { optional: true })],
+    extra: [
+      { args: [0, () => null], cls: 'T', names: ['nextBatch', 'images', 'options'], what: 'nextBatch returns null' },
+      { args: [0, () => ({ images: new Float32Array(3), labels: [0] })], cls: 'E', names: ['images', 'options'], what: 'nextBatch returns a wrong batch' },
+    ],
+  });
   specs.push({ id: `${kind}.learningRate=`, call: setLr, args: [lr], mutating: true });
   specs.push({ id: `${kind}.save`, call: (...a) => m.save(...a), args: [options('save options', { float16: true }, { float16: optBool('float16') })] });
   for (const s of specs) s.probe = probe;

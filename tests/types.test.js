@@ -22,3 +22,8 @@ test('TypeScript declarations type-check (tsc --strict)', { timeout: 120_000 }, 
     rmSync(nm, { recursive: true, force: true });
   }
 });
+
+test('the options and config declarations are what the C schema generates (scripts/gen_types.js --check)', () => {
+  const r = spawnSync(process.execPath, [`${ROOT}scripts/gen_types.js`, '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr || r.stdout);
+});

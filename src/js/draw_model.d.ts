@@ -1,32 +1,55 @@
-/** Options of g.createDRAW (defaults: DRAW_DEFAULTS, the settings of the shipped 'draw-mnist' model). */
+import type { TrainForResult } from './model.js';
+// <generated from the C schema by scripts/gen_types.js: do not edit by hand>
+/** Options of g.createDRAW; every one is optional. Declared in the C core's schema (g.schema.DRAW). */
 export interface DRAWOptions {
-  /** Glimpses (time steps), 1..256. */
+  /** Glimpses (time steps) (default 16; 1..256). */
   T?: number;
-  /** Read patch side N (an N×N grid of Gaussian filters), with attention. */
+  /** Read patch size N (an N x N grid of filters) (default 8; 1..64). */
   readN?: number;
-  /** Write patch side N, with attention. */
+  /** Write patch size N (default 10; 1..64). */
   writeN?: number;
-  /** LSTM size of the encoder and of the decoder. */
+  /** LSTM size of the encoder and of the decoder (default 128; 1..4096). */
   hidden?: number;
-  /** Size of z_t per step. */
+  /** Size of the latent z_t (default 32; 1..4096). */
   latent?: number;
-  /** true: selective attention (eq. 19-29); false: the paper's baseline reading the whole image and writing a full canvas delta. */
+  /** Selective attention (true) or the paper's no-attention baseline (false) (default true). */
   attention?: boolean;
-  /** Image rows (B in the paper). */
+  /** Image rows (default 28; 2..512). */
   height?: number;
-  /** Image columns (A in the paper). */
+  /** Image columns (default 28; 2..512). */
   width?: number;
-  /** Seed of the initial weights and of the training noise (eps, stochastic binarisation). */
+  /** Seed of the initialisation, eps and binarisation draws (default 0; 0..4294967295). */
   seed?: number;
-  /** Adam learning rate (default 1e-3). */
+  /** Adam learning rate (default 0.001; 1e-12..100). */
   learningRate?: number;
-  /** Maximum gradient L2 norm (clip_grad_norm_); 0 turns clipping off. Default 10. */
+  /** Clip the gradient to this L2 norm (0 = off) (default 10; 0..1e+30). */
   clipNorm?: number;
+  /** Adam's beta1 (default 0.9; 0..0.9999). */
   beta1?: number;
+  /** Adam's beta2 (default 0.999; 0..0.999999). */
   beta2?: number;
-  /** How images in [0, 1] become binary: 'threshold' (pixel > 0.5, default) or 'stochastic' (Bernoulli draws per training step; evaluation draws are seeded). Binary images are unchanged by either. */
+  /** 'threshold' (pixel > 0.5) or 'stochastic' (a fresh Bernoulli draw per training step) (default 'threshold'). */
   binarize?: 'threshold' | 'stochastic';
 }
+
+/** The full configuration of a model (its options with defaults and derived values filled in). */
+export interface DRAWConfig {
+  readonly T: number;
+  readonly readN: number;
+  readonly writeN: number;
+  readonly hidden: number;
+  readonly latent: number;
+  readonly attention: boolean;
+  readonly height: number;
+  readonly width: number;
+  readonly seed: number;
+  readonly learningRate: number;
+  readonly clipNorm: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly binarize: 'threshold' | 'stochastic';
+}
+// </generated>
 
 /** Loss terms in nats per image: loss = reconstruction (−log p(x | c_T)) + kl (summed over the steps). */
 export interface DRAWLoss {
@@ -35,12 +58,10 @@ export interface DRAWLoss {
   kl: number;
 }
 
-export declare const DRAW_DEFAULTS: Readonly<Required<DRAWOptions>>;
-
 /** A DRAW model (Gregor et al. 2015) whose weights live in wasm memory. */
 export declare class DRAWModel {
   /** The full configuration. */
-  readonly config: Readonly<Required<DRAWOptions>>;
+  readonly config: DRAWConfig;
   /** Number of glimpses T. */
   readonly steps: number;
   readonly height: number;
@@ -64,6 +85,12 @@ export declare class DRAWModel {
     images: Float32Array,
     options?: { seed?: number },
   ): { steps: number; canvases: Float32Array; read: Float32Array | null; write: Float32Array | null };
+  /** Train for about `ms` ms of wall clock (at least one step) on nextBatch(step) (images). */
+  trainFor(
+    ms: number,
+    nextBatch: (step: number) => Float32Array,
+    onStep?: (result: DRAWLoss & { gradNorm: number }, step: number) => void,
+  ): TrainForResult<DRAWLoss & { gradNorm: number }>;
   /** The weights in the versioned format (float16 storage with { float16: true }). */
   save(options?: { float16?: boolean }): Uint8Array;
   /** Release the wasm memory (idempotent; later calls throw). */

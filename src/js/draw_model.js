@@ -11,16 +11,7 @@ import { KIND, WasmModel, defineModel } from './model.js';
 export class DRAWModel extends WasmModel {
   static kind = KIND.DRAW;
   static label = 'DRAW';
-
-  constructor(core, ptr, schema) {
-    super(core, ptr, schema);
-    const c = this.config;
-    /** Number of glimpses (time steps). */
-    this.steps = c.T;
-    this.height = c.height;
-    this.width = c.width;
-    this.attention = c.attention;
-  }
+  static properties = (c) => ({ steps: c.T, height: c.height, width: c.width, attention: c.attention }); // steps: glimpses T
 
   _trainOn(images) {
     const result = this.trainBatch(images);

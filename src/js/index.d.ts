@@ -24,6 +24,15 @@ export type {
   DistortFunction,
 } from './data.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
+export type { TrainForResult, SchemaOption } from './model.js';
+export type { AffineControls } from './stn.js';
+import type { SchemaOption } from './model.js';
+import type { STNOptions } from './stn_model.js';
+import type { DRAWOptions } from './draw_model.js';
+import type { NTMOptions } from './ntm_model.js';
+
+/** A deterministic generator of uniform numbers in [0, 1) (mulberry32). */
+export function seededRandom(seed: number): () => number;
 
 export interface LoadOptions {
   /** false forces the scalar build; true requires SIMD (throws where the engine lacks it). Default: SIMD where supported. */
@@ -47,6 +56,12 @@ export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFact
   readonly ntm: NtmKernels;
   /** The STN paper's distortions (R, RTS, P, E, T), seeded. */
   readonly distort: DistortFunction;
+  /** The distortion kinds as the C core describes them: output side (height = width) and parameters. */
+  readonly distortions: Readonly<Record<'R' | 'RTS' | 'P' | 'E' | 'T', { readonly side: number; readonly description: string }>>;
+  /** Every model's options as the C core declares them: name, type, range, default, doc. */
+  readonly schema: { readonly STN: readonly SchemaOption[]; readonly DRAW: readonly SchemaOption[]; readonly NTM: readonly SchemaOption[] };
+  /** The fixed defaults of every model's options (derived ones, e.g. STN's outputSize, left out). */
+  readonly defaults: { readonly STN: Readonly<STNOptions>; readonly DRAW: Readonly<DRAWOptions>; readonly NTM: Readonly<NTMOptions> };
   /** A model built from the weights shipped in the package. */
   pretrained(name: 'stn-mnist'): Promise<STNModel>;
   pretrained(name: 'draw-mnist'): Promise<DRAWModel>;

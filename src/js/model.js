@@ -89,7 +89,7 @@ function fieldWord(f, value, name) {
     case 'int':
       if (f.auto && value === 'auto') return AUTO;
       if (f.auto && typeof value === 'string') {
-        throw new RangeError(`${name} must be an integer in [${f.min}, ${f.max}] or 'auto', got ${JSON.stringify(value)}`);
+        throw new TypeError(`${name} must be an integer in [${f.min}, ${f.max}] or 'auto', got the string ${JSON.stringify(value)}`);
       }
       return v.size(name, value, { min: f.min, max: f.max });
     case 'float':
@@ -174,7 +174,8 @@ export function describeSchema(schema) {
 
 /**
  * The base of every model class: owns a pointer to a C model; free() is idempotent and any call
- * after it throws. Subclasses set static `kind` (KIND.*) and `label` ('STN').
+ * after it throws. Subclasses set static `kind` (KIND.*), `label` ('STN') and `properties`, a
+ * function of the config giving the read-only conveniences the model exposes (height, steps, R...).
  */
 export class WasmModel {
   constructor(core, ptr, schema) {
@@ -190,6 +191,7 @@ export class WasmModel {
     });
     /** Full configuration (the create options with their defaults and derived values). */
     this.config = wordsToConfig(schema, words);
+    Object.assign(this, this.constructor.properties(this.config));
   }
 
   /** The C pointer; throws after free(). */

@@ -1,50 +1,55 @@
-/** Options of g.createNTM. Every option is optional. */
+import type { TrainForResult } from './model.js';
+// <generated from the C schema by scripts/gen_types.js: do not edit by hand>
+/** Options of g.createNTM; every one is optional. Declared in the C core's schema (g.schema.NTM). */
 export interface NTMOptions {
-  /** Bits per vector of the copy task (input width bits+1: the extra channel is the delimiter). Default 8. */
+  /** Bits per vector of the task (default 8; 1..256). */
   bits?: number;
-  /** [R, C]: memory rows × row width. Default [128, 20]. */
+  /** `memory.0`: Memory rows R (default 128; 1..4096). `memory.1`: Memory row width C (default 20; 1..1024). */
   memory?: [number, number] | number[];
-  /** Controller size (LSTM hidden units or feed-forward units). Default 100. */
+  /** Controller size (default 100; 1..4096). */
   controller?: number;
-  /** 'lstm' (default) or 'feedforward' (one tanh layer). */
+  /** 'lstm' or 'feedforward' (h = tanh(W [x, r] + b)) (default 'lstm'). */
   controllerType?: 'lstm' | 'feedforward';
-  /** Read and write heads: a number (that many of each) or { read, write }. Default 1 and 1. */
+  /** `heads.read`: Read heads (default 1; 1..16). `heads.write`: Write heads (default 1; 1..16). */
   heads?: number | { read?: number; write?: number };
-  /** Shift range n: the shift weighting covers offsets −n..n. Default 1 (3 offsets). */
+  /** Shift range n: offsets -n..n (2n+1 <= R) (default 1; 0..64). */
   shift?: number;
-  /** Seed of the initialisation and of the training sequences (uint32). Default 0. */
+  /** Seed of the initialisation and of the training data (default 0; 0..4294967295). */
   seed?: number;
-  /** Adam learning rate. Default 1e-3. */
+  /** Adam learning rate (default 0.001; 1e-12..10). */
   learningRate?: number;
-  /** Maximum L2 norm of the gradient (0: no clipping). Default 10. */
+  /** Clip the gradient to this L2 norm (0 = off) (default 10; 0..1e+30). */
   clipNorm?: number;
-  /** Adam β1, β2. Defaults 0.9, 0.999. */
+  /** Adam's beta1 (default 0.9; 0..0.9999). */
   beta1?: number;
+  /** Adam's beta2 (default 0.999; 0..0.999999). */
   beta2?: number;
-  /** The constant every memory cell starts at (Collier & Beel 2018). Default 1e-6. */
+  /** The constant initial memory value (Collier & Beel: 1e-6) (default 0.000001; -1..1). */
   memoryInit?: number;
-  /** Learned initial read vectors and weightings (true, default) or fixed ones (r = 0, w on row 0). */
+  /** Learned initial read vectors and weightings (true) or fixed ones (false) (default true). */
   learnInit?: boolean;
-  /** Head parameters are clipped to ±paramClip before their activations (0: off). Default 20. */
+  /** Head parameters clipped to +-paramClip before their activations (0 = off) (default 20; 0..1000000). */
   paramClip?: number;
 }
 
+/** The full configuration of a model (its options with defaults and derived values filled in). */
 export interface NTMConfig {
-  bits: number;
-  memory: [number, number];
-  controller: number;
-  controllerType: 'lstm' | 'feedforward';
-  heads: { read: number; write: number };
-  shift: number;
-  seed: number;
-  learningRate: number;
-  clipNorm: number;
-  beta1: number;
-  beta2: number;
-  memoryInit: number;
-  learnInit: boolean;
-  paramClip: number;
+  readonly bits: number;
+  readonly memory: readonly [number, number];
+  readonly controller: number;
+  readonly controllerType: 'lstm' | 'feedforward';
+  readonly heads: { readonly read: number; readonly write: number };
+  readonly shift: number;
+  readonly seed: number;
+  readonly learningRate: number;
+  readonly clipNorm: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly memoryInit: number;
+  readonly learnInit: boolean;
+  readonly paramClip: number;
 }
+// </generated>
 
 export interface CopyTaskOptions {
   /** Sequences per step. Default 16 (trainCopy), 32 (evaluateCopy). */
@@ -101,6 +106,12 @@ export interface NTMModel {
   evaluateCopy(options?: CopyTaskOptions & { count?: number; seed?: number }): CopyStats;
   /** Run the copy task on one sequence (length×bits, values in [0, 1]). */
   copy(sequence: Float32Array, length: number, options?: { traces?: boolean }): CopyResult;
+  /** Train for about `ms` ms of wall clock (at least one step) on trainCopy(nextBatch(step)). */
+  trainFor(
+    ms: number,
+    nextBatch: (step: number) => CopyTaskOptions,
+    onStep?: (result: TrainCopyResult, step: number) => void,
+  ): TrainForResult<TrainCopyResult>;
   /** The weights in the versioned format (float32, or float16 with { float16: true }). */
   save(options?: { float16?: boolean }): Uint8Array;
   /** Release the wasm memory. Idempotent; any later call throws. */

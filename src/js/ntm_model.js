@@ -20,16 +20,7 @@ function normalize(options) {
 export class NTMModel extends WasmModel {
   static kind = KIND.NTM;
   static label = 'NTM';
-
-  constructor(core, ptr, schema) {
-    super(core, ptr, schema);
-    const c = this.config;
-    this.bits = c.bits;
-    this.memory = c.memory;
-    [this.R, this.C] = c.memory;
-    this.readHeads = c.heads.read;
-    this.writeHeads = c.heads.write;
-  }
+  static properties = (c) => ({ bits: c.bits, memory: c.memory, R: c.memory[0], C: c.memory[1], readHeads: c.heads.read, writeHeads: c.heads.write });
 
   _trainOn(options) {
     const result = this.trainCopy(options);

@@ -13,7 +13,19 @@ export type Shape4 = [number, number, number, number] | number[];
 export type Shape2 = [number, number] | number[];
 
 /** Spatial Transformer kernels with the semantics of torch.nn.functional.affine_grid / grid_sample (bilinear). */
+/** Controls of an affine map: rotation in degrees, scale, shift in normalised coordinates. */
+export interface AffineControls {
+  rotation?: number;
+  scale?: number;
+  tx?: number;
+  ty?: number;
+}
+/** theta (2×3) rotating by `rotation` degrees, scaling by `scale` and shifting by (tx, ty). */
+export function affineTheta(options?: AffineControls): Float32Array;
+
 export interface StnKernels {
+  /** theta (2×3) rotating by `rotation` degrees, scaling by `scale` and shifting by (tx, ty). */
+  affineTheta(options?: AffineControls): Float32Array;
   /** theta N×2×3 → sampling grid N×H×W×2 of (x, y) in normalised coordinates. */
   affineGrid(theta: Float32Array, size: Shape4, options?: AlignOptions): Float32Array;
   /** dGrid N×H×W×2 → dTheta N×2×3. */

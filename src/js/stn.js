@@ -18,11 +18,10 @@ function alignOpt(fnName, opts, keys) {
  * `scale` and shifts by (tx, ty) in normalised coordinates: the sampling grid of a transformer
  * with these controls (the output pixel (x, y) reads the input at theta · (x, y, 1)).
  */
-export function affineTheta({ rotation = 0, scale = 1, tx = 0, ty = 0 } = {}) {
-  v.number('affineTheta rotation', rotation);
-  v.number('affineTheta scale', scale);
-  v.number('affineTheta tx', tx);
-  v.number('affineTheta ty', ty);
+export function affineTheta(options) {
+  const o = v.options('affineTheta options', options, ['rotation', 'scale', 'tx', 'ty']);
+  const num = (k, d) => (o[k] === undefined ? d : v.number(`affineTheta options.${k}`, o[k]));
+  const rotation = num('rotation', 0), scale = num('scale', 1), tx = num('tx', 0), ty = num('ty', 0);
   const a = (rotation * Math.PI) / 180;
   const c = scale * Math.cos(a), s = scale * Math.sin(a);
   return Float32Array.of(c, -s, tx, s, c, ty);

@@ -10,18 +10,8 @@ import { KIND, WasmModel, defineModel } from './model.js';
 export class STNModel extends WasmModel {
   static kind = KIND.STN;
   static label = 'STN';
-
-  constructor(core, ptr, schema) {
-    super(core, ptr, schema);
-    const c = this.config;
-    this.height = c.height;
-    this.width = c.width;
-    this.classes = c.classes;
-    [this.outputHeight, this.outputWidth] = c.outputSize;
-    this.transformType = c.transform;
-    /** The distortion of the data the model was trained on, as recorded in its weights ('none' if not recorded). */
-    this.distortion = c.distortion;
-  }
+  // transformType: 'affine', 'projective' or 'none'; distortion: the one of the training data as the weights record it
+  static properties = (c) => ({ height: c.height, width: c.width, classes: c.classes, outputHeight: c.outputSize[0], outputWidth: c.outputSize[1], transformType: c.transform, distortion: c.distortion });
 
   _trainOn(batch) {
     if (batch === null || typeof batch !== 'object') throw new TypeError(`trainFor nextBatch() must return { images, labels }, got ${batch === null ? 'null' : typeof batch}`);

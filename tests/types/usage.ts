@@ -1,6 +1,6 @@
 // Type-checked (never run) by tests/types.test.js: every public name of the package as a user
 // would write it. A declaration that drifts from the API breaks this file.
-import { load, loadMnist, parseIdx, simdSupported } from 'glimpse-wasm';
+import { load, loadMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
 import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted } from 'glimpse-wasm';
 
 export async function usage(): Promise<void> {
@@ -46,7 +46,21 @@ export async function usage(): Promise<void> {
   const res: { loss: number; accuracy: number } = stn.trainBatch(img, [3]);
   void res;
   const pred: Int32Array = stn.predict(img).labels;
-  void pred;
+  const probs: Float32Array = stn.predict(img).probabilities;
+  void pred; void probs;
+  const slice = stn.trainFor(50, () => ({ images: img, labels: [3] }), (r, step) => void (r.loss + step));
+  const ips: number = slice.itemsPerSecond + slice.mean.loss;
+  void ips;
+  const tr: string = stn.distortion;
+  void tr;
+  const th: Float32Array = g.stn.affineTheta({ rotation: 30, scale: 0.8 });
+  void th;
+  const side: number = g.distortions.RTS.side;
+  const lrDefault = g.defaults.DRAW.learningRate;
+  const firstOption: string = g.schema.STN[0].name;
+  void side; void lrDefault; void firstOption;
+  const rand: () => number = seededRandom(3);
+  void rand;
   const t = stn.transform(img);
   void t.theta; void t.output;
   const again: STNModel = g.loadSTN(stn.save());
@@ -59,7 +73,9 @@ export async function usage(): Promise<void> {
   void nats;
   draw.free();
 
-  const ntm: NTMModel = g.createNTM({ seed: 1 });
+  const ntm: NTMModel = g.createNTM({ seed: 1, heads: 2, memory: [64, 10] });
+  const dcfg: number = draw.config.T;
+  void dcfg;
   const c = ntm.trainCopy({ batch: 2, minLength: 1, maxLength: 3 });
   const be: number = c.bitErrors + c.loss;
   void be;
