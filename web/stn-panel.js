@@ -1,7 +1,9 @@
 // stn-panel.js: the Spatial Transformer panel. Distorted inputs with the sampling grid θ picks,
 // the transformer's outputs, live training curves, an editable θ, and a pad to draw on.
-// Only DOM and canvas work here; every number comes from the worker.
+// Only DOM and canvas work here; every number comes from the worker (the θ shown beside the sliders
+// from the library's pure affineTheta, the same the worker applies).
 import { fitCanvas, drawValues, placeholder, lineChart, quad, widthOf } from './paint.js';
+import { affineTheta } from '../src/js/stn.js';
 
 const $ = (id) => document.getElementById(id);
 const COLS = 4;
@@ -91,6 +93,7 @@ export class StnPanel {
 
   async ready(info) {
     this.caps = info.caps;
+    this._distortionMenu(info.distortions);
     $('stn-train').disabled = !this.caps.createSTN;
     $('stn-reset').disabled = !this.caps.createSTN;
     $('stn-pretrained').disabled = !this.caps.pretrained;
@@ -136,6 +139,13 @@ export class StnPanel {
     });
   }
 
+  /** The distortion menu from the library's table (g.distortions), keeping the current choice. */
+  _distortionMenu(table) {
+    const sel = $('stn-kind');
+    const current = sel.value;
+    sel.replaceChildren(...Object.entries(table).map(([kind, d]) => new Option(`${kind} · ${d.description}`, kind, false, kind === current)));
+  }
+
   _manualTheta() {
     return {
       rotation: Number($('stn-rot').value),
@@ -155,8 +165,7 @@ export class StnPanel {
     $('stn-scale-v').textContent = m.scale.toFixed(2);
     $('stn-tx-v').textContent = m.tx.toFixed(2);
     $('stn-ty-v').textContent = m.ty.toFixed(2);
-    const a = (m.rotation * Math.PI) / 180;
-    const t = [m.scale * Math.cos(a), -m.scale * Math.sin(a), m.tx, m.scale * Math.sin(a), m.scale * Math.cos(a), m.ty];
+    const t = affineTheta(m);
     const f = (v) => (v >= 0 ? ' ' : '') + v.toFixed(2);
     $('stn-theta').textContent = `θ = ⎡${f(t[0])} ${f(t[1])} ${f(t[2])} ⎤\n    ⎣${f(t[3])} ${f(t[4])} ${f(t[5])} ⎦`;
   }
