@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // bench.js: the benchmark harness (`npm run bench`).
 //
-//   node tests/bench/bench.js [--quick] [--json] [--only name[,name...]] [--runs R] [--min-time S] [--list]
+//   node tests/bench/bench.js [--quick] [--json] [--only name[,name...]] [--runs R] [--min-time S] [--clock cpu|wall] [--list]
 //
 // Each section is one module under tests/bench/ exporting `name`, `title` and
 // `async run({ profile, quick })` → { title, notes: string[], rows: object[], checks: object[],
-// tables: [{ title?, columns, rows }] } (see stn_sampler.js). `rows` and `checks` are the
+// tables: [{ title?, columns, rows }] } (see stn_sampler.js), built with the shared harness of
+// common.js (measure(), Engines). `rows` and `checks` are the
 // machine-readable results (--json); `tables` are what the terminal shows. To add a section,
 // write the module and add one line to SECTIONS below.
 // Progress goes to stderr; stdout carries only the tables (or the JSON with --json).
@@ -29,10 +30,11 @@ const USAGE = `usage: node tests/bench/bench.js [options]
   --only a,b        run only these sections (${SECTIONS.map((s) => s.name).join(', ')})
   --runs R          timed runs per measurement (median is reported)
   --min-time S      minimum seconds per timed run
+  --clock C         cpu (default): process CPU time; wall: wall-clock time (for multi-threaded code)
   --list            list the sections and exit`;
 
 function parseArgs(argv) {
-  const o = { quick: false, json: false, only: null, runs: null, minTime: null, list: false };
+  const o = { quick: false, json: false, only: null, runs: null, minTime: null, clock: null, list: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -47,11 +49,13 @@ function parseArgs(argv) {
     else if (flag === '--only') o.only = val().split(',').map((s) => s.trim()).filter(Boolean);
     else if (flag === '--runs') o.runs = Number(val());
     else if (flag === '--min-time') o.minTime = Number(val());
+    else if (flag === '--clock') o.clock = val();
     else if (flag === '--help' || flag === '-h') o.help = true;
     else throw new Error(`unknown option '${a}'`);
   }
   if (o.runs != null && !(Number.isInteger(o.runs) && o.runs >= 1 && o.runs <= 64)) throw new Error('--runs must be an integer in [1, 64]');
   if (o.minTime != null && !(o.minTime > 0)) throw new Error('--min-time must be a positive number of seconds');
+  if (o.clock != null && !['cpu', 'wall'].includes(o.clock)) throw new Error('--clock must be cpu or wall');
   if (o.only) {
     const unknown = o.only.filter((n) => !SECTIONS.some((s) => s.name === n));
     if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}`);
@@ -69,14 +73,18 @@ function sourceVersion() {
   return head.stdout.trim() + (dirty ? '-dirty' : '');
 }
 
-async function main() {
-  let o;
+/** The options, or exit 2 with the usage when they are wrong. */
+function options(argv) {
   try {
-    o = parseArgs(process.argv.slice(2));
+    return parseArgs(argv);
   } catch (e) {
     process.stderr.write(`bench.js: ${e.message}\n${USAGE}\n`);
-    process.exit(2);
+    return process.exit(2);
   }
+}
+
+async function main() {
+  const o = options(process.argv.slice(2));
   if (o.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -88,6 +96,7 @@ async function main() {
   const profile = { ...(o.quick ? PROFILES.quick : PROFILES.default) };
   if (o.runs != null) profile.runs = o.runs;
   if (o.minTime != null) profile.minTime = o.minTime;
+  if (o.clock != null) profile.clock = o.clock;
 
   const machine = {
     cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -100,7 +109,7 @@ async function main() {
   };
   if (!o.json) {
     process.stdout.write(`glimpse-wasm benchmarks — ${machine.cpu}, ${machine.cores} cores, load ${machine.loadavg.join(' ')}, Node ${machine.node}, source ${machine.source}` +
-      `${o.quick ? ' — QUICK run (indicative only)' : ''}\n\n`);
+      `${o.quick ? ' — QUICK run (indicative only)' : ''}${profile.clock === 'wall' ? ' — wall-clock times' : ''}\n\n`);
   }
 
   const results = [];

@@ -3,20 +3,19 @@
 // stn-sampler and, in the whole model, by stn-train) on wasm-SIMD, wasm-scalar, native and
 // native-scalar.
 //
-// The wasm builds are timed in-process through the benchmark entry points of src/layers_bench.c:
-// gl_bench_gemm(transA, transB, M, N, K, 1) and gl_bench_stn_layers(64, 1, stage) (stage 0 = the
-// whole step: forward, cross-entropy, backward, SGD step and gradient zeroing; stages 1-11 = one
-// piece). native runs build/<dir>/bench_layers --json (same entry points, same timing protocol).
-// Run alone: node tests/bench/layers.js [--quick]; or through bench.js once listed in its SECTIONS.
-import { existsSync } from 'node:fs';
+// The wasm builds are timed in-process through the test-only entry points of
+// tests/wasm/test_exports.c, which only the test builds build/test/glimpse-test-{simd,scalar}.wasm
+// export (./build.sh makes them; dist/*.wasm ship without them): gl_bench_gemm(transA, transB, M,
+// N, K, 1) and gl_bench_stn_layers(64, 1, stage) (stage 0 = the whole step: forward, cross-entropy,
+// backward, SGD step and gradient zeroing; stages 1-11 = one piece). native runs
+// build/<dir>/bench_layers --json (same entry points, same timing protocol).
+// Run alone: node tests/bench/layers.js [--quick]; or npm run bench -- --only layers.
 import { fileURLToPath } from 'node:url';
-import { load } from '../../src/js/index.js';
-import { PROFILES, measure, runJson, progress, fmt, printTable } from './common.js';
+import { Engines, PROFILES, measure, summarizeJson, timingArgs, fmt, printTable, wasmEngines, nativeEngines } from './common.js';
 
 export const name = 'layers';
 export const title = 'Shared layers: GEMM GFLOP/s and the STN tutorial network layers (batch 64, 28×28, no sampler)';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BATCH = 64;
 
 // The GEMMs one training step of the STN network issues (per item or per group of items), and a
@@ -45,71 +44,45 @@ const FCS = [[90, 32], [32, 6], [320, 50], [50, 10]];
 export const FLOPS_PER_IMAGE = CONVS.reduce((s, [o, ckk, p, n]) => s + 2 * o * ckk * p * n, 0) +
   FCS.reduce((s, [i, o]) => s + 6 * i * o, 0);
 
-const ENGINES = [
-  { id: 'wasm-simd', what: 'dist/glimpse-simd.wasm, entry points called directly from Node' },
-  { id: 'wasm-scalar', what: 'dist/glimpse-scalar.wasm' },
-  { id: 'native', what: 'build/native/bench_layers (SSE4.1 branch of simd.h, -O3 -march=native)' },
-  { id: 'native-scalar', what: 'build/native-scalar/bench_layers (scalar branch)' },
-];
+const ENGINES = [...wasmEngines('gl_bench_gemm and gl_bench_stn_layers', { test: true }), ...nativeEngines('bench_layers')];
 
-function stageName(core, s) {
-  return core.cstring(core.x.gl_bench_stn_stage_name(s));
-}
-
+/** { gemm: [summary per GEMMS entry], stages: [summary per stage 0..STAGES], names: [stage names] } */
 function timeWasm(g, profile) {
   const core = g._core, x = core.x;
   const gemm = GEMMS.map(([ta, tb, M, N, K]) => {
     core.check(x.gl_bench_gemm(ta, tb, M, N, K, 1), 'gl_bench_gemm');
-    return measure(() => x.gl_bench_gemm(ta, tb, M, N, K, 1), profile).sec;
+    return measure(() => x.gl_bench_gemm(ta, tb, M, N, K, 1), profile);
   });
   const stages = [];
   for (let s = 0; s <= STAGES; s++) {
     core.check(x.gl_bench_stn_layers(BATCH, 1, s), 'gl_bench_stn_layers');
-    stages.push(measure(() => x.gl_bench_stn_layers(BATCH, 1, s), profile).sec);
+    stages.push(measure(() => x.gl_bench_stn_layers(BATCH, 1, s), profile));
   }
-  const names = Array.from({ length: STAGES + 1 }, (_, s) => stageName(core, s));
+  const names = Array.from({ length: STAGES + 1 }, (_, s) => core.cstring(x.gl_bench_stn_stage_name(s)));
   return { gemm, stages, names };
 }
 
+const readNative = (json) => ({ gemm: json.gemm.map(summarizeJson), stages: json.stages.map(summarizeJson), names: json.stages.map((m) => m.what) });
+
 export async function run({ profile }) {
-  const res = {}, missing = {};
-  let names = null;
-  for (const [id, simd] of [['wasm-simd', true], ['wasm-scalar', false]]) {
-    let g;
-    try {
-      g = await load({ simd });
-    } catch (e) {
-      missing[id] = `not available (${e.message})`;
-      continue;
-    }
-    progress(`${name}: ${id}`);
-    res[id] = timeWasm(g, profile);
-    names ??= res[id].names;
-  }
-  for (const [id, dir] of [['native', 'native'], ['native-scalar', 'native-scalar']]) {
-    const prog = `${ROOT}build/${dir}/bench_layers`;
-    if (!existsSync(prog)) {
-      missing[id] = `not built (run ./build.sh to get build/${dir}/bench_layers)`;
-      continue;
-    }
-    progress(`${name}: ${id} (${prog})`);
-    const r = runJson(prog, ['--json', '--batch', String(BATCH), '--runs', String(profile.runs), '--min-time',
-      String(profile.minTime), '--warmup', String(profile.warmup)]);
-    if (!r.ok) { missing[id] = r.reason; continue; }
-    res[id] = { gemm: r.json.gemm.map((m) => m.sec), stages: r.json.stages.map((m) => m.sec), names: r.json.stages.map((m) => m.what) };
-    names ??= res[id].names;
-  }
+  const eng = new Engines(name);
+  const res = eng.res;
+  await eng.wasm((g) => timeWasm(g, profile), { test: true, needs: 'gl_bench_gemm' });
+  eng.native('bench_layers', ['--json', '--batch', String(BATCH), ...timingArgs(profile)], { read: readNative });
+  const names = Object.values(res)[0]?.names;
   const have = ENGINES.filter((e) => res[e.id]);
+  const perEngine = (cell) => Object.fromEntries(have.map((e) => [e.id, cell(res[e.id])]));
+  const gflops = ([, , M, N, K], m) => (2 * M * N * K) / m.sec / 1e9;
   const rows = [];
   GEMMS.forEach(([ta, tb, M, N, K, what], i) => {
     for (const e of have) {
-      const sec = res[e.id].gemm[i];
-      rows.push({ kind: 'gemm', what, transA: ta, transB: tb, M, N, K, engine: e.id, gflops: (2 * M * N * K) / sec / 1e9, sec });
+      const m = res[e.id].gemm[i];
+      rows.push({ kind: 'gemm', what, transA: ta, transB: tb, M, N, K, engine: e.id, gflops: gflops(GEMMS[i], m), sec: m.sec });
     }
   });
   for (let s = 0; s <= STAGES; s++) {
     for (const e of have) {
-      const sec = res[e.id].stages[s];
+      const sec = res[e.id].stages[s].sec;
       rows.push({ kind: 'stn-layers', stage: s, what: names?.[s] ?? String(s), engine: e.id, msPerStep: sec * 1e3,
         ...(s === 0 ? { imagesPerSec: BATCH / sec, gflops: (FLOPS_PER_IMAGE * BATCH) / sec / 1e9 } : {}) });
     }
@@ -121,7 +94,7 @@ export async function run({ profile }) {
         ...have.map((e) => ({ key: e.id, label: e.id }))],
       rows: GEMMS.map(([ta, tb, M, N, K, what], i) => ({
         what, op: `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`, mnk: `${M}×${N}×${K}`,
-        ...Object.fromEntries(have.map((e) => [e.id, fmt((2 * M * N * K) / res[e.id].gemm[i] / 1e9, 2)])),
+        ...perEngine((r) => fmt(gflops(GEMMS[i], r.gemm[i]), 2)),
       })),
     },
     {
@@ -129,19 +102,18 @@ export async function run({ profile }) {
       columns: [{ key: 'what', label: 'stage', align: 'left' }, ...have.map((e) => ({ key: e.id, label: e.id }))],
       rows: [
         ...Array.from({ length: STAGES }, (_, k) => k + 1).map((s) => ({
-          what: names?.[s] ?? String(s), ...Object.fromEntries(have.map((e) => [e.id, fmt(res[e.id].stages[s] * 1e3, 3)])),
+          what: names?.[s] ?? String(s), ...perEngine((r) => fmt(r.stages[s].sec * 1e3, 3)),
         })),
-        { what: 'whole step (ms)', ...Object.fromEntries(have.map((e) => [e.id, fmt(res[e.id].stages[0] * 1e3, 3)])) },
-        { what: 'images/s', ...Object.fromEntries(have.map((e) => [e.id, fmt(BATCH / res[e.id].stages[0], 0)])) },
-        { what: 'GFLOP/s effective', ...Object.fromEntries(have.map((e) => [e.id, fmt((FLOPS_PER_IMAGE * BATCH) / res[e.id].stages[0] / 1e9, 2)])) },
+        { what: 'whole step (ms)', ...perEngine((r) => fmt(r.stages[0].sec * 1e3, 3)) },
+        { what: 'images/s', ...perEngine((r) => fmt(BATCH / r.stages[0].sec, 0)) },
+        { what: 'GFLOP/s effective', ...perEngine((r) => fmt((FLOPS_PER_IMAGE * BATCH) / r.stages[0].sec / 1e9, 2)) },
       ],
     },
   ];
   const notes = [
     `One step = forward, cross-entropy, backward (classifier conv1 with its input gradient, as the sampler needs), SGD-momentum`,
     `  update (lr 0, same work) and gradient zeroing; ${(FLOPS_PER_IMAGE / 1e6).toFixed(2)} MFLOP per image in the convs and FCs.`,
-    `Timing: warm up ${profile.warmup} s, then the median of ${profile.runs} runs of ≥ ${profile.minTime} s each, process CPU time.`,
-    ...ENGINES.map((e) => `  ${e.id}: ${e.what}${missing[e.id] ? `: ${missing[e.id]}` : ''}`),
+    ...eng.notes(profile, ENGINES, null, { spread: false }),
   ];
   return { title, notes, rows, checks: [], tables };
 }

@@ -3,7 +3,7 @@
 thread, float32, autograd) timed like tests/bench/draw_kernels.js times the wasm builds, printed as
 one JSON object for tests/bench/bench.js. Run with /usr/bin/python3.
 
-Usage: torch_draw.py [--runs R] [--min-time S] [--warmup S] [--seed K] [--shape batch,N,A,B]...
+Usage: torch_draw.py [timing flags of torch_common.py] [--shape batch,N,A,B]...
 
 Engine "torch-autograd", passes as in draw_kernels.js:
   readFwd, writeFwd: filterbank + read / write under no_grad;
@@ -13,14 +13,9 @@ Engine "torch-autograd", passes as in draw_kernels.js:
 The equations are the project's (1-based indices, guarded normaliser; see tests/gen_fixtures_draw.py),
 batched with torch.matmul.
 """
-import argparse
-import json
-import sys
-
 import torch
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from torch_stn import measure  # noqa: E402  (same timing protocol)
+from torch_common import add_shape_flag, emit, measure, parse, parser, protocol, torch_info
 
 EPS = 1e-8
 
@@ -54,13 +49,6 @@ def write(w, params, N, A, B):
     return (Fy.transpose(1, 2) @ w @ Fx) / gamma[:, None, None]
 
 
-def shape_arg(s):
-    v = tuple(int(x) for x in s.split(","))
-    if len(v) != 4 or min(v) <= 0:
-        raise argparse.ArgumentTypeError(f"--shape wants batch,N,A,B positive, got {s}")
-    return v
-
-
 def plausible_params(batch):
     lo = torch.tensor([-0.25, -0.25, -0.5, -0.7, -0.5])
     hi = torch.tensor([0.25, 0.25, 0.5, -0.3, 0.5])
@@ -68,15 +56,9 @@ def plausible_params(batch):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--min-time", type=float, default=0.1)
-    ap.add_argument("--warmup", type=float, default=0.25)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--shape", type=shape_arg, action="append")
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(a.seed)
+    ap = parser(__doc__)
+    add_shape_flag(ap, "batch,N,A,B")
+    a = parse(ap)
     results = []
     for batch, N, A, B in a.shape or [(64, 5, 28, 28), (64, 12, 28, 28)]:
         pr, pw = plausible_params(batch), plausible_params(batch)
@@ -106,12 +88,8 @@ def main():
 
         for name, fn in (("readFwd", read_fwd), ("readFwdBwd", read_fwdbwd), ("writeFwd", write_fwd),
                          ("writeFwdBwd", write_fwdbwd), ("step", step)):
-            sec, iters, per, wall = measure(fn, a.warmup, a.min_time, a.runs)
-            results.append({"engine": "torch-autograd", "shape": [batch, N, A, B], "pass": name, "sec": sec,
-                            "iters": iters, "runs": per, "wallRuns": wall})
-    json.dump({"engine": "torch-autograd", "version": torch.__version__, "threads": torch.get_num_threads(),
-               "runs": a.runs, "minTime": a.min_time, "warmup": a.warmup, "results": results}, sys.stdout)
-    sys.stdout.write("\n")
+            results.append({"engine": "torch-autograd", "shape": [batch, N, A, B], "pass": name, **measure(fn, a)})
+    emit({"engine": "torch-autograd", **torch_info(), **protocol(a), "results": results})
 
 
 if __name__ == "__main__":

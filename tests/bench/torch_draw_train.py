@@ -3,7 +3,7 @@
 step timed like tests/bench/draw_train.js times the wasm builds, printed as one JSON object for
 tests/bench/bench.js. Run with /usr/bin/python3.
 
-Usage: torch_draw_train.py [--runs R] [--min-time S] [--warmup S] [--seed K] [--batch B] [--T n]
+Usage: torch_draw_train.py [timing flags of torch_common.py] [--batch B] [--T n]
          [--readN n] [--writeN n] [--hidden n] [--latent n] [--attention 0|1] [--check]
 
 The same model, step for step (Gregor et al. 2015; see src/draw_model.c): x^ = x - sigmoid(c),
@@ -16,15 +16,14 @@ parameter count only: torch's LSTMCell has two bias vectors (b_ih, b_hh) where t
 Data: B images of 28x28 with U(0, 1) pixels thresholded at 0.5, the same batch every step.
 --check: print the loss of a few steps instead of timing (a sanity check that it trains).
 """
-import argparse
 import json
 import math
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_common import add_int_flags, emit, measure, parse, parser, torch_info
 
 ATT_LO = torch.tensor([-3.0, -3.0, -4.0, -4.0, -7.0])
 ATT_HI = torch.tensor([3.0, 3.0, 7.0, 4.0, 7.0])
@@ -105,55 +104,11 @@ class DRAW(nn.Module):
         return (rec + kl) / b, rec / b, kl / b
 
 
-def measure(fn, warmup, min_time, runs):
-    """The protocol of tests/bench/common.js measure() on the process CPU clock."""
-    now = time.process_time
-    t0, calls = now(), 0
-    while calls < 3 or now() - t0 < warmup:
-        fn()
-        calls += 1
-    k = 1
-    while True:
-        t0 = now()
-        for _ in range(k):
-            fn()
-        t = now() - t0
-        if t >= min_time / 4 or k >= 1 << 30:
-            break
-        k *= 2
-    iters = max(1, math.ceil(k * min_time / max(t, 1e-9)))
-    t0 = now()
-    for _ in range(iters):
-        fn()
-    iters = max(1, math.ceil(iters * min_time / max(now() - t0, 1e-9)))
-    per, wall = [], []
-    for _ in range(runs):
-        w0 = time.perf_counter()
-        t0 = now()
-        for _ in range(iters):
-            fn()
-        per.append((now() - t0) / iters)
-        wall.append((time.perf_counter() - w0) / iters)
-    return statistics.median(per), iters, per, wall
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--min-time", type=float, default=0.1)
-    ap.add_argument("--warmup", type=float, default=0.25)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--T", type=int, default=16)
-    ap.add_argument("--readN", type=int, default=8)
-    ap.add_argument("--writeN", type=int, default=10)
-    ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--latent", type=int, default=32)
-    ap.add_argument("--attention", type=int, default=1)
+    ap = parser(__doc__)
+    add_int_flags(ap, batch=64, T=16, readN=8, writeN=10, hidden=128, latent=32, attention=1)
     ap.add_argument("--check", action="store_true")
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(a.seed)
+    a = parse(ap)
     model = DRAW(a.T, a.readN, a.writeN, a.hidden, a.latent, bool(a.attention))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = (torch.rand(a.batch, 784) > 0.5).float()
@@ -169,14 +124,11 @@ def main():
     if a.check:
         print(json.dumps({"losses": [float(step()) for _ in range(5)]}))
         return
-    sec, iters, per, wall = measure(step, a.warmup, a.min_time, a.runs)
     cfg = {"batch": a.batch, "T": a.T, "readN": a.readN, "writeN": a.writeN, "hidden": a.hidden, "latent": a.latent,
            "attention": a.attention}
-    print(json.dumps({
-        "engine": "torch", "version": torch.__version__, "threads": torch.get_num_threads(),
-        "params": sum(p.numel() for p in model.parameters()),
-        "results": [{**cfg, "sec": sec, "iters": iters, "runs": per, "wallRuns": wall}],
-    }))
+    m = measure(step, a)
+    emit({"engine": "torch", **torch_info(), "params": sum(p.numel() for p in model.parameters()),
+          "results": [{**cfg, **m}]})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 thread), its training step timed like tests/bench/ntm_train.js times the wasm builds, printed as one
 JSON object for tests/bench/bench.js. Run with /usr/bin/python3.
 
-Usage: torch_ntm.py [--runs R] [--min-time S] [--warmup S] [--seed K] [--batch B]
+Usage: torch_ntm.py [timing flags of torch_common.py] [--batch B]
                     [--min-length L] [--max-length L] [--bits 8] [--rows 128] [--columns 20]
                     [--controller 100]
 
@@ -20,16 +20,13 @@ autograd, clip_grad_norm_(10), Adam(lr 1e-3).
 One timed call = one training step for each length L = min..max (batch B random sequences of
 length L, 2L+1 time steps each): the same unit of work as the wasm and native engines.
 """
-import argparse
-import json
 import math
-import statistics
-import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_common import add_int_flags, emit, measure, parse, parser, protocol, torch_info
 
 
 class NTM(nn.Module):
@@ -91,54 +88,10 @@ def copy_batch(B, L, bits, gen):
     return x, seq
 
 
-def measure(fn, warmup, min_time, runs):
-    """The protocol of tests/bench/common.js measure() (process CPU time; wall also returned)."""
-    now = time.process_time
-    t0, calls = now(), 0
-    while calls < 3 or now() - t0 < warmup:
-        fn()
-        calls += 1
-    k = 1
-    while True:
-        t0 = now()
-        for _ in range(k):
-            fn()
-        t = now() - t0
-        if t >= min_time / 4 or k >= 1 << 30:
-            break
-        k *= 2
-    iters = max(1, math.ceil(k * min_time / max(t, 1e-9)))
-    t0 = now()
-    for _ in range(iters):
-        fn()
-    iters = max(1, math.ceil(iters * min_time / max(now() - t0, 1e-9)))
-    per, wall = [], []
-    for _ in range(runs):
-        w0 = time.perf_counter()
-        t0 = now()
-        for _ in range(iters):
-            fn()
-        per.append((now() - t0) / iters)
-        wall.append((time.perf_counter() - w0) / iters)
-    return statistics.median(per), iters, per, wall
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--min-time", type=float, default=0.1)
-    ap.add_argument("--warmup", type=float, default=0.25)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--min-length", type=int, default=1)
-    ap.add_argument("--max-length", type=int, default=20)
-    ap.add_argument("--bits", type=int, default=8)
-    ap.add_argument("--rows", type=int, default=128)
-    ap.add_argument("--columns", type=int, default=20)
-    ap.add_argument("--controller", type=int, default=100)
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(a.seed)
+    ap = parser(__doc__)
+    add_int_flags(ap, batch=16, min_length=1, max_length=20, bits=8, rows=128, columns=20, controller=100)
+    a = parse(ap)
     gen = torch.Generator().manual_seed(a.seed)
     model = NTM(a.bits, a.rows, a.columns, a.controller)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -159,14 +112,10 @@ def main():
         for L in lengths:
             losses.append(step(L))
 
-    sec, iters, per, wall = measure(unit, a.warmup, a.min_time, a.runs)
-    nparams = sum(p.numel() for p in model.parameters())
-    json.dump({"engine": "torch", "version": torch.__version__, "threads": torch.get_num_threads(),
-               "runs": a.runs, "minTime": a.min_time, "warmup": a.warmup, "parameters": nparams,
-               "sequencesPerCall": a.batch * len(lengths),
-               "results": [{"engine": "torch", "pass": "train", "sec": sec, "iters": iters, "runs": per,
-                            "wallRuns": wall, "lastLoss": losses[-1] / math.log(2)}]}, sys.stdout)
-    sys.stdout.write("\n")
+    m = measure(unit, a)
+    emit({"engine": "torch", **torch_info(), **protocol(a), "parameters": sum(p.numel() for p in model.parameters()),
+          "sequencesPerCall": a.batch * len(lengths),
+          "results": [{"engine": "torch", "pass": "train", **m, "lastLoss": losses[-1] / math.log(2)}]})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 thread), timed like tests/bench/stn_train.js times the wasm model, printed as one JSON object for
 tests/bench/bench.js. Run with /usr/bin/python3.
 
-Usage: torch_stn_train.py [--runs R] [--min-time S] [--warmup S] [--batch B] [--size S] [--transform affine|none]
+Usage: torch_stn_train.py [timing flags of torch_common.py] [--batch B] [--size S] [--transform affine|none]
 
 The network is the tutorial's (pytorch.org/tutorials/intermediate/spatial_transformer_tutorial.html):
 localisation conv 8@7x7 -> maxpool 2 -> ReLU -> conv 10@5x5 -> maxpool 2 -> ReLU -> FC 32 -> ReLU -> FC 6
@@ -14,15 +14,11 @@ clip_grad_norm_(10) and an SGD(lr 0.01, momentum 0.9) step, as the wasm model do
 same work). --transform none drops the localisation net and sampler (the plain CNN).
 Input: uniform noise batches pre-generated (the data does not change the work of a CNN).
 """
-import argparse
-import json
-import math
-import statistics
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_common import add_int_flags, emit, measure, parse, parser, torch_info
 
 
 class Net(nn.Module):
@@ -65,46 +61,11 @@ class Net(nn.Module):
         return F.log_softmax(x, dim=1)
 
 
-def measure(fn, warmup, min_time, runs):
-    """The protocol of tests/bench/common.js measure() on the process CPU clock."""
-    now = time.process_time
-    t0, calls = now(), 0
-    while calls < 3 or now() - t0 < warmup:
-        fn()
-        calls += 1
-    k = 1
-    while True:
-        t0 = now()
-        for _ in range(k):
-            fn()
-        t = now() - t0
-        if t >= min_time / 4 or k >= 1 << 30:
-            break
-        k *= 2
-    iters = max(1, math.ceil(k * min_time / max(t, 1e-9)))
-    per, wall = [], []
-    for _ in range(runs):
-        w0 = time.perf_counter()
-        t0 = now()
-        for _ in range(iters):
-            fn()
-        per.append((now() - t0) / iters)
-        wall.append((time.perf_counter() - w0) / iters)
-    return iters, per, wall
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--min-time", type=float, default=0.1)
-    ap.add_argument("--warmup", type=float, default=0.2)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--size", type=int, default=28)
+    ap = parser(__doc__)
+    add_int_flags(ap, batch=64, size=28)
     ap.add_argument("--transform", choices=["affine", "none"], default="affine")
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(a.seed)
+    a = parse(ap)
     net = Net(a.size, a.transform == "affine")
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
@@ -122,12 +83,9 @@ def main():
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
         opt.step()
 
-    iters, per, wall = measure(step, a.warmup, a.min_time, a.runs)
-    print(json.dumps({
-        "version": torch.__version__, "threads": torch.get_num_threads(), "batch": a.batch, "size": a.size,
-        "transform": a.transform, "iters": iters, "runs": per, "wallRuns": wall,
-        "sec": statistics.median(per), "imagesPerSec": a.batch / statistics.median(per),
-    }))
+    m = measure(step, a)
+    emit({**torch_info(), "batch": a.batch, "size": a.size, "transform": a.transform, **m,
+          "imagesPerSec": a.batch / m["sec"]})
 
 
 if __name__ == "__main__":

@@ -1,58 +1,22 @@
 /* bench_layers.c: native speed of the shared layers (src/layers.c, src/gemm.c), timed with the
- * protocol of tests/bench/common.js (warm up, calibrate, median of timed runs, process CPU time)
- * through the same entry points tests/bench/layers.js times in wasm (src/layers_bench.c):
+ * protocol of tests/bench/common.js (bench_common.h: warm up, calibrate, median of timed runs,
+ * process CPU time) through the same entry points tests/bench/layers.js times in the test wasm
+ * (tests/wasm/test_exports.c):
  *   - gl_sgemm GFLOP/s on the shapes the STN network produces (and a square reference);
  *   - one training step of the STN tutorial network's layers at batch 64 on 28x28 (no sampler),
  *     whole and stage by stage, as ms per step and images/s.
- * Usage: bench_layers [--json] [--quick] [--batch N] [--runs R] [--min-time S] [--warmup S]
+ * Usage: bench_layers [timing flags of bench_common.h] [--json] [--batch N]
  */
-#include "common.h"
-#include "glimpse.h"
+#include "bench_common.h"
 #include "../wasm/test_exports.h"
 
-#include <string.h>
-
-
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+static int run_gemm(void *ctx) {
+    const int *a = ctx;
+    return gl_bench_gemm(a[0], a[1], a[2], a[3], a[4], 1);
 }
-
-typedef int (*bench_fn)(const int *args);
-static int run_gemm(const int *a) { return gl_bench_gemm(a[0], a[1], a[2], a[3], a[4], 1); }
-static int run_stn(const int *a) { return gl_bench_stn_layers(a[0], 1, a[1]); }
-
-static int cmp_double(const void *x, const void *y) {
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-/* median seconds per call (CPU time) */
-static double measure(bench_fn fn, const int *args, double warmup, double min_time, int runs) {
-    double t0 = cpu_seconds();
-    for (int calls = 0; calls < 3 || cpu_seconds() - t0 < warmup; calls++)
-        if (fn(args)) return NAN;
-    long k = 1;
-    double t;
-    for (;;) {
-        t0 = cpu_seconds();
-        for (long i = 0; i < k; i++) fn(args);
-        t = cpu_seconds() - t0;
-        if (t >= min_time / 4 || k >= (1L << 30)) break;
-        k *= 2;
-    }
-    long iters = (long)ceil(k * min_time / (t > 1e-9 ? t : 1e-9));
-    if (iters < 1) iters = 1;
-    double per[64];
-    if (runs > 64) runs = 64;
-    for (int r = 0; r < runs; r++) {
-        t0 = cpu_seconds();
-        for (long i = 0; i < iters; i++) fn(args);
-        per[r] = (cpu_seconds() - t0) / iters;
-    }
-    qsort(per, runs, sizeof per[0], cmp_double);
-    return runs % 2 ? per[runs / 2] : 0.5 * (per[runs / 2 - 1] + per[runs / 2]);
+static int run_stn(void *ctx) {
+    const int *a = ctx;
+    return gl_bench_stn_layers(a[0], 1, a[1]);
 }
 
 /* The GEMMs one STN training step issues (per item, or per group of items where conv2d groups
@@ -86,60 +50,57 @@ static double stn_flops_per_image(void) {
     return f;
 }
 
+static int option(void *ctx, const char *flag, const char *v) {
+    if (strcmp(flag, "--json")) return 0;
+    *(int *)ctx = 1;
+    return 1;
+}
+
 int main(int argc, char **argv) {
-    (void)test_failures;
-    int json = 0, quick = 0, batch = 64, runs = 0;
-    double warmup = -1, min_time = -1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--quick")) quick = 1;
-        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--min-time") && i + 1 < argc) min_time = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atof(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_layers [--json] [--quick] [--batch N] [--runs R] [--min-time S] [--warmup S]\n");
-            return 2;
-        }
-    }
-    if (quick) {
-        if (warmup < 0) warmup = 0.15;
-        if (min_time < 0) min_time = 0.02;
-        if (runs < 1) runs = 3;
-    }
-    if (warmup < 0) warmup = 0.25;
-    if (min_time < 0) min_time = 0.1;
-    if (runs < 1) runs = 7;
-    if (runs > 64) runs = 64;
+    int json = 0, batch = 64;
+    bench_int_flag ints[] = {{"--batch", &batch}, {NULL, NULL}};
+    bench_options spec = {"bench_layers", ints, option, &json, "--json"};
+    bench_opts o;
+    if (bench_parse(argc, argv, &spec, &o)) return 2;
     if (batch < 1 || batch > 4096) {
         fprintf(stderr, "bench_layers: --batch must be in 1..4096\n");
         return 2;
     }
-    size_t ng = sizeof gemms / sizeof gemms[0];
-    double gsec[32], ssec[16];
-    for (size_t i = 0; i < ng; i++) {
+    enum { NG = sizeof gemms / sizeof gemms[0], NS = 12 };
+    static bench_result g[NG], st[NS];
+    double gsec[NG], ssec[NS];
+    for (int i = 0; i < NG; i++) {
         int a[5] = {gemms[i].ta, gemms[i].tb, gemms[i].M, gemms[i].N, gemms[i].K};
-        gsec[i] = measure(run_gemm, a, warmup, min_time, runs);
+        bench_time("bench_layers", run_gemm, a, &o, &g[i]);
+        gsec[i] = g[i].sec;
     }
-    for (int s = 0; s <= 11; s++) {
+    for (int s = 0; s < NS; s++) {
         int a[2] = {batch, s};
-        ssec[s] = measure(run_stn, a, warmup, min_time, runs);
+        bench_time("bench_layers", run_stn, a, &o, &st[s]);
+        ssec[s] = st[s].sec;
     }
     double fpi = stn_flops_per_image();
     if (json) {
-        printf("{\"simd\":\"%s\",\"batch\":%d,\"flopsPerImage\":%.0f,\"gemm\":[", gl_simd_name(), batch, fpi);
-        for (size_t i = 0; i < ng; i++)
-            printf("%s{\"what\":\"%s\",\"transA\":%d,\"transB\":%d,\"M\":%d,\"N\":%d,\"K\":%d,\"sec\":%.6e}",
-                   i ? "," : "", gemms[i].what, gemms[i].ta, gemms[i].tb, gemms[i].M, gemms[i].N, gemms[i].K, gsec[i]);
+        bench_json_begin(&o);
+        printf("\"batch\":%d,\"flopsPerImage\":%.0f,\"gemm\":[", batch, fpi);
+        for (int i = 0; i < NG; i++) {
+            printf("%s{\"what\":\"%s\",\"transA\":%d,\"transB\":%d,\"M\":%d,\"N\":%d,\"K\":%d,", i ? "," : "",
+                   gemms[i].what, gemms[i].ta, gemms[i].tb, gemms[i].M, gemms[i].N, gemms[i].K);
+            bench_json_result(&g[i], &o);
+            printf("}");
+        }
         printf("],\"stages\":[");
-        for (int s = 0; s <= 11; s++)
-            printf("%s{\"stage\":%d,\"what\":\"%s\",\"sec\":%.6e}", s ? "," : "", s, gl_bench_stn_stage_name(s), ssec[s]);
+        for (int s = 0; s < NS; s++) {
+            printf("%s{\"stage\":%d,\"what\":\"%s\",", s ? "," : "", s, gl_bench_stn_stage_name(s));
+            bench_json_result(&st[s], &o);
+            printf("}");
+        }
         printf("]}\n");
         return 0;
     }
-    printf("native (%s), process CPU time, median of %d runs\n\n", gl_simd_name(), runs);
+    printf("native (%s), %s, median of %d runs\n\n", gl_simd_name(), bench_clock_name(&o), o.runs);
     printf("%-28s %-3s %5s %5s %5s %9s\n", "gemm", "op", "M", "N", "K", "GFLOP/s");
-    for (size_t i = 0; i < ng; i++)
+    for (int i = 0; i < NG; i++)
         printf("%-28s %c%c  %5d %5d %5d %9.2f\n", gemms[i].what, gemms[i].ta ? 'T' : 'N', gemms[i].tb ? 'T' : 'N',
                gemms[i].M, gemms[i].N, gemms[i].K, 2.0 * gemms[i].M * gemms[i].N * gemms[i].K / gsec[i] / 1e9);
     printf("\nSTN tutorial network layers (no sampler), batch %d, 28x28, one SGD step\n", batch);
