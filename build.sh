@@ -9,7 +9,7 @@
 #   build/native/*            native programs from tests/native/*.c linked with the same C:
 #                             C unit tests, benchmarks (the speed yardstick), fixture runners
 #   build/asan/*              the native tests again under AddressSanitizer + UBSan (--asan)
-# Usage: ./build.sh [--wasm-only | --native-only] [--asan]
+# Usage: ./build.sh [--wasm-only | --native-only | --test-wasm-only] [--asan]
 # The .wasm files are committed (the npm package ships them); CI rebuilds them and fails
 # if they differ from what the sources produce (see .ci/run).
 set -euo pipefail
@@ -17,13 +17,14 @@ cd "$(dirname "$0")"
 exec 9>.build.lock
 flock 9
 
-want_wasm=1 want_native=1 want_asan=0
+want_wasm=1 want_dist=1 want_native=1 want_asan=0
 for a in "$@"; do
   case "$a" in
     --wasm-only) want_native=0 ;;
     --native-only) want_wasm=0 ;;
+    --test-wasm-only) want_native=0 want_dist=0 ;;
     --asan) want_asan=1 ;;
-    *) echo "build.sh: unknown option '$a' (expected --wasm-only, --native-only, --asan)" >&2; exit 2 ;;
+    *) echo "build.sh: unknown option '$a' (expected --wasm-only, --native-only, --test-wasm-only, --asan)" >&2; exit 2 ;;
   esac
 done
 
@@ -48,12 +49,17 @@ if [ "$want_wasm" = 1 ]; then
   mkdir -p build/test
   TESTFLAGS=(-DGL_TESTING -Isrc "${SRC[@]}" "${TEST_SRC[@]}")
   pids=()
-  emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd.wasm & pids+=($!)
-  emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-scalar.wasm & pids+=($!)
+  if [ "$want_dist" = 1 ]; then
+    emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd.wasm & pids+=($!)
+    emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-scalar.wasm & pids+=($!)
+  fi
   emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-simd.wasm & pids+=($!)
   emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-scalar.wasm & pids+=($!)
   for p in "${pids[@]}"; do wait "$p"; done
-  echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes), build/test/"
+  if [ "$want_dist" = 1 ]; then
+    echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes)"
+  fi
+  echo "built build/test/glimpse-test-simd.wasm, build/test/glimpse-test-scalar.wasm (test-only entry points; not shipped)"
 fi
 
 native_build() { # outdir extra-flags...

@@ -49,6 +49,8 @@
  * accumulators) and are the tests' oracle.
  */
 #include "draw.h"
+#include "arena.h"
+#include "pool.h"
 #include "simd.h"
 
 #include <math.h>
@@ -205,13 +207,12 @@ GL_API int gl_draw_decode(float *out, const float *params, int batch, int N, int
 }
 
 /* Fx (batch, N, A), Fy (batch, N, B), gamma (batch) <- params (batch, 5)   (eq. 19-26) */
-GL_API int gl_draw_filterbank(float *Fx, float *Fy, float *gamma, const float *params, int batch, int N, int A,
-                              int B) {
-    int err = check_sizes("draw filterbank", batch, N, A, B);
-    if (err) return err;
-    for (int n = 0; n < batch; n++) {
+static int filterbank_items(float *Fx, float *Fy, float *gamma, const float *params, int n0, int n1, int N, int A,
+                            int B) {
+    for (int n = n0; n < n1; n++) {
         draw_attn at;
-        if ((err = decode(&at, params, n, N, A, B, "draw filterbank"))) return err;
+        int err = decode(&at, params, n, N, A, B, "draw filterbank");
+        if (err) return err;
         axis_filters(Fx + (size_t)n * N * A, at.gx, at.delta, at.s2, N, A);
         axis_filters(Fy + (size_t)n * N * B, at.gy, at.delta, at.s2, N, B);
         gamma[n] = at.gamma;
@@ -222,20 +223,21 @@ GL_API int gl_draw_filterbank(float *Fx, float *Fy, float *gamma, const float *p
 /* dparams (batch, 5) += dL/dparams given dFx (batch, N, A), dFy (batch, N, B), dgamma (batch).
  * Any of dFx, dFy, dgamma may be NULL (no gradient from it). The filters are recomputed from
  * params, so no forward state is needed. */
-GL_API int gl_draw_filterbank_backward(float *dparams, const float *dFx, const float *dFy, const float *dgamma,
-                                       const float *params, int batch, int N, int A, int B) {
-    int err = check_sizes("draw filterbank backward", batch, N, A, B);
-    if (err) return err;
-    /* Check every item before touching dparams, so an error leaves it unchanged. */
+static int check_params(const float *params, int batch, int N, int A, int B, const char *fn) {
     for (int n = 0; n < batch; n++) {
         draw_attn at;
-        if ((err = decode(&at, params, n, N, A, B, "draw filterbank backward"))) return err;
+        int err = decode(&at, params, n, N, A, B, fn);
+        if (err) return err;
     }
-    float *e = malloc(sizeof(float) * (size_t)(A > B ? A : B));
-    if (!e) return gl_fail(GL_ENOMEM, "draw filterbank backward: out of memory");
-    for (int n = 0; n < batch; n++) {
+    return GL_OK;
+}
+
+/* e: scratch of max(A, B) floats. params already checked (check_params). */
+static void filterbank_backward_items(float *e, float *dparams, const float *dFx, const float *dFy, const float *dgamma,
+                                      const float *params, int n0, int n1, int N, int A, int B) {
+    for (int n = n0; n < n1; n++) {
         draw_attn at = {0, 0, 0, 0, 0};
-        decode(&at, params, n, N, A, B, "draw filterbank backward"); /* cannot fail: checked above */
+        decode(&at, params, n, N, A, B, "draw filterbank backward"); /* cannot fail: checked */
         double dgx = 0, dgy = 0, ddelta = 0, dls = 0;
         if (dFx) axis_backward(&dgx, &ddelta, &dls, dFx + (size_t)n * N * A, at.gx, at.delta, at.s2, N, A, e);
         if (dFy) axis_backward(&dgy, &ddelta, &dls, dFy + (size_t)n * N * B, at.gy, at.delta, at.s2, N, B, e);
@@ -246,8 +248,6 @@ GL_API int gl_draw_filterbank_backward(float *dparams, const float *dFx, const f
         dp[3] += (float)(ddelta * at.delta);            /* d delta / d log delta~ = delta */
         if (dgamma) dp[4] += dgamma[n] * at.gamma;      /* d gamma / d log gamma = gamma */
     }
-    free(e);
-    return GL_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -368,14 +368,11 @@ static void transpose(float *T, const float *M, int R, int C) {
 
 /* out (batch, 2, N, N) <- gamma [Fy x Fx^T, Fy xhat Fx^T]
  * x, xhat (batch, B, A); Fx (batch, N, A); Fy (batch, N, B); gamma (batch) */
-GL_API int gl_draw_read(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
-                        const float *gamma, int batch, int N, int A, int B) {
-    int err = check_sizes("draw read", batch, N, A, B);
-    if (err) return err;
-    float *S = malloc(sizeof(float) * (size_t)N * A); /* (N, A) = Fy x */
-    if (!S) return gl_fail(GL_ENOMEM, "draw read: out of memory");
+/* S: scratch of N*A floats. */
+static void read_items(float *S, float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                       const float *gamma, int n0, int n1, int N, int A, int B) {
     const size_t NN = (size_t)N * N, BA = (size_t)B * A;
-    for (int n = 0; n < batch; n++) {
+    for (int n = n0; n < n1; n++) {
         const float *fx = Fx + (size_t)n * N * A, *fy = Fy + (size_t)n * N * B;
         for (int c = 0; c < 2; c++) {
             const float *img = (c ? xhat : x) + n * BA;
@@ -384,23 +381,19 @@ GL_API int gl_draw_read(float *out, const float *x, const float *xhat, const flo
             mm_nt(o, S, fx, N, A, N, gamma[n], 0);             /* out = gamma S Fx^T */
         }
     }
-    free(S);
-    return GL_OK;
 }
 
 /* Given dread (batch, 2, N, N): dx, dxhat (batch, B, A) += dL/dx, dL/dxhat (either may be NULL),
  * dFx (batch, N, A), dFy (batch, N, B), dgamma (batch) += their gradients.
  * With P = Fy X Fx^T = S Fx^T (S = Fy X) and V = gamma dR Fx:
  *   dX = Fy^T V,  dFx = gamma dR^T S,  dFy = V X^T,  dgamma = <dR, P> = <V, S> / gamma. */
-GL_API int gl_draw_read_backward(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma, const float *dread,
-                                 const float *x, const float *xhat, const float *Fx, const float *Fy,
-                                 const float *gamma, int batch, int N, int A, int B) {
-    int err = check_sizes("draw read backward", batch, N, A, B);
-    if (err) return err;
+/* ws: scratch of 2 N A + B A floats. */
+static void read_backward_items(float *ws, float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma,
+                                const float *dread, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                                const float *gamma, int n0, int n1, int N, int A, int B) {
     const size_t NA = (size_t)N * A, NN = (size_t)N * N, BA = (size_t)B * A;
-    float *S = malloc(sizeof(float) * (2 * NA + BA)), *V = S + NA, *XT = V + NA; /* XT (A, B) = X^T */
-    if (!S) return gl_fail(GL_ENOMEM, "draw read backward: out of memory");
-    for (int n = 0; n < batch; n++) {
+    float *S = ws, *V = S + NA, *XT = V + NA; /* XT (A, B) = X^T */
+    for (int n = n0; n < n1; n++) {
         const float *fx = Fx + n * NA, *fy = Fy + (size_t)n * N * B;
         float *dfx = dFx + n * NA, *dfy = dFy + (size_t)n * N * B;
         const float g = gamma[n];
@@ -421,42 +414,33 @@ GL_API int gl_draw_read_backward(float *dx, float *dxhat, float *dFx, float *dFy
         }
         dgamma[n] += (float)(dg / g);
     }
-    free(S);
-    return GL_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* write (eq. 29) and its backward. */
 
 /* canvas (batch, B, A) <- (1/gamma) Fy^T w Fx, w (batch, N, N). Overwrites canvas. */
-GL_API int gl_draw_write(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
-                         int batch, int N, int A, int B) {
-    int err = check_sizes("draw write", batch, N, A, B);
-    if (err) return err;
+/* U: scratch of N*A floats. Overwrites canvas. */
+static void write_items(float *U, float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
+                        int n0, int n1, int N, int A, int B) {
     const size_t NA = (size_t)N * A, NN = (size_t)N * N, BA = (size_t)B * A;
-    float *U = malloc(sizeof(float) * NA); /* (N, A) = w Fx */
-    if (!U) return gl_fail(GL_ENOMEM, "draw write: out of memory");
-    for (int n = 0; n < batch; n++) {
+    for (int n = n0; n < n1; n++) {
         const float *fx = Fx + n * NA, *fy = Fy + (size_t)n * N * B;
         mm_xn(U, w + n * NN, (size_t)N, 1, fx, N, N, A, 1.0f, 0);              /* U = w Fx */
         mm_xn(canvas + n * BA, fy, 1, (size_t)B, U, B, N, A, 1.0f / gamma[n], 0); /* canvas = Fy^T U / gamma */
     }
-    free(U);
-    return GL_OK;
 }
 
 /* Given dcanvas (batch, B, A): dw (batch, N, N) += dL/dw (may be NULL), dFx, dFy, dgamma += theirs.
  * With U = w Fx and dU = (1/gamma) Fy dC:
  *   dw = dU Fx^T,  dFx = w^T dU,  dFy = (1/gamma) U dC^T,  dgamma = -<dU, U> / gamma. */
-GL_API int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
-                                  const float *w, const float *Fx, const float *Fy, const float *gamma, int batch,
-                                  int N, int A, int B) {
-    int err = check_sizes("draw write backward", batch, N, A, B);
-    if (err) return err;
+/* ws: scratch of 2 N A + B A floats. */
+static void write_backward_items(float *ws, float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
+                                 const float *w, const float *Fx, const float *Fy, const float *gamma, int n0, int n1,
+                                 int N, int A, int B) {
     const size_t NA = (size_t)N * A, NN = (size_t)N * N, BA = (size_t)B * A;
-    float *U = malloc(sizeof(float) * (2 * NA + BA)), *dU = U + NA, *dCT = dU + NA; /* dCT (A, B) */
-    if (!U) return gl_fail(GL_ENOMEM, "draw write backward: out of memory");
-    for (int n = 0; n < batch; n++) {
+    float *U = ws, *dU = U + NA, *dCT = dU + NA; /* dCT (A, B) */
+    for (int n = n0; n < n1; n++) {
         const float *fx = Fx + n * NA, *fy = Fy + (size_t)n * N * B, *wn = w + n * NN, *dC = dcanvas + n * BA;
         float *dfx = dFx + n * NA, *dfy = dFy + (size_t)n * N * B;
         const float ig = 1.0f / gamma[n];
@@ -468,8 +452,140 @@ GL_API int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgam
         mm_xn(dfy, U, (size_t)A, 1, dCT, N, A, B, ig, 1);
         dgamma[n] += -dot(dU, U, NA) * ig;
     }
-    free(U);
-    return GL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The entry points: the serial forms with the caller's scratch (for code inside pool tasks), and
+ * the public kernels, which split the items over the pool's threads (each item's result does not
+ * depend on the split) with one slot of scratch per thread. */
+
+size_t gl_draw_ws_floats(int N, int A, int B) {
+    size_t NA = (size_t)N * A, BA = (size_t)B * A, L = (size_t)(A > B ? A : B);
+    return 2 * NA + BA + L;
+}
+
+enum { K_FILTERBANK, K_FILTERBANK_BACKWARD, K_READ, K_READ_BACKWARD, K_WRITE, K_WRITE_BACKWARD };
+
+typedef struct {
+    int kind, batch, N, A, B, ntasks;
+    float *ws;
+    size_t slot;
+    float *o1, *o2, *o3, *o4, *o5;      /* outputs / gradients, in the kernel's argument order */
+    const float *i1, *i2, *i3, *i4, *i5, *i6; /* inputs, likewise */
+} draw_job;
+
+static int run_items(const draw_job *j, float *ws, int n0, int n1) {
+    switch (j->kind) {
+    case K_FILTERBANK: return filterbank_items(j->o1, j->o2, j->o3, j->i1, n0, n1, j->N, j->A, j->B);
+    case K_FILTERBANK_BACKWARD:
+        filterbank_backward_items(ws, j->o1, j->i1, j->i2, j->i3, j->i4, n0, n1, j->N, j->A, j->B);
+        return GL_OK;
+    case K_READ: read_items(ws, j->o1, j->i1, j->i2, j->i3, j->i4, j->i5, n0, n1, j->N, j->A, j->B); return GL_OK;
+    case K_READ_BACKWARD:
+        read_backward_items(ws, j->o1, j->o2, j->o3, j->o4, j->o5, j->i1, j->i2, j->i3, j->i4, j->i5, j->i6, n0, n1, j->N,
+                            j->A, j->B);
+        return GL_OK;
+    case K_WRITE: write_items(ws, j->o1, j->i1, j->i2, j->i3, j->i4, n0, n1, j->N, j->A, j->B); return GL_OK;
+    default:
+        write_backward_items(ws, j->o1, j->o2, j->o3, j->o4, j->i1, j->i2, j->i3, j->i4, j->i5, n0, n1, j->N, j->A, j->B);
+        return GL_OK;
+    }
+}
+
+static int draw_task(void *p, int t, int w) {
+    const draw_job *j = (const draw_job *)p;
+    int lo, hi;
+    gl_task_range(j->batch, j->ntasks, t, &lo, &hi);
+    return lo < hi ? run_items(j, j->ws + (size_t)w * j->slot, lo, hi) : GL_OK;
+}
+
+static const char *const kernel_names[] = {"draw filterbank", "draw filterbank backward", "draw read",
+                                           "draw read backward", "draw write", "draw write backward"};
+
+/* serial: the items here with the caller's scratch ws (NULL for the filterbank, which needs none);
+ * else the public form (scratch allocated here, items split over the threads). */
+static int draw_run(draw_job *j, float *ws, int serial) {
+    const char *fn = kernel_names[j->kind];
+    int err = check_sizes(fn, j->batch, j->N, j->A, j->B);
+    if (err) return err;
+    /* filterbank_backward's params are all checked first, so an error leaves dparams unchanged */
+    if (j->kind == K_FILTERBANK_BACKWARD && (err = check_params(j->i4, j->batch, j->N, j->A, j->B, fn))) return err;
+    if (serial) return run_items(j, ws, 0, j->batch);
+    double work = 4.0 * j->batch * j->N * ((double)j->A * j->B + (double)j->N * (j->A + j->B));
+    j->ntasks = gl_pool_tasks(j->batch, work);
+    j->slot = gl_arena_round(gl_draw_ws_floats(j->N, j->A, j->B));
+    j->ws = malloc((size_t)j->ntasks * j->slot * sizeof(float));
+    if (!j->ws) return gl_fail(GL_ENOMEM, "%s: out of memory", fn);
+    err = gl_parallel(j->ntasks, draw_task, j);
+    free(j->ws);
+    return err;
+}
+
+#define DRAW_JOB(kind_, o1_, o2_, o3_, o4_, o5_, i1_, i2_, i3_, i4_, i5_, i6_)                                         \
+    draw_job j = {kind_, batch, N, A, B, 1, NULL, 0, o1_, o2_, o3_, o4_, o5_, i1_, i2_, i3_, i4_, i5_, i6_}
+
+GL_API int gl_draw_filterbank(float *Fx, float *Fy, float *gamma, const float *params, int batch, int N, int A, int B) {
+    DRAW_JOB(K_FILTERBANK, Fx, Fy, gamma, NULL, NULL, params, NULL, NULL, NULL, NULL, NULL);
+    return draw_run(&j, NULL, 0);
+}
+int gl_draw_filterbank_serial(float *ws, float *Fx, float *Fy, float *gamma, const float *params, int batch, int N, int A,
+                          int B) {
+    DRAW_JOB(K_FILTERBANK, Fx, Fy, gamma, NULL, NULL, params, NULL, NULL, NULL, NULL, NULL);
+    return draw_run(&j, ws, 1);
+}
+GL_API int gl_draw_filterbank_backward(float *dparams, const float *dFx, const float *dFy, const float *dgamma,
+                                       const float *params, int batch, int N, int A, int B) {
+    DRAW_JOB(K_FILTERBANK_BACKWARD, dparams, NULL, NULL, NULL, NULL, dFx, dFy, dgamma, params, NULL, NULL);
+    return draw_run(&j, NULL, 0);
+}
+int gl_draw_filterbank_backward_serial(float *ws, float *dparams, const float *dFx, const float *dFy, const float *dgamma,
+                                   const float *params, int batch, int N, int A, int B) {
+    DRAW_JOB(K_FILTERBANK_BACKWARD, dparams, NULL, NULL, NULL, NULL, dFx, dFy, dgamma, params, NULL, NULL);
+    return draw_run(&j, ws, 1);
+}
+GL_API int gl_draw_read(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                        const float *gamma, int batch, int N, int A, int B) {
+    DRAW_JOB(K_READ, out, NULL, NULL, NULL, NULL, x, xhat, Fx, Fy, gamma, NULL);
+    return draw_run(&j, NULL, 0);
+}
+int gl_draw_read_serial(float *ws, float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                    const float *gamma, int batch, int N, int A, int B) {
+    DRAW_JOB(K_READ, out, NULL, NULL, NULL, NULL, x, xhat, Fx, Fy, gamma, NULL);
+    return draw_run(&j, ws, 1);
+}
+GL_API int gl_draw_read_backward(float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma, const float *dread,
+                                 const float *x, const float *xhat, const float *Fx, const float *Fy,
+                                 const float *gamma, int batch, int N, int A, int B) {
+    DRAW_JOB(K_READ_BACKWARD, dx, dxhat, dFx, dFy, dgamma, dread, x, xhat, Fx, Fy, gamma);
+    return draw_run(&j, NULL, 0);
+}
+int gl_draw_read_backward_serial(float *ws, float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma,
+                             const float *dread, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                             const float *gamma, int batch, int N, int A, int B) {
+    DRAW_JOB(K_READ_BACKWARD, dx, dxhat, dFx, dFy, dgamma, dread, x, xhat, Fx, Fy, gamma);
+    return draw_run(&j, ws, 1);
+}
+GL_API int gl_draw_write(float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
+                         int batch, int N, int A, int B) {
+    DRAW_JOB(K_WRITE, canvas, NULL, NULL, NULL, NULL, w, Fx, Fy, gamma, NULL, NULL);
+    return draw_run(&j, NULL, 0);
+}
+int gl_draw_write_serial(float *ws, float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
+                     int batch, int N, int A, int B) {
+    DRAW_JOB(K_WRITE, canvas, NULL, NULL, NULL, NULL, w, Fx, Fy, gamma, NULL, NULL);
+    return draw_run(&j, ws, 1);
+}
+GL_API int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
+                                  const float *w, const float *Fx, const float *Fy, const float *gamma, int batch,
+                                  int N, int A, int B) {
+    DRAW_JOB(K_WRITE_BACKWARD, dw, dFx, dFy, dgamma, NULL, dcanvas, w, Fx, Fy, gamma, NULL);
+    return draw_run(&j, NULL, 0);
+}
+int gl_draw_write_backward_serial(float *ws, float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
+                              const float *w, const float *Fx, const float *Fy, const float *gamma, int batch, int N,
+                              int A, int B) {
+    DRAW_JOB(K_WRITE_BACKWARD, dw, dFx, dFy, dgamma, NULL, dcanvas, w, Fx, Fy, gamma, NULL);
+    return draw_run(&j, ws, 1);
 }
 
 /* ---------------------------------------------------------------------------------------- */

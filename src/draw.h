@@ -31,6 +31,25 @@ GL_API int gl_draw_write_backward(float *dw, float *dFx, float *dFy, float *dgam
                                   const float *w, const float *Fx, const float *Fy, const float *gamma, int batch,
                                   int N, int A, int B);
 
+/* The serial forms, for code that runs inside a pool task (pool.h): scratch `ws` of
+ * gl_draw_ws_floats(N, A, B) floats, no allocation, no threads; same semantics as above. The
+ * public kernels split the items over the pool's threads instead. */
+size_t gl_draw_ws_floats(int N, int A, int B);
+int gl_draw_filterbank_serial(float *ws, float *Fx, float *Fy, float *gamma, const float *params, int batch, int N, int A,
+                          int B);
+int gl_draw_filterbank_backward_serial(float *ws, float *dparams, const float *dFx, const float *dFy, const float *dgamma,
+                                   const float *params, int batch, int N, int A, int B);
+int gl_draw_read_serial(float *ws, float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                    const float *gamma, int batch, int N, int A, int B);
+int gl_draw_read_backward_serial(float *ws, float *dx, float *dxhat, float *dFx, float *dFy, float *dgamma,
+                             const float *dread, const float *x, const float *xhat, const float *Fx, const float *Fy,
+                             const float *gamma, int batch, int N, int A, int B);
+int gl_draw_write_serial(float *ws, float *canvas, const float *w, const float *Fx, const float *Fy, const float *gamma,
+                     int batch, int N, int A, int B);
+int gl_draw_write_backward_serial(float *ws, float *dw, float *dFx, float *dFy, float *dgamma, const float *dcanvas,
+                              const float *w, const float *Fx, const float *Fy, const float *gamma, int batch, int N,
+                              int A, int B);
+
 /* Plain scalar oracles of read / write and their backward: same signatures and semantics. */
 GL_TEST_API int gl_draw_read_ref(float *out, const float *x, const float *xhat, const float *Fx, const float *Fy,
                                  const float *gamma, int batch, int N, int A, int B);

@@ -50,6 +50,7 @@
 #include "draw.h"
 #include "layers.h"
 #include "model.h"
+#include "pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,23 +107,29 @@ enum {
     D_Z, D_Q,                             /* (nb, Z), (nb, 2Z) */
     D_EIN, D_R,                           /* (nb, R+Hd), (nb, R) */
     D_WP, D_P, D_FX, D_FY, D_G,           /* write/read attention gradients */
+    A_WS,                                 /* the attention kernels' scratch */
     A_COUNT
 };
 
 #define LOGSIGMA_LIM 6.0f
-#define EVAL_CHUNK 100
+#define EVAL_CHUNK 16 /* images per inference chunk (each chunk: one task) */
 
 /* Soft-clamp ranges (lo, hi) of the five attention parameters (g~X, g~Y, log sigma^2, log delta~,
  * log gamma): y = mid + half tanh((x - mid) / half). */
 static const float att_lo[5] = {-3.0f, -3.0f, -4.0f, -4.0f, -7.0f};
 static const float att_hi[5] = {3.0f, 3.0f, 7.0f, 4.0f, 7.0f};
 
+/* One activation context: a shard in training, a thread in inference. */
+typedef struct {
+    gl_arena act;
+    float *a[A_COUNT];
+    int cap; /* items it is laid out for */
+} draw_ctx;
+
 typedef struct {
     gl_model base; /* config, parameters, gradients, Adam, random streams (model.h) */
     int T, Nr, Nw, Hd, Z, att, H, W, HW, R, EI, binarize;
-    gl_arena act;
-    float *a[A_COUNT];
-    int capB;
+    draw_ctx ctx[GL_MAX_CONTEXTS];
 } draw_model;
 
 /* The configuration schema (model.h), in CF_* order. The defaults are the settings of the shipped
@@ -223,7 +230,7 @@ static void draw_init(gl_model *base) {
 /* ---------------------------------------------------------------------------------------- */
 /* Activations. */
 
-static int layout_acts(draw_model *m, int nb) {
+static int layout_acts(draw_model *m, draw_ctx *cx, int nb) {
     size_t s[A_COUNT];
     memset(s, 0, sizeof s);
     size_t b = (size_t)nb, T = (size_t)m->T, HW = (size_t)m->HW, Hd = (size_t)m->Hd, Z = (size_t)m->Z;
@@ -264,24 +271,30 @@ static int layout_acts(draw_model *m, int nb) {
     s[D_Z] = b * Z;
     s[D_Q] = b * 2 * Z;
     s[D_EIN] = b * (size_t)m->EI;
+    if (m->att) s[A_WS] = gl_draw_ws_floats((int)Nmax, m->W, m->H);
     size_t total = 0;
     for (int i = 0; i < A_COUNT; i++) {
         if (s[i] > GL_MAX_FLOATS) return gl_fail(GL_ENOMEM, "draw: batch of %d is too large", nb);
         total += gl_arena_round(s[i]);
         if (total > GL_MAX_FLOATS) return gl_fail(GL_ENOMEM, "draw: batch of %d needs too much memory", nb);
     }
-    gl_arena_free(&m->act);
-    m->capB = 0;
-    int err = gl_arena_layout(&m->act, m->a, s, A_COUNT);
+    gl_arena_free(&cx->act);
+    cx->cap = 0;
+    int err = gl_arena_layout(&cx->act, cx->a, s, A_COUNT);
     if (err) {
-        gl_arena_free(&m->act);
+        gl_arena_free(&cx->act);
         return err;
     }
-    m->capB = nb;
+    cx->cap = nb;
     return GL_OK;
 }
 
-static int ensure_batch(draw_model *m, int nb) { return nb <= m->capB ? GL_OK : layout_acts(m, nb); }
+/* gl_model_job.ensure: context c laid out for n items. */
+static int draw_ensure(gl_model *base, int c, int n, void *arg) {
+    (void)arg;
+    draw_model *m = (draw_model *)base;
+    return n <= m->ctx[c].cap ? GL_OK : layout_acts(m, &m->ctx[c], n);
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers. */
@@ -334,30 +347,30 @@ static void binarize(const draw_model *m, float *x, const float *images, size_t 
 
 /* The decoder half of step t (0-based): h^dec_t from z_t (already in A_Z), then the canvas
  * c_{t+1} = c_t + write(h^dec_t). Shared by the full pass and by generation. */
-static int decoder_step(draw_model *m, int t, int nb) {
+static int decoder_step(draw_model *m, draw_ctx *cx, int t, int nb) {
     const int Hd = m->Hd, Z = m->Z, HW = m->HW;
     const size_t bH = (size_t)nb * Hd;
-    const float *hdp = t ? m->a[A_HD] + (t - 1) * bH : NULL, *cdp = t ? m->a[A_CD] + (t - 1) * bH : NULL;
-    float *hd = m->a[A_HD] + t * bH;
-    const float *z = m->a[A_Z] + (size_t)t * nb * Z;
-    gl_lstm_forward(hd, m->a[A_CD] + t * bH, m->a[A_GD] + t * bH * 4, m->a[A_TCD] + t * bH, z, hdp, cdp,
+    const float *hdp = t ? cx->a[A_HD] + (t - 1) * bH : NULL, *cdp = t ? cx->a[A_CD] + (t - 1) * bH : NULL;
+    float *hd = cx->a[A_HD] + t * bH;
+    const float *z = cx->a[A_Z] + (size_t)t * nb * Z;
+    gl_lstm_forward(hd, cx->a[A_CD] + t * bH, cx->a[A_GD] + t * bH * 4, cx->a[A_TCD] + t * bH, z, hdp, cdp,
                     m->base.p[P_DWX], m->base.p[P_DWH], m->base.p[P_DB], nb, Z, Hd); /* eq. 7 */
-    const float *cprev = m->a[A_C] + (size_t)t * nb * HW;
-    float *cnext = m->a[A_C] + (size_t)(t + 1) * nb * HW;
+    const float *cprev = cx->a[A_C] + (size_t)t * nb * HW;
+    float *cnext = cx->a[A_C] + (size_t)(t + 1) * nb * HW;
     size_t n = (size_t)nb * HW;
     if (m->att) { /* eq. 28-29 */
         int Nw = m->Nw, NN = Nw * Nw;
-        float *wp = m->a[A_WP] + (size_t)t * nb * NN;
-        float *pwr = m->a[A_PWR] + (size_t)t * nb * 5, *pw = m->a[A_PW] + (size_t)t * nb * 5;
-        float *fx = m->a[A_FXW] + (size_t)t * nb * Nw * m->W, *fy = m->a[A_FYW] + (size_t)t * nb * Nw * m->H;
-        float *gw = m->a[A_GW] + (size_t)t * nb;
+        float *wp = cx->a[A_WP] + (size_t)t * nb * NN;
+        float *pwr = cx->a[A_PWR] + (size_t)t * nb * 5, *pw = cx->a[A_PW] + (size_t)t * nb * 5;
+        float *fx = cx->a[A_FXW] + (size_t)t * nb * Nw * m->W, *fy = cx->a[A_FYW] + (size_t)t * nb * Nw * m->H;
+        float *gw = cx->a[A_GW] + (size_t)t * nb;
         gl_linear_forward(wp, hd, m->base.p[P_WW], m->base.p[P_WB], nb, Hd, NN);
         gl_linear_forward(pwr, hd, m->base.p[P_AW], m->base.p[P_AB], nb, Hd, 5);
         int err = att_clamp(pw, pwr, nb);
-        if (!err) err = gl_draw_filterbank(fx, fy, gw, pw, nb, Nw, m->W, m->H);
-        if (!err) err = gl_draw_write(m->a[A_DELTA], wp, fx, fy, gw, nb, Nw, m->W, m->H);
+        if (!err) err = gl_draw_filterbank_serial(NULL, fx, fy, gw, pw, nb, Nw, m->W, m->H);
+        if (!err) err = gl_draw_write_serial(cx->a[A_WS], cx->a[A_DELTA], wp, fx, fy, gw, nb, Nw, m->W, m->H);
         if (err) return err;
-        const float *d = m->a[A_DELTA];
+        const float *d = cx->a[A_DELTA];
         for (size_t i = 0; i < n; i++) cnext[i] = cprev[i] + d[i];
     } else { /* eq. 18 */
         gl_linear_forward(cnext, hd, m->base.p[P_WW], m->base.p[P_WB], nb, Hd, HW);
@@ -369,33 +382,33 @@ static int decoder_step(draw_model *m, int t, int nb) {
 /* The full pass over x = a[A_X] (nb, HW), eps ~ N(0, I) from rng (eps = 0 when rng is NULL:
  * the posterior means). Returns the loss terms summed over the batch in out2[0] (L^x) and
  * out2[1] (L^z), and leaves d loss/d c_T * scale in D_C when dscale > 0. */
-static int forward(draw_model *m, int nb, gl_rng *rng, double *out2, float dscale) {
+static int forward(draw_model *m, draw_ctx *cx, int nb, gl_rng *rng, double *out2, float dscale) {
     const int T = m->T, Hd = m->Hd, Z = m->Z, HW = m->HW, EI = m->EI, R = m->R;
     const size_t bH = (size_t)nb * Hd, n = (size_t)nb * HW;
-    const float *x = m->a[A_X];
-    memset(m->a[A_C], 0, n * sizeof(float)); /* c_0 = 0 */
+    const float *x = cx->a[A_X];
+    memset(cx->a[A_C], 0, n * sizeof(float)); /* c_0 = 0 */
     double kl = 0.0;
     for (int t = 0; t < T; t++) {
-        const float *cprev = m->a[A_C] + (size_t)t * n;
-        float *s = m->a[A_S] + (size_t)t * n, *xh = m->a[A_XH] + (size_t)t * n;
+        const float *cprev = cx->a[A_C] + (size_t)t * n;
+        float *s = cx->a[A_S] + (size_t)t * n, *xh = cx->a[A_XH] + (size_t)t * n;
         for (size_t i = 0; i < n; i++) { /* eq. 3 */
             s[i] = gl_sigmoidf(cprev[i]);
             xh[i] = x[i] - s[i];
         }
-        const float *hdp = t ? m->a[A_HD] + (t - 1) * bH : NULL;
-        float *ein = m->a[A_EIN] + (size_t)t * nb * EI;
+        const float *hdp = t ? cx->a[A_HD] + (t - 1) * bH : NULL;
+        float *ein = cx->a[A_EIN] + (size_t)t * nb * EI;
         if (m->att) { /* eq. 21-27 */
             int Nr = m->Nr;
-            float *prr = m->a[A_PRR] + (size_t)t * nb * 5, *pr = m->a[A_PR] + (size_t)t * nb * 5;
-            float *fx = m->a[A_FXR] + (size_t)t * nb * Nr * m->W, *fy = m->a[A_FYR] + (size_t)t * nb * Nr * m->H;
-            float *gr = m->a[A_GR] + (size_t)t * nb;
+            float *prr = cx->a[A_PRR] + (size_t)t * nb * 5, *pr = cx->a[A_PR] + (size_t)t * nb * 5;
+            float *fx = cx->a[A_FXR] + (size_t)t * nb * Nr * m->W, *fy = cx->a[A_FYR] + (size_t)t * nb * Nr * m->H;
+            float *gr = cx->a[A_GR] + (size_t)t * nb;
             if (hdp) gl_linear_forward(prr, hdp, m->base.p[P_RW], m->base.p[P_RB], nb, Hd, 5);
             else bias_rows(prr, m->base.p[P_RB], nb, 5);
             int err = att_clamp(pr, prr, nb);
-            if (!err) err = gl_draw_filterbank(fx, fy, gr, pr, nb, Nr, m->W, m->H);
-            if (!err) err = gl_draw_read(m->a[D_R], x, xh, fx, fy, gr, nb, Nr, m->W, m->H);
+            if (!err) err = gl_draw_filterbank_serial(NULL, fx, fy, gr, pr, nb, Nr, m->W, m->H);
+            if (!err) err = gl_draw_read_serial(cx->a[A_WS], cx->a[D_R], x, xh, fx, fy, gr, nb, Nr, m->W, m->H);
             if (err) return err;
-            copy_rows(ein, (size_t)EI, m->a[D_R], (size_t)R, nb, R);
+            copy_rows(ein, (size_t)EI, cx->a[D_R], (size_t)R, nb, R);
         } else { /* eq. 17 */
             copy_rows(ein, (size_t)EI, x, (size_t)HW, nb, HW);
             copy_rows(ein + HW, (size_t)EI, xh, (size_t)HW, nb, HW);
@@ -405,14 +418,14 @@ static int forward(draw_model *m, int nb, gl_rng *rng, double *out2, float dscal
             if (hdp) memcpy(e, hdp + (size_t)b * Hd, (size_t)Hd * sizeof(float));
             else memset(e, 0, (size_t)Hd * sizeof(float));
         }
-        const float *hep = t ? m->a[A_HE] + (t - 1) * bH : NULL, *cep = t ? m->a[A_CE] + (t - 1) * bH : NULL;
-        float *he = m->a[A_HE] + t * bH;
-        gl_lstm_forward(he, m->a[A_CE] + t * bH, m->a[A_GE] + t * bH * 4, m->a[A_TCE] + t * bH, ein, hep, cep,
+        const float *hep = t ? cx->a[A_HE] + (t - 1) * bH : NULL, *cep = t ? cx->a[A_CE] + (t - 1) * bH : NULL;
+        float *he = cx->a[A_HE] + t * bH;
+        gl_lstm_forward(he, cx->a[A_CE] + t * bH, cx->a[A_GE] + t * bH * 4, cx->a[A_TCE] + t * bH, ein, hep, cep,
                         m->base.p[P_EWX], m->base.p[P_EWH], m->base.p[P_EB], nb, EI, Hd); /* eq. 5 */
-        float *q = m->a[A_Q] + (size_t)t * nb * 2 * Z;
+        float *q = cx->a[A_Q] + (size_t)t * nb * 2 * Z;
         gl_linear_forward(q, he, m->base.p[P_QW], m->base.p[P_QB], nb, Hd, 2 * Z);
-        float *ls = m->a[A_LS] + (size_t)t * nb * Z, *eps = m->a[A_EPS] + (size_t)t * nb * Z;
-        float *z = m->a[A_Z] + (size_t)t * nb * Z;
+        float *ls = cx->a[A_LS] + (size_t)t * nb * Z, *eps = cx->a[A_EPS] + (size_t)t * nb * Z;
+        float *z = cx->a[A_Z] + (size_t)t * nb * Z;
         for (int b = 0; b < nb; b++) /* eq. 1-2 (reparameterised), KL eq. 11 */
             for (int j = 0; j < Z; j++) {
                 size_t k = (size_t)b * Z + j;
@@ -424,11 +437,11 @@ static int forward(draw_model *m, int nb, gl_rng *rng, double *out2, float dscal
                 z[k] = mu + sg * e;
                 kl += 0.5 * ((double)mu * mu + (double)sg * sg - 2.0 * l - 1.0);
             }
-        int err = decoder_step(m, t, nb);
+        int err = decoder_step(m, cx, t, nb);
         if (err) return err;
     }
-    const float *cT = m->a[A_C] + (size_t)T * n;
-    float *dc = m->a[D_C];
+    const float *cT = cx->a[A_C] + (size_t)T * n;
+    float *dc = cx->a[D_C];
     if (dscale > 0.0f) memset(dc, 0, n * sizeof(float));
     out2[0] = gl_bce_logits(dscale > 0.0f ? dc : NULL, cT, x, n, dscale); /* eq. 9 */
     out2[1] = kl;
@@ -438,53 +451,53 @@ static int forward(draw_model *m, int nb, gl_rng *rng, double *out2, float dscal
 /* ---------------------------------------------------------------------------------------- */
 /* Backward through time: from D_C (= d loss / d c_T) into m->g (accumulating). inv: the loss
  * scale (1 / batch) of the KL term. */
-static int backward(draw_model *m, int nb, float inv) {
+static int backward(draw_model *m, draw_ctx *cx, float *const *g, int nb, float inv) {
     const int T = m->T, Hd = m->Hd, Z = m->Z, HW = m->HW, EI = m->EI, R = m->R;
     const size_t bH = (size_t)nb * Hd, n = (size_t)nb * HW;
-    const float *x = m->a[A_X];
-    float *dC = m->a[D_C], *dxh = m->a[D_XH];
-    float *dhd = m->a[D_HD], *dhd2 = m->a[D_HD2], *dcd = m->a[D_CD], *dcd2 = m->a[D_CD2];
-    float *dhe = m->a[D_HE], *dhe2 = m->a[D_HE2], *dce = m->a[D_CE], *dce2 = m->a[D_CE2];
-    float *dz = m->a[D_Z], *dq = m->a[D_Q], *dein = m->a[D_EIN];
+    const float *x = cx->a[A_X];
+    float *dC = cx->a[D_C], *dxh = cx->a[D_XH];
+    float *dhd = cx->a[D_HD], *dhd2 = cx->a[D_HD2], *dcd = cx->a[D_CD], *dcd2 = cx->a[D_CD2];
+    float *dhe = cx->a[D_HE], *dhe2 = cx->a[D_HE2], *dce = cx->a[D_CE], *dce2 = cx->a[D_CE2];
+    float *dz = cx->a[D_Z], *dq = cx->a[D_Q], *dein = cx->a[D_EIN];
     memset(dhd, 0, bH * sizeof(float));
     memset(dcd, 0, bH * sizeof(float));
     memset(dhe, 0, bH * sizeof(float));
     memset(dce, 0, bH * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
-        const float *hd = m->a[A_HD] + t * bH;
-        const float *hdp = t ? m->a[A_HD] + (t - 1) * bH : NULL, *cdp = t ? m->a[A_CD] + (t - 1) * bH : NULL;
+        const float *hd = cx->a[A_HD] + t * bH;
+        const float *hdp = t ? cx->a[A_HD] + (t - 1) * bH : NULL, *cdp = t ? cx->a[A_CD] + (t - 1) * bH : NULL;
         /* write (eq. 29 / 18): the canvas delta's gradient is dC */
         if (m->att) {
             int Nw = m->Nw, NN = Nw * Nw;
-            const float *wp = m->a[A_WP] + (size_t)t * nb * NN, *pw = m->a[A_PW] + (size_t)t * nb * 5;
-            const float *fx = m->a[A_FXW] + (size_t)t * nb * Nw * m->W, *fy = m->a[A_FYW] + (size_t)t * nb * Nw * m->H;
-            const float *gw = m->a[A_GW] + (size_t)t * nb;
-            float *dwp = m->a[D_WP], *dp = m->a[D_P], *dfx = m->a[D_FX], *dfy = m->a[D_FY], *dg = m->a[D_G];
+            const float *wp = cx->a[A_WP] + (size_t)t * nb * NN, *pw = cx->a[A_PW] + (size_t)t * nb * 5;
+            const float *fx = cx->a[A_FXW] + (size_t)t * nb * Nw * m->W, *fy = cx->a[A_FYW] + (size_t)t * nb * Nw * m->H;
+            const float *gw = cx->a[A_GW] + (size_t)t * nb;
+            float *dwp = cx->a[D_WP], *dp = cx->a[D_P], *dfx = cx->a[D_FX], *dfy = cx->a[D_FY], *dg = cx->a[D_G];
             memset(dwp, 0, (size_t)nb * NN * sizeof(float));
             memset(dp, 0, (size_t)nb * 5 * sizeof(float));
             memset(dfx, 0, (size_t)nb * Nw * m->W * sizeof(float));
             memset(dfy, 0, (size_t)nb * Nw * m->H * sizeof(float));
             memset(dg, 0, (size_t)nb * sizeof(float));
-            int err = gl_draw_write_backward(dwp, dfx, dfy, dg, dC, wp, fx, fy, gw, nb, Nw, m->W, m->H);
-            if (!err) err = gl_draw_filterbank_backward(dp, dfx, dfy, dg, pw, nb, Nw, m->W, m->H);
+            int err = gl_draw_write_backward_serial(cx->a[A_WS], dwp, dfx, dfy, dg, dC, wp, fx, fy, gw, nb, Nw, m->W, m->H);
+            if (!err) err = gl_draw_filterbank_backward_serial(cx->a[A_WS], dp, dfx, dfy, dg, pw, nb, Nw, m->W, m->H);
             if (err) return err;
             att_clamp_backward(dp, pw, nb);
-            gl_linear_backward(dhd, m->base.g[P_AW], m->base.g[P_AB], dp, hd, m->base.p[P_AW], nb, Hd, 5);
-            gl_linear_backward(dhd, m->base.g[P_WW], m->base.g[P_WB], dwp, hd, m->base.p[P_WW], nb, Hd, NN);
+            gl_linear_backward(dhd, g[P_AW], g[P_AB], dp, hd, m->base.p[P_AW], nb, Hd, 5);
+            gl_linear_backward(dhd, g[P_WW], g[P_WB], dwp, hd, m->base.p[P_WW], nb, Hd, NN);
         } else {
-            gl_linear_backward(dhd, m->base.g[P_WW], m->base.g[P_WB], dC, hd, m->base.p[P_WW], nb, Hd, HW);
+            gl_linear_backward(dhd, g[P_WW], g[P_WB], dC, hd, m->base.p[P_WW], nb, Hd, HW);
         }
         /* decoder LSTM (eq. 7) */
         memset(dhd2, 0, bH * sizeof(float));
         memset(dcd2, 0, bH * sizeof(float));
         memset(dz, 0, (size_t)nb * Z * sizeof(float));
-        const float *z = m->a[A_Z] + (size_t)t * nb * Z;
-        gl_lstm_backward(dz, t ? dhd2 : NULL, t ? dcd2 : NULL, m->base.g[P_DWX], m->base.g[P_DWH], m->base.g[P_DB], m->a[D_GATES],
-                         dhd, dcd, m->a[A_GD] + t * bH * 4, m->a[A_TCD] + t * bH, z, hdp, cdp, m->base.p[P_DWX],
+        const float *z = cx->a[A_Z] + (size_t)t * nb * Z;
+        gl_lstm_backward(dz, t ? dhd2 : NULL, t ? dcd2 : NULL, g[P_DWX], g[P_DWH], g[P_DB], cx->a[D_GATES],
+                         dhd, dcd, cx->a[A_GD] + t * bH * 4, cx->a[A_TCD] + t * bH, z, hdp, cdp, m->base.p[P_DWX],
                          m->base.p[P_DWH], nb, Z, Hd);
         /* sampling and KL: z = mu + exp(ls) eps, KL = 1/2 (mu^2 + exp(2 ls) - 2 ls - 1) */
-        const float *q = m->a[A_Q] + (size_t)t * nb * 2 * Z;
-        const float *ls = m->a[A_LS] + (size_t)t * nb * Z, *eps = m->a[A_EPS] + (size_t)t * nb * Z;
+        const float *q = cx->a[A_Q] + (size_t)t * nb * 2 * Z;
+        const float *ls = cx->a[A_LS] + (size_t)t * nb * Z, *eps = cx->a[A_EPS] + (size_t)t * nb * Z;
         for (int b = 0; b < nb; b++)
             for (int j = 0; j < Z; j++) {
                 size_t k = (size_t)b * Z + j;
@@ -494,16 +507,16 @@ static int backward(draw_model *m, int nb, float inv) {
                 dq[(size_t)b * 2 * Z + j] = dz[k] + inv * mu;
                 dq[(size_t)b * 2 * Z + Z + j] = dls * (1.0f - u * u);
             }
-        const float *he = m->a[A_HE] + t * bH;
-        gl_linear_backward(dhe, m->base.g[P_QW], m->base.g[P_QB], dq, he, m->base.p[P_QW], nb, Hd, 2 * Z);
+        const float *he = cx->a[A_HE] + t * bH;
+        gl_linear_backward(dhe, g[P_QW], g[P_QB], dq, he, m->base.p[P_QW], nb, Hd, 2 * Z);
         /* encoder LSTM (eq. 5) */
         memset(dhe2, 0, bH * sizeof(float));
         memset(dce2, 0, bH * sizeof(float));
         memset(dein, 0, (size_t)nb * EI * sizeof(float));
-        const float *hep = t ? m->a[A_HE] + (t - 1) * bH : NULL, *cep = t ? m->a[A_CE] + (t - 1) * bH : NULL;
-        const float *ein = m->a[A_EIN] + (size_t)t * nb * EI;
-        gl_lstm_backward(dein, t ? dhe2 : NULL, t ? dce2 : NULL, m->base.g[P_EWX], m->base.g[P_EWH], m->base.g[P_EB], m->a[D_GATES],
-                         dhe, dce, m->a[A_GE] + t * bH * 4, m->a[A_TCE] + t * bH, ein, hep, cep, m->base.p[P_EWX],
+        const float *hep = t ? cx->a[A_HE] + (t - 1) * bH : NULL, *cep = t ? cx->a[A_CE] + (t - 1) * bH : NULL;
+        const float *ein = cx->a[A_EIN] + (size_t)t * nb * EI;
+        gl_lstm_backward(dein, t ? dhe2 : NULL, t ? dce2 : NULL, g[P_EWX], g[P_EWH], g[P_EB], cx->a[D_GATES],
+                         dhe, dce, cx->a[A_GE] + t * bH * 4, cx->a[A_TCE] + t * bH, ein, hep, cep, m->base.p[P_EWX],
                          m->base.p[P_EWH], nb, EI, Hd);
         if (t) /* the encoder input's h^dec_{t-1} part */
             for (int b = 0; b < nb; b++) {
@@ -512,31 +525,31 @@ static int backward(draw_model *m, int nb, float inv) {
                 for (int j = 0; j < Hd; j++) dst[j] += src[j];
             }
         /* read (eq. 27 / 17) */
-        const float *xh = m->a[A_XH] + (size_t)t * n;
+        const float *xh = cx->a[A_XH] + (size_t)t * n;
         if (m->att) {
             int Nr = m->Nr;
-            const float *pr = m->a[A_PR] + (size_t)t * nb * 5;
-            const float *fx = m->a[A_FXR] + (size_t)t * nb * Nr * m->W, *fy = m->a[A_FYR] + (size_t)t * nb * Nr * m->H;
-            const float *gr = m->a[A_GR] + (size_t)t * nb;
-            float *dp = m->a[D_P], *dfx = m->a[D_FX], *dfy = m->a[D_FY], *dg = m->a[D_G], *dr = m->a[D_R];
+            const float *pr = cx->a[A_PR] + (size_t)t * nb * 5;
+            const float *fx = cx->a[A_FXR] + (size_t)t * nb * Nr * m->W, *fy = cx->a[A_FYR] + (size_t)t * nb * Nr * m->H;
+            const float *gr = cx->a[A_GR] + (size_t)t * nb;
+            float *dp = cx->a[D_P], *dfx = cx->a[D_FX], *dfy = cx->a[D_FY], *dg = cx->a[D_G], *dr = cx->a[D_R];
             copy_rows(dr, (size_t)R, dein, (size_t)EI, nb, R);
             memset(dxh, 0, n * sizeof(float));
             memset(dp, 0, (size_t)nb * 5 * sizeof(float));
             memset(dfx, 0, (size_t)nb * Nr * m->W * sizeof(float));
             memset(dfy, 0, (size_t)nb * Nr * m->H * sizeof(float));
             memset(dg, 0, (size_t)nb * sizeof(float));
-            int err = gl_draw_read_backward(NULL, dxh, dfx, dfy, dg, dr, x, xh, fx, fy, gr, nb, Nr, m->W, m->H);
-            if (!err) err = gl_draw_filterbank_backward(dp, dfx, dfy, dg, pr, nb, Nr, m->W, m->H);
+            int err = gl_draw_read_backward_serial(cx->a[A_WS], NULL, dxh, dfx, dfy, dg, dr, x, xh, fx, fy, gr, nb, Nr, m->W, m->H);
+            if (!err) err = gl_draw_filterbank_backward_serial(cx->a[A_WS], dp, dfx, dfy, dg, pr, nb, Nr, m->W, m->H);
             if (err) return err;
             att_clamp_backward(dp, pr, nb);
-            if (t) gl_linear_backward(dhd2, m->base.g[P_RW], m->base.g[P_RB], dp, hdp, m->base.p[P_RW], nb, Hd, 5);
-            else gl_linear_backward(NULL, NULL, m->base.g[P_RB], dp, NULL, m->base.p[P_RW], nb, Hd, 5);
+            if (t) gl_linear_backward(dhd2, g[P_RW], g[P_RB], dp, hdp, m->base.p[P_RW], nb, Hd, 5);
+            else gl_linear_backward(NULL, NULL, g[P_RB], dp, NULL, m->base.p[P_RW], nb, Hd, 5);
         } else {
             copy_rows(dxh, (size_t)HW, dein + HW, (size_t)EI, nb, HW);
         }
         /* x^_t = x - sigmoid(c_{t-1}) (eq. 3): dc_{t-1} = dc_t - dx^ s (1 - s) */
         if (t) {
-            const float *s = m->a[A_S] + (size_t)t * n;
+            const float *s = cx->a[A_S] + (size_t)t * n;
             for (size_t i = 0; i < n; i++) dC[i] -= dxh[i] * s[i] * (1.0f - s[i]);
         }
         float *tmp;
@@ -551,7 +564,10 @@ static int backward(draw_model *m, int nb, float inv) {
 /* ---------------------------------------------------------------------------------------- */
 /* Exported API. */
 
-static void draw_release(gl_model *base) { gl_arena_free(&((draw_model *)base)->act); }
+static void draw_release(gl_model *base) {
+    draw_model *m = (draw_model *)base;
+    for (int c = 0; c < GL_MAX_CONTEXTS; c++) gl_arena_free(&m->ctx[c].act);
+}
 
 static int check_images(draw_model *m, const char *fn, const float *images, int nb) {
     if (!m) return gl_fail(GL_EINVAL, "%s: null model", fn);
@@ -566,128 +582,188 @@ static int check_images(draw_model *m, const char *fn, const float *images, int 
     return GL_OK;
 }
 
-/* Forward + backward for one batch into the (zeroed) grads; sums[0..1] = L^x, L^z summed. */
-static int loss_and_grad(draw_model *m, const float *images, int nb, gl_rng *bin_rng, gl_rng *eps_rng, double *sums) {
-    int err = ensure_batch(m, nb);
+/* ---------------------------------------------------------------------------------------- */
+/* Training: the batch in shards (gl_model_shards), each binarising its images and drawing its eps
+ * from its own stream, then one update. */
+
+typedef struct {
+    const float *images; /* (count, H, W) */
+    int count;
+    float inv;           /* 1 / batch: the loss is the mean over the whole batch */
+    uint32_t seed;       /* inference: the call's seed */
+    double *sums;        /* inference: (chunks, 2) loss terms per chunk */
+    float *canvases, *readp, *writep; /* inference outputs (any may be NULL) */
+    int generate;        /* decoder only, from z ~ N(0, I) */
+} draw_batch;
+
+/* Shard items [i0, i1): stats[0..1] the summed L^x and L^z. */
+static int draw_shard(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *arg) {
+    draw_model *m = (draw_model *)base;
+    const draw_batch *a = (const draw_batch *)arg;
+    draw_ctx *cx = &m->ctx[c];
+    int nb = i1 - i0;
+    binarize(m, cx->a[A_X], a->images + (size_t)i0 * m->HW, (size_t)nb * m->HW, &sh->rng);
+    int err = forward(m, cx, nb, &sh->rng, sh->stats, a->inv);
     if (err) return err;
-    float inv = 1.0f / (float)nb;
-    binarize(m, m->a[A_X], images, (size_t)nb * m->HW, bin_rng);
-    gl_arena_zero(&m->base.grads);
-    err = forward(m, nb, eps_rng, sums, inv);
+    if (!isfinite(sh->stats[0]) || !isfinite(sh->stats[1])) return GL_OK; /* the caller refuses the step */
+    return backward(m, cx, sh->g, nb, a->inv);
+}
+
+static int run_shards(draw_model *m, const char *fn, const float *images, int nb, uint64_t seed, double *st) {
+    int err = check_images(m, fn, images, nb);
     if (err) return err;
-    if (!isfinite(sums[0]) || !isfinite(sums[1])) return GL_OK; /* the caller refuses the step */
-    return backward(m, nb, inv);
+    draw_batch a = {images, nb, 1.0f / (float)nb, 0, NULL, NULL, NULL, NULL, 0};
+    gl_model_job job = {draw_ensure, draw_shard, &a};
+    return gl_model_shards(&m->base, nb, &job, seed, st);
 }
 
 /* Test hook: loss and gradient at the current weights with eps and the binarisation drawn from
- * RNGs seeded by `seed` (so repeated calls see the same eps), no update. The gradient is left in
- * the grads arena (gl_draw_grads). out: [loss, reconstruction, kl] per image. */
+ * streams seeded by `seed` (so repeated calls see the same eps), no update. The gradient is left
+ * in the grads arena (gl_model_grads). out: [loss, reconstruction, kl] per image. */
 GL_API int gl_draw_loss_grad(void *mp, float *out, const float *images, int nb, uint32_t seed) {
     draw_model *m = (draw_model *)mp;
-    int err = check_images(m, "draw lossGrad", images, nb);
+    double st[GL_SHARD_STATS];
+    int err = run_shards(m, "draw lossGrad", images, nb, seed, st);
+    if (!err) err = gl_model_reduce(&m->base);
     if (err) return err;
-    gl_rng br, er;
-    gl_rng_seed(&br, seed, 3);
-    gl_rng_seed(&er, seed, 4);
-    double sums[2];
-    if ((err = loss_and_grad(m, images, nb, &br, &er, sums))) return err;
-    out[0] = (float)((sums[0] + sums[1]) / nb);
-    out[1] = (float)(sums[0] / nb);
-    out[2] = (float)(sums[1] / nb);
+    out[0] = (float)((st[0] + st[1]) / nb);
+    out[1] = (float)(st[0] / nb);
+    out[2] = (float)(st[1] / nb);
     return GL_OK;
 }
 
 /* One Adam step on a batch of images (nb, H, W) in [0, 1]. eps and (stochastic mode) the
- * binarisation come from the model's training RNG. out: [loss, reconstruction, kl, gradient norm
+ * binarisation come from the model's training stream. out: [loss, reconstruction, kl, gradient norm
  * before clipping], nats per image. A non-finite loss or gradient refuses the step (GL_ENUMERIC):
  * weights and optimiser state unchanged. */
 GL_API int gl_draw_train_batch(void *mp, float *out, const float *images, int nb) {
     draw_model *m = (draw_model *)mp;
-    int err = check_images(m, "draw trainBatch", images, nb);
-    if (err) return err;
-    double sums[2];
-    if ((err = loss_and_grad(m, images, nb, &m->base.rng, &m->base.rng, sums))) return err;
-    double loss = (sums[0] + sums[1]) / nb;
-    if ((err = gl_model_check_loss("draw trainBatch", loss))) return err;
-    float norm;
-    if ((err = gl_model_step(&m->base, "draw trainBatch", &norm))) return err;
+    if (!m) return gl_fail(GL_EINVAL, "draw trainBatch: null model");
+    gl_rng before = m->base.rng;
+    double st[GL_SHARD_STATS];
+    int err = run_shards(m, "draw trainBatch", images, nb, gl_model_step_seed(&m->base), st);
+    double loss = (st[0] + st[1]) / nb;
+    float norm = 0.0f;
+    if (!err) err = gl_model_check_loss("draw trainBatch", loss);
+    if (!err) err = gl_model_step(&m->base, "draw trainBatch", &norm);
+    if (err) {
+        m->base.rng = before;
+        return err;
+    }
     out[0] = (float)loss;
-    out[1] = (float)(sums[0] / nb);
-    out[2] = (float)(sums[1] / nb);
+    out[1] = (float)(st[0] / nb);
+    out[2] = (float)(st[1] / nb);
     out[3] = norm;
     return GL_OK;
 }
 
-/* The bound without an update, over any number of images (in chunks): out [loss, reconstruction,
- * kl] per image (means). eps and stochastic binarisation come from RNGs seeded by `seed`. */
-GL_API int gl_draw_loss(void *mp, float *out, const float *images, int count, uint32_t seed) {
-    draw_model *m = (draw_model *)mp;
-    int err = check_images(m, "draw loss", images, count);
-    if (!err) err = ensure_batch(m, count < EVAL_CHUNK ? count : EVAL_CHUNK);
-    if (err) return err;
-    gl_rng br, er;
-    gl_rng_seed(&br, seed, 3);
-    gl_rng_seed(&er, seed, 4);
-    double rec = 0.0, kl = 0.0;
-    for (int b0 = 0; b0 < count; b0 += EVAL_CHUNK) {
-        int nb = count - b0 < EVAL_CHUNK ? count - b0 : EVAL_CHUNK;
-        binarize(m, m->a[A_X], images + (size_t)b0 * m->HW, (size_t)nb * m->HW, &br);
-        double sums[2];
-        if ((err = forward(m, nb, &er, sums, 0.0f))) return err;
-        rec += sums[0];
-        kl += sums[1];
-    }
-    out[0] = (float)((rec + kl) / count);
-    out[1] = (float)(rec / count);
-    out[2] = (float)(kl / count);
-    return GL_OK;
-}
+/* ---------------------------------------------------------------------------------------- */
+/* Inference in chunks of EVAL_CHUNK images (gl_model_chunks). Chunk k draws its binarisation, eps
+ * and z from streams seeded by (seed, k), so its numbers do not depend on the thread count. */
 
 /* Copy one chunk's traces out: canvases (T, count, HW) = sigmoid(c_t), t = 1..T; read / write
  * (T, count, 5) = (gX, gY, delta, sigma^2, gamma) in image units. Any output may be NULL. */
-static int traces(draw_model *m, int b0, int nb, int count, float *canvases, float *readp, float *writep) {
+static int traces(draw_model *m, draw_ctx *cx, int b0, int nb, int count, float *canvases, float *readp, float *writep) {
     const size_t HW = (size_t)m->HW;
     for (int t = 0; t < m->T; t++) {
         if (canvases) {
-            const float *c = m->a[A_C] + (size_t)(t + 1) * nb * HW;
+            const float *c = cx->a[A_C] + (size_t)(t + 1) * nb * HW;
             float *o = canvases + ((size_t)t * count + b0) * HW;
             for (size_t i = 0; i < (size_t)nb * HW; i++) o[i] = gl_sigmoidf(c[i]);
         }
         if (!m->att) continue;
         int err;
-        if (readp && (err = gl_draw_decode(readp + ((size_t)t * count + b0) * 5, m->a[A_PR] + (size_t)t * nb * 5, nb,
+        if (readp && (err = gl_draw_decode(readp + ((size_t)t * count + b0) * 5, cx->a[A_PR] + (size_t)t * nb * 5, nb,
                                            m->Nr, m->W, m->H)))
             return err;
-        if (writep && (err = gl_draw_decode(writep + ((size_t)t * count + b0) * 5, m->a[A_PW] + (size_t)t * nb * 5,
+        if (writep && (err = gl_draw_decode(writep + ((size_t)t * count + b0) * 5, cx->a[A_PW] + (size_t)t * nb * 5,
                                             nb, m->Nw, m->W, m->H)))
             return err;
     }
     return GL_OK;
 }
 
-/* Reconstruction: the full pass over images (count, H, W), eps from an RNG seeded by `seed`.
+enum { STREAM_BIN = 3, STREAM_EPS = 4, STREAM_Z = 5 };
+
+static void chunk_stream(gl_rng *r, uint32_t seed, int chunk, int stream) {
+    gl_rng_seed(r, seed, ((uint64_t)chunk << 8) | (uint64_t)stream);
+}
+
+static int draw_infer(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *arg) {
+    (void)sh;
+    draw_model *m = (draw_model *)base;
+    const draw_batch *a = (const draw_batch *)arg;
+    draw_ctx *cx = &m->ctx[c];
+    int nb = i1 - i0, k = i0 / EVAL_CHUNK, err;
+    if (a->generate) {
+        gl_rng zr;
+        chunk_stream(&zr, a->seed, k, STREAM_Z);
+        memset(cx->a[A_C], 0, (size_t)nb * m->HW * sizeof(float));
+        for (int t = 0; t < m->T; t++) {
+            float *z = cx->a[A_Z] + (size_t)t * nb * m->Z;
+            for (size_t i = 0; i < (size_t)nb * m->Z; i++) z[i] = gl_rng_normal(&zr);
+            if ((err = decoder_step(m, cx, t, nb))) return err;
+        }
+        return traces(m, cx, i0, nb, a->count, a->canvases, NULL, a->writep);
+    }
+    gl_rng br, er;
+    chunk_stream(&br, a->seed, k, STREAM_BIN);
+    chunk_stream(&er, a->seed, k, STREAM_EPS);
+    binarize(m, cx->a[A_X], a->images + (size_t)i0 * m->HW, (size_t)nb * m->HW, &br);
+    if ((err = forward(m, cx, nb, &er, a->sums + 2 * (size_t)k, 0.0f))) return err;
+    return traces(m, cx, i0, nb, a->count, a->canvases, a->readp, a->writep);
+}
+
+static int run_chunks(draw_model *m, draw_batch *a) {
+    int nchunks = (a->count + EVAL_CHUNK - 1) / EVAL_CHUNK;
+    double *sums = NULL;
+    if (!a->generate && !(sums = (double *)calloc(2 * (size_t)nchunks, sizeof(double))))
+        return gl_fail(GL_ENOMEM, "draw: out of memory");
+    a->sums = sums;
+    gl_model_job job = {draw_ensure, draw_infer, a};
+    int err = gl_model_chunks(&m->base, a->count, EVAL_CHUNK, &job);
+    if (!err && sums) { /* the chunks' sums, in chunk order, into sums[0..1] */
+        for (int k = 1; k < nchunks; k++) {
+            sums[0] += sums[2 * k];
+            sums[1] += sums[2 * k + 1];
+        }
+    }
+    return err;
+}
+
+/* The bound without an update, over any number of images: out [loss, reconstruction, kl] per
+ * image (means). eps and stochastic binarisation come from streams seeded by `seed`. */
+GL_API int gl_draw_loss(void *mp, float *out, const float *images, int count, uint32_t seed) {
+    draw_model *m = (draw_model *)mp;
+    int err = check_images(m, "draw loss", images, count);
+    if (err) return err;
+    draw_batch a = {images, count, 0.0f, seed, NULL, NULL, NULL, NULL, 0};
+    err = run_chunks(m, &a);
+    if (!err) {
+        double rec = a.sums[0], kl = a.sums[1];
+        out[0] = (float)((rec + kl) / count);
+        out[1] = (float)(rec / count);
+        out[2] = (float)(kl / count);
+    }
+    free(a.sums);
+    return err;
+}
+
+/* Reconstruction: the full pass over images (count, H, W), eps from streams seeded by `seed`.
  * canvases (T, count, H, W) probabilities; read, write (T, count, 5) attention in image units
  * (left untouched without attention). Any output may be NULL. */
 GL_API int gl_draw_reconstruct(void *mp, float *canvases, float *readp, float *writep, const float *images, int count,
                                uint32_t seed) {
     draw_model *m = (draw_model *)mp;
     int err = check_images(m, "draw reconstruct", images, count);
-    if (!err) err = ensure_batch(m, count < EVAL_CHUNK ? count : EVAL_CHUNK);
     if (err) return err;
-    gl_rng br, er;
-    gl_rng_seed(&br, seed, 3);
-    gl_rng_seed(&er, seed, 4);
-    for (int b0 = 0; b0 < count; b0 += EVAL_CHUNK) {
-        int nb = count - b0 < EVAL_CHUNK ? count - b0 : EVAL_CHUNK;
-        binarize(m, m->a[A_X], images + (size_t)b0 * m->HW, (size_t)nb * m->HW, &br);
-        double sums[2];
-        if ((err = forward(m, nb, &er, sums, 0.0f))) return err;
-        if ((err = traces(m, b0, nb, count, canvases, readp, writep))) return err;
-    }
-    return GL_OK;
+    draw_batch a = {images, count, 0.0f, seed, NULL, canvases, readp, writep, 0};
+    err = run_chunks(m, &a);
+    free(a.sums);
+    return err;
 }
 
-/* Generation (section 2.3): z_t ~ N(0, I) from an RNG seeded by `seed`, decoder only.
+/* Generation (section 2.3): z_t ~ N(0, I) from streams seeded by `seed`, decoder only.
  * canvases (T, count, H, W) probabilities, write (T, count, 5). Either may be NULL. */
 GL_API int gl_draw_generate(void *mp, float *canvases, float *writep, int count, uint32_t seed) {
     draw_model *m = (draw_model *)mp;
@@ -695,21 +771,8 @@ GL_API int gl_draw_generate(void *mp, float *canvases, float *writep, int count,
     if (count <= 0) return gl_fail(GL_EINVAL, "draw generate: count must be positive, got %d", count);
     if (!gl_size((size_t)count, (size_t)m->T, (size_t)m->HW, 1))
         return gl_fail(GL_ENOMEM, "draw generate: %d samples are too many", count);
-    int err = ensure_batch(m, count < EVAL_CHUNK ? count : EVAL_CHUNK);
-    if (err) return err;
-    gl_rng zr;
-    gl_rng_seed(&zr, seed, 5);
-    for (int b0 = 0; b0 < count; b0 += EVAL_CHUNK) {
-        int nb = count - b0 < EVAL_CHUNK ? count - b0 : EVAL_CHUNK;
-        memset(m->a[A_C], 0, (size_t)nb * m->HW * sizeof(float));
-        for (int t = 0; t < m->T; t++) {
-            float *z = m->a[A_Z] + (size_t)t * nb * m->Z;
-            for (size_t i = 0; i < (size_t)nb * m->Z; i++) z[i] = gl_rng_normal(&zr);
-            if ((err = decoder_step(m, t, nb))) return err;
-        }
-        if ((err = traces(m, b0, nb, count, canvases, NULL, writep))) return err;
-    }
-    return GL_OK;
+    draw_batch a = {NULL, count, 0.0f, seed, NULL, canvases, NULL, writep, 1};
+    return run_chunks(m, &a);
 }
 
 /* ---------------------------------------------------------------------------------------- */

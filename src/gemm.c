@@ -63,8 +63,8 @@ void gl_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha, cons
 #define GEMM_KC 256 /* K block: a KC x NR B micro-panel stays in L1 */
 #define GEMM_NCP 256 /* columns per packed block */
 
-static float gemm_pack[GEMM_KC * GEMM_NCP];
-static float gemm_tail[GEMM_KC * GEMM_NR];
+/* The packing buffers live on the caller's stack (264 KB at most), not in static storage, so
+ * gl_sgemm is reentrant: threads of the pool (pool.h) each use their own stack. */
 
 #if defined(__GNUC__)
 #define GEMM_INLINE static inline __attribute__((always_inline))
@@ -139,6 +139,7 @@ __attribute__((no_builtin("memcpy", "memset")))
 #endif
 static void gemm_core(int M, int N, int K, float alpha, const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                       const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t rsc, ptrdiff_t csc) {
+    float gemm_tail[GEMM_KC * GEMM_NR];
     for (int j = 0; j < N; j += GEMM_NR) {
         int nc = N - j < GEMM_NR ? N - j : GEMM_NR;
         const float *Bj = B + j;
@@ -198,9 +199,10 @@ static void gemm_kblocks(int M, int N, int K, float alpha, const float *A, ptrdi
 }
 
 /* Core on op(B) given transposed: op(B)[k, j] = X[j*ldx + k], packed block by block into
- * gemm_pack as (kc, nc) row-major. */
+ * a stack buffer as (kc, nc) row-major. */
 static void gemm_packed_b(int M, int N, int K, float alpha, const float *A, ptrdiff_t rsa, ptrdiff_t csa,
                           const float *X, ptrdiff_t ldx, float beta, float *C, ptrdiff_t rsc, ptrdiff_t csc) {
+    float gemm_pack[GEMM_KC * GEMM_NCP];
     for (int j0 = 0; j0 < N; j0 += GEMM_NCP) {
         int nc = N - j0 < GEMM_NCP ? N - j0 : GEMM_NCP;
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {

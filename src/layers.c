@@ -43,10 +43,6 @@ void gl_linear_backward(float *dinp, float *dweight, float *dbias, const float *
 /* ---------------------------------------------------------------------------------------- */
 /* conv2d: im2col + GEMM per batch item. */
 
-size_t gl_conv2d_col_size(int C, int H, int W, int K) {
-    if (C <= 0 || K <= 0 || H < K || W < K) return 0;
-    return (size_t)C * K * K * (size_t)(H - K + 1) * (size_t)(W - K + 1);
-}
 
 /* Copy n floats (n small: one output row), vector loads/stores and a scalar tail. An explicit loop,
  * not memcpy: rows are 7 to 24 floats, where a libc call (a real call in wasm) costs more than
@@ -138,28 +134,29 @@ static void col2im_add(float *x, const float *col, size_t ldc, int C, int H, int
  * and dW's reduction over only P. So G items are processed together: col (CKK, G*P) holds their
  * im2col side by side, the forward GEMM writes a (O, G*P) staging matrix that is then copied to
  * the (N, O, P) output, and backward gathers dY the same way. G keeps col within ~256 KB (L2).
- * The group workspace is allocated here once and kept (grown on demand); if that fails the
- * layer falls back to one item at a time in the caller's col buffer. */
-static float *conv_ws;
-static size_t conv_ws_cap;
-
-static int conv_group(int N, int O, int P, int CKK, float **col_g, float **stage) {
+ * G depends only on the layer's sizes and N, so the same call groups the same way everywhere. */
+static int conv_group_size(int N, int O, int P, int CKK) {
+    (void)O;
     if (P >= 256 || N < 2) return 1;
     int G = 512 / P;
     int Gc = (int)(65536 / ((size_t)CKK * P));
     if (Gc < G) G = Gc;
     if (G > N) G = N;
-    if (G < 2) return 1;
-    size_t need = (size_t)G * P * ((size_t)CKK + O) + 2 * GL_ARENA_ALIGN;
-    if (need > conv_ws_cap) {
-        float *w = malloc(need * sizeof(float));
-        if (!w) return 1;
-        free(conv_ws);
-        conv_ws = w;
-        conv_ws_cap = need;
-    }
-    *col_g = conv_ws;
-    *stage = conv_ws + gl_arena_round((size_t)G * P * CKK);
+    return G < 2 ? 1 : G;
+}
+
+size_t gl_conv2d_col_size(int N, int C, int H, int W, int O, int K) {
+    if (N <= 0 || C <= 0 || O <= 0 || K <= 0 || H < K || W < K) return 0;
+    size_t CKK = (size_t)C * K * K, P = (size_t)(H - K + 1) * (size_t)(W - K + 1);
+    int G = conv_group_size(N, O, (int)P, (int)CKK);
+    size_t one = CKK * P, grouped = G > 1 ? gl_arena_round((size_t)G * P * CKK) + (size_t)G * P * O : 0;
+    return one > grouped ? one : grouped;
+}
+
+/* The grouped layout in the caller's col: col (CKK, G*P), then the staging matrix (O, G*P). */
+static int conv_group(int N, int O, int P, int CKK, float *col, float **stage) {
+    int G = conv_group_size(N, O, P, CKK);
+    *stage = G > 1 ? col + gl_arena_round((size_t)G * P * CKK) : NULL;
     return G;
 }
 
@@ -177,8 +174,8 @@ void gl_conv2d_forward(float *out, float *col, const float *inp, const float *we
                        int C, int H, int W, int O, int K) {
     int Ho = H - K + 1, Wo = W - K + 1, P = Ho * Wo, CKK = C * K * K;
     size_t HW = (size_t)H * W, OP = (size_t)O * P;
-    float *col_g = NULL, *stage = NULL;
-    int G = conv_group(N, O, P, CKK, &col_g, &stage);
+    float *col_g = col, *stage = NULL;
+    int G = conv_group(N, O, P, CKK, col, &stage);
     if (G == 1) {
         for (int n = 0; n < N; n++) {
             float *o = out + n * OP; /* (O, P) */
@@ -217,12 +214,12 @@ void gl_conv2d_backward(float *dinp, float *dweight, float *dbias, float *col, c
                 dbias[oc] += t;
             }
     if (!dweight && !dinp) return;
-    float *col_g = NULL, *stage = NULL;
-    int G = conv_group(N, O, P, CKK, &col_g, &stage);
+    float *stage = NULL;
+    int G = conv_group(N, O, P, CKK, col, &stage);
     for (int n0 = 0; n0 < N; n0 += G) {
         int g = N - n0 < G ? N - n0 : G;
         int ld = g * P;
-        float *cg = G == 1 ? col : col_g; /* (CKK, g*P) */
+        float *cg = col; /* (CKK, g*P) */
         const float *dy;                  /* (O, g*P) */
         if (G == 1) {
             dy = dout + n0 * OP;
@@ -441,11 +438,10 @@ void gl_log_softmax_forward(float *logp, const float *logits, int B, int C) {
     }
 }
 
-float gl_softmax_xent(float *dlogits, float *logp, int *ncorrect, const float *logits, const int32_t *labels, int B,
-                      int C) {
+double gl_softmax_xent(float *dlogits, float *logp, int *ncorrect, const float *logits, const int32_t *labels, int B,
+                       int C, float scale) {
     double loss = 0.0;
     int correct = 0;
-    float invB = 1.0f / (float)B;
     for (int b = 0; b < B; b++) {
         const float *x = logits + (size_t)b * C;
         float mx = x[0];
@@ -464,12 +460,12 @@ float gl_softmax_xent(float *dlogits, float *logp, int *ncorrect, const float *l
             float *d = dlogits + (size_t)b * C;
             for (int c = 0; c < C; c++) {
                 float pr = (float)exp((double)x[c] - lse);
-                d[c] += (pr - (c == y ? 1.0f : 0.0f)) * invB;
+                d[c] += (pr - (c == y ? 1.0f : 0.0f)) * scale;
             }
         }
     }
     if (ncorrect) *ncorrect = correct;
-    return (float)(loss / B);
+    return loss;
 }
 
 double gl_bce_logits(float *dlogits, const float *logits, const float *targets, size_t n, float scale) {

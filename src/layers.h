@@ -58,13 +58,13 @@ void gl_add_rows(float *acc, const float *x, int rows, int n);
 /*     out[n,o,y,x] = b[o] + sum_{c,ky,kx} W[o,c,ky,kx] * inp[n,c,y+ky,x+kx],                   */
 /* Ho = H-K+1, Wo = W-K+1, P = Ho*Wo. Per batch item: col (C*K*K, P) = im2col(inp[n]);          */
 /* out[n] (O, P) = W (O, C*K*K) . col. Backward: dW += dY . col^T; dcol = W^T . dY; col2im.      */
-/* `col` is caller-owned scratch of gl_conv2d_col_size(C, H, W, K) floats (contents garbage     */
-/* afterwards); forward and backward may share it. When the output plane is small (P < 256)     */
-/* several items go through one GEMM: their im2col then lives in a workspace the layer           */
-/* allocates once and keeps (at most 65536 + 512*O floats; if malloc fails it falls back to one   */
-/* item at a time in `col`). Same results either way, up to float summation order.               */
+/* `col` is caller-owned scratch of gl_conv2d_col_size(N, C, H, W, O, K) floats (contents       */
+/* garbage afterwards); forward and backward of the same sizes may share it. When the output     */
+/* plane is small (P < 256) several items go through one GEMM: their im2col and a staging        */
+/* matrix then live side by side in `col` (at most 65536 + 512*O floats), so the layer never      */
+/* allocates and is safe to run in parallel on separate scratch.                                  */
 
-size_t gl_conv2d_col_size(int C, int H, int W, int K); /* C*K*K*Ho*Wo */
+size_t gl_conv2d_col_size(int N, int C, int H, int W, int O, int K); /* max(C*K*K*Ho*Wo, grouped) */
 void gl_conv2d_forward(float *out,          /* (N, O, Ho, Wo) */
                        float *col,          /* scratch (C*K*K, Ho*Wo) */
                        const float *inp,    /* (N, C, H, W) */
@@ -136,16 +136,18 @@ void gl_dropout_backward(float *dinp,       /* (n), += dout * mask */
 
 /* logp (B, C) = log_softmax(logits) over the last dimension (stable: max subtracted). */
 void gl_log_softmax_forward(float *logp, const float *logits, int B, int C);
-/* Cross-entropy of log_softmax(logits) with integer labels, MEAN over the batch, as
- * F.cross_entropy / F.nll_loss(F.log_softmax(x)). Returns the loss; dlogits += (softmax - onehot)/B.
+/* Cross-entropy of log_softmax(logits) with integer labels, as F.cross_entropy(x, y,
+ * reduction='sum') times `scale`: returns the SUM over the B rows (double); dlogits += (softmax -
+ * onehot) * scale. scale = 1/B gives F.cross_entropy's mean (1 / the whole batch when the rows are
+ * one shard of it).
  * logp (B, C) or NULL: receives log_softmax(logits). ncorrect or NULL: receives the number of rows
  * whose argmax (first maximum) equals the label. Labels must lie in [0, C). */
-float gl_softmax_xent(float *dlogits,       /* (B, C), += d loss / d logits */
+double gl_softmax_xent(float *dlogits,      /* (B, C), += scale * d loss / d logits */
                       float *logp,          /* (B, C) or NULL */
                       int *ncorrect,        /* or NULL */
                       const float *logits,  /* (B, C) */
                       const int32_t *labels, /* (B) */
-                      int B, int C);
+                      int B, int C, float scale);
 /* Binary cross-entropy with logits, summed (F.binary_cross_entropy_with_logits(z, t,
  * reduction='sum')), for DRAW's Bernoulli decoder and NTM's output bits; computed stably as
  * max(z,0) - z t + log(1 + exp(-|z|)). Returns the sum (double); dlogits += scale * (sigmoid(z) - t)

@@ -2,6 +2,7 @@
  * the generic entry points, and the one optimiser step every model's training ends with. */
 #include "model.h"
 #include "optim.h"
+#include "pool.h"
 #include "weights.h"
 
 #include <math.h>
@@ -101,6 +102,8 @@ GL_API void gl_model_free(void *mp) {
     gl_model *m = (gl_model *)mp;
     if (!m) return;
     if (m->type && m->type->release) m->type->release(m);
+    for (int s = 0; s < GL_SHARDS; s++) gl_arena_free(&m->shard[s].grads);
+    free(m->chunk_norm);
     gl_arena_free(&m->params);
     gl_arena_free(&m->grads);
     gl_arena_free(&m->m1);
@@ -119,6 +122,8 @@ static int model_new(gl_model **out, const gl_model_type *t, const uint32_t *cfg
     if (!err) err = gl_arena_layout(&m->grads, m->g, m->psize, t->ntensors);
     if (!err) err = gl_arena_layout(&m->m1, unused, m->psize, t->ntensors);
     if (!err && m->optimizer == GL_OPT_ADAM) err = gl_arena_layout(&m->m2, unused, m->psize, t->ntensors);
+    if (!err && !(m->chunk_norm = (double *)calloc(m->params.used / GL_STEP_CHUNK + 1, sizeof(double))))
+        err = gl_fail(GL_ENOMEM, "%s: out of memory", t->name);
     if (err) {
         gl_model_free(m);
         return err;
@@ -270,32 +275,167 @@ int gl_model_check_loss(const char *fn, double loss) {
     return gl_fail(GL_ENUMERIC, "%s: the loss is not finite (%g); step refused, weights unchanged", fn, loss);
 }
 
-int gl_model_step(gl_model *m, const char *fn, float *norm_out) {
-    const int nt = m->type->ntensors;
-    for (int i = 0; i < nt; i++)
-        if (m->frozen[i]) memset(m->g[i], 0, m->psize[i] * sizeof(float));
-    size_t n = m->params.used;
-    float norm = gl_clip_grad_norm(m->grads.base, n, m->clip > 0.0f ? m->clip : INFINITY);
-    if (!isfinite(norm)) return gl_fail(GL_ENUMERIC, "%s: the gradient is not finite; step refused, weights unchanged", fn);
-    m->step++;
-    /* One flat loop per run of consecutive tensors with the same learning rate (each run spans its
-     * tensors' padding too, up to the next run or the end of the arena). */
-    for (int i = 0; i < nt;) {
-        int j = i + 1;
-        while (j < nt && m->lr_scale[j] == m->lr_scale[i]) j++;
-        size_t from = (size_t)(m->p[i] - m->params.base);
-        size_t to = j < nt ? (size_t)(m->p[j] - m->params.base) : n;
-        float lr = m->lr * m->lr_scale[i];
-        float *pp = m->params.base + from, *gg = m->grads.base + from, *v1 = m->m1.base + from;
-        if (to > from) {
-            if (m->optimizer == GL_OPT_ADAM)
-                gl_adam_step(pp, v1, m->m2.base + from, gg, to - from, lr, m->beta1, m->beta2, 1e-8f, m->weight_decay,
-                             m->step);
-            else
-                gl_sgd_step(pp, v1, gg, to - from, lr, m->momentum, m->weight_decay);
-        }
-        i = j;
+/* ---------------------------------------------------------------------------------------- */
+/* Shards and chunks. */
+
+uint64_t gl_model_step_seed(gl_model *m) {
+    uint64_t hi = gl_rng_u32(&m->rng);
+    return hi << 32 | gl_rng_u32(&m->rng);
+}
+
+typedef struct {
+    gl_model *m;
+    const gl_model_job *job;
+    int n, parts, chunk, train;
+} shard_job;
+
+static int shard_task(void *p, int t, int w) {
+    const shard_job *j = (const shard_job *)p;
+    gl_model *m = j->m;
+    if (j->train) {
+        int i0, i1;
+        gl_task_range(j->n, j->parts, t, &i0, &i1);
+        gl_shard *sh = &m->shard[t];
+        gl_arena_zero(&sh->grads);
+        memset(sh->stats, 0, sizeof sh->stats);
+        return j->job->run(m, t, sh, i0, i1, j->job->arg);
     }
+    int i0 = t * j->chunk, i1 = i0 + j->chunk < j->n ? i0 + j->chunk : j->n;
+    return j->job->run(m, w, NULL, i0, i1, j->job->arg);
+}
+
+int gl_model_shards(gl_model *m, int B, const gl_model_job *job, uint64_t seed, double *stats) {
+    int S = B < GL_SHARDS ? B : GL_SHARDS, err;
+    for (int s = 0; s < S; s++) {
+        gl_shard *sh = &m->shard[s];
+        if (!sh->grads.base && (err = gl_arena_layout(&sh->grads, sh->g, m->psize, m->type->ntensors))) return err;
+        int i0, i1;
+        gl_task_range(B, S, s, &i0, &i1);
+        if ((err = job->ensure(m, s, i1 - i0, job->arg))) return err;
+        gl_rng_seed(&sh->rng, seed, 3 + (uint64_t)s);
+    }
+    m->nshards = 0; /* grads no longer holds a gradient; the shards will */
+    shard_job j = {m, job, B, S, 0, 1};
+    if ((err = gl_parallel(S, shard_task, &j))) return err;
+    m->nshards = S;
+    for (int k = 0; k < GL_SHARD_STATS; k++) {
+        stats[k] = 0.0;
+        for (int s = 0; s < S; s++) stats[k] += m->shard[s].stats[k];
+    }
+    return GL_OK;
+}
+
+int gl_model_chunks(gl_model *m, int n, int chunk, const gl_model_job *job) {
+    int nchunks = (n + chunk - 1) / chunk, T = gl_pool_threads(), err;
+    if (T > nchunks) T = nchunks;
+    if (T > GL_MAX_CONTEXTS) T = GL_MAX_CONTEXTS;
+    for (int c = 0; c < T; c++) /* the contexts of the threads that will run chunks */
+        if ((err = job->ensure(m, c, n < chunk ? n : chunk, job->arg))) return err;
+    shard_job j = {m, job, n, 0, chunk, 0};
+    return gl_parallel(nchunks, shard_task, &j);
+}
+
+/* The flat loops of a step, over chunks of GL_STEP_CHUNK floats: (phase 0) sum the shards into
+ * grads, zero frozen tensors, partial squared norms; (phase 1) scale by the clip coefficient and
+ * apply SGD / Adam with each run's learning rate. */
+typedef struct {
+    gl_model *m;
+    int phase, nchunks;
+    float coef;
+} step_job;
+
+static void chunk_range(const gl_model *m, int c, size_t *lo, size_t *hi) {
+    *lo = (size_t)c * GL_STEP_CHUNK;
+    *hi = *lo + GL_STEP_CHUNK < m->params.used ? *lo + GL_STEP_CHUNK : m->params.used;
+}
+
+/* [from, to) of tensor i in the arena, padding included (up to the next tensor / the end). */
+static void tensor_span(const gl_model *m, int i, size_t *from, size_t *to) {
+    *from = (size_t)(m->p[i] - m->params.base);
+    *to = i + 1 < m->type->ntensors ? (size_t)(m->p[i + 1] - m->params.base) : m->params.used;
+}
+
+static int step_task(void *p, int c, int w) {
+    (void)w;
+    const step_job *j = (const step_job *)p;
+    gl_model *m = j->m;
+    size_t lo, hi;
+    chunk_range(m, c, &lo, &hi);
+    float *g = m->grads.base;
+    if (j->phase == 0) {
+        if (m->nshards > 0) {
+            memcpy(g + lo, m->shard[0].grads.base + lo, (hi - lo) * sizeof(float));
+            for (int s = 1; s < m->nshards; s++) {
+                const float *gs = m->shard[s].grads.base;
+                for (size_t i = lo; i < hi; i++) g[i] += gs[i];
+            }
+        }
+        for (int t = 0; t < m->type->ntensors; t++) {
+            if (!m->frozen[t]) continue;
+            size_t a, b;
+            tensor_span(m, t, &a, &b);
+            if (a < lo) a = lo;
+            if (b > hi) b = hi;
+            if (a < b) memset(g + a, 0, (b - a) * sizeof(float));
+        }
+        double sq = 0.0;
+        for (size_t i = lo; i < hi; i++) sq += (double)g[i] * g[i];
+        m->chunk_norm[c] = sq;
+        return GL_OK;
+    }
+    if (j->coef < 1.0f)
+        for (size_t i = lo; i < hi; i++) g[i] *= j->coef;
+    /* runs of consecutive tensors with the same learning rate, clipped to this chunk */
+    for (int t = 0; t < m->type->ntensors;) {
+        int u = t + 1;
+        while (u < m->type->ntensors && m->lr_scale[u] == m->lr_scale[t]) u++;
+        size_t a, b, unused;
+        tensor_span(m, t, &a, &unused);
+        tensor_span(m, u - 1, &unused, &b);
+        if (a < lo) a = lo;
+        if (b > hi) b = hi;
+        if (a < b) {
+            float lr = m->lr * m->lr_scale[t];
+            float *pp = m->params.base + a, *gg = g + a, *v1 = m->m1.base + a;
+            if (m->optimizer == GL_OPT_ADAM)
+                gl_adam_step(pp, v1, m->m2.base + a, gg, b - a, lr, m->beta1, m->beta2, 1e-8f, m->weight_decay, m->step);
+            else
+                gl_sgd_step(pp, v1, gg, b - a, lr, m->momentum, m->weight_decay);
+        }
+        t = u;
+    }
+    return GL_OK;
+}
+
+static int nchunks_of(const gl_model *m) { return (int)((m->params.used + GL_STEP_CHUNK - 1) / GL_STEP_CHUNK); }
+
+/* Phase 0 and the norm; grads then holds the (unclipped) gradient. */
+static int reduce(gl_model *m, double *sq) {
+    step_job j = {m, 0, nchunks_of(m), 1.0f};
+    int err = gl_parallel(j.nchunks, step_task, &j);
+    if (err) return err;
+    m->nshards = 0;
+    *sq = 0.0;
+    for (int c = 0; c < j.nchunks; c++) *sq += m->chunk_norm[c];
+    return GL_OK;
+}
+
+int gl_model_reduce(gl_model *m) {
+    double sq;
+    return m->nshards ? reduce(m, &sq) : GL_OK;
+}
+
+int gl_model_step(gl_model *m, const char *fn, float *norm_out) {
+    double sq;
+    int err = reduce(m, &sq);
+    if (err) return err;
+    /* clip_grad_norm_: coefficient max_norm / (norm + 1e-6) when it is below 1 */
+    float norm = (float)sqrt(sq);
+    if (!isfinite(norm)) return gl_fail(GL_ENUMERIC, "%s: the gradient is not finite; step refused, weights unchanged", fn);
+    float coef = m->clip > 0.0f ? m->clip / (norm + 1e-6f) : 1.0f;
+    m->step++;
+    step_job j = {m, 1, nchunks_of(m), coef};
+    if ((err = gl_parallel(j.nchunks, step_task, &j))) return err;
     if (norm_out) *norm_out = norm;
     return GL_OK;
 }

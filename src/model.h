@@ -32,6 +32,16 @@
 
 #define GL_MAX_CONFIG GL_WEIGHTS_MAX_CONFIG
 #define GL_MAX_TENSORS 32
+/* A training batch is split into this many shards (fewer when the batch is smaller), each with its
+ * own activations, gradient and random stream; the shards' gradients are summed in shard order.
+ * The number is fixed, not the thread count, so results never depend on how many threads run. */
+#define GL_SHARDS 8
+/* Activation contexts of a model: one per shard in training, one per thread in inference. */
+#define GL_MAX_CONTEXTS 16
+#define GL_SHARD_STATS 4
+/* The optimiser's flat loops run over chunks of this many floats (the clip norm sums per chunk,
+ * then the chunks in order: the same sum whatever the thread count). */
+#define GL_STEP_CHUNK 16384
 /* A configuration word left for the model to derive (the default of fields with GL_FIELD_DERIVED,
  * and the value of 'auto' for fields with GL_FIELD_AUTO). Never stored: configure resolves it. */
 #define GL_AUTO 0xFFFFFFFFu
@@ -58,6 +68,26 @@ typedef struct {
 enum { GL_OPT_SGD = 0, GL_OPT_ADAM = 1 };
 
 typedef struct gl_model gl_model;
+
+/* What every shard of a training step has: its gradient (laid out as the parameters), its random
+ * stream for the step, and the sums its run leaves (loss terms, counts). */
+typedef struct {
+    gl_arena grads;
+    float *g[GL_MAX_TENSORS];
+    gl_rng rng;
+    double stats[GL_SHARD_STATS];
+} gl_shard;
+
+/* The model's part of a parallel call (gl_model_shards, gl_model_chunks). */
+typedef struct {
+    /* On the calling thread, before the tasks: make activation context `ctx` ready for `items`
+     * items (every allocation happens here). */
+    int (*ensure)(gl_model *m, int ctx, int items, void *arg);
+    /* In a pool task (no allocation): the work of items [i0, i1) in context ctx; sh is the shard
+     * (its zeroed gradient, its rng, its stats) in training, NULL in inference. */
+    int (*run)(gl_model *m, int ctx, gl_shard *sh, int i0, int i1, void *arg);
+    void *arg;
+} gl_model_job;
 
 /* What the generic code needs to know of one model type (each *_model.c defines one). */
 typedef struct {
@@ -97,6 +127,9 @@ struct gl_model {
     uint8_t frozen[GL_MAX_TENSORS];               /* tensor i is not updated (its gradient is zeroed) */
     int step;                                     /* optimiser steps taken (Adam's t) */
     gl_rng init_rng, rng;                         /* stream 1: init; stream 2: training randomness */
+    gl_shard shard[GL_SHARDS];                    /* gradients of the shards of a step */
+    int nshards;                                  /* shards holding the last gradient (0: grads holds it) */
+    double *chunk_norm;                           /* per GL_STEP_CHUNK of params: partial squared norms */
 };
 
 /* The model types. */
@@ -109,10 +142,25 @@ static inline int gl_cfg_int(const gl_model *m, int k) { return (int)m->cfg[k]; 
 /* The schema's defaults into cfg (GL_MAX_CONFIG words; DERIVED fields get GL_AUTO). */
 void gl_model_defaults(const gl_model_type *t, uint32_t *cfg);
 
+/* Forward and backward of a batch of B items in min(GL_SHARDS, B) shards, in parallel: shard s
+ * takes items [B s / S, B (s+1) / S) in activation context s, starts from a zero gradient, and
+ * draws from a stream seeded by (seed, s). stats (GL_SHARD_STATS doubles) receives the sum of the
+ * shards' stats in shard order. The gradient stays in the shards until gl_model_reduce or
+ * gl_model_step. */
+int gl_model_shards(gl_model *m, int B, const gl_model_job *job, uint64_t seed, double *stats);
+/* Inference over n items in chunks of `chunk` (fixed by the model, so a chunk's numbers do not
+ * depend on the thread count), in parallel: chunk k runs in the context of the thread that runs it. */
+int gl_model_chunks(gl_model *m, int n, int chunk, const gl_model_job *job);
+/* grads <- the sum of the shards' gradients, in shard order (nothing to do when grads holds it). */
+int gl_model_reduce(gl_model *m);
+/* A 64-bit seed for the next training step's shard streams, from the model's training stream. */
+uint64_t gl_model_step_seed(gl_model *m);
+
 /* Refuse a training step whose loss is not finite (GL_ENUMERIC naming fn), before any update. */
 int gl_model_check_loss(const char *fn, double loss);
 
-/* The update after backward has filled m->grads: zero the frozen tensors' gradients, clip to
+/* The update after backward (gl_model_shards, or a model filling grads itself): sum the shards'
+ * gradients into grads, zero the frozen tensors' gradients, clip to
  * m->clip (clip_grad_norm_), refuse a non-finite gradient (GL_ENUMERIC; weights and optimiser
  * state unchanged), step++, then SGD or Adam with each tensor's learning-rate multiplier.
  * *norm (or NULL) receives the gradient norm before clipping. */

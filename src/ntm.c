@@ -58,6 +58,8 @@
  */
 #include "glimpse.h"
 #include "ntm.h"
+#include "arena.h"
+#include "pool.h"
 #include "simd.h"
 
 #include <math.h>
@@ -432,27 +434,17 @@ static void address_one(float *w, float *cache, const float *M, const float *k, 
     for (int i = 0; i < R; i++) w[i] = wo[i] = wo[i] * izs;
 }
 
-GL_API int gl_ntm_address_forward(float *w, float *cache, const float *M, const float *k, const float *beta,
-                                  const float *g, const float *s, const float *gamma, const float *prev, int B,
+/* Items [b0, b1). tmp: CF floats of scratch, used when cache is NULL. */
+static void address_forward_items(float *tmp, float *w, float *cache, const float *M, const float *k, const float *beta,
+                                  const float *g, const float *s, const float *gamma, const float *prev, int b0, int b1,
                                   int H, int R, int C, int S) {
-    int err = check_sizes("ntm_address_forward", B, H, R, C, S);
-    if (!err) err = check_address_ptrs("ntm_address_forward", M, k, beta, g, s, gamma, prev);
-    if (err) return err;
-    if (!w) return gl_fail(GL_EINVAL, "ntm_address_forward: output pointer is NULL");
     size_t CF = GL_NTM_CACHE_FLOATS(R);
-    float *tmp = NULL;
-    if (!cache) {
-        tmp = malloc(CF * sizeof(float));
-        if (!tmp) return gl_fail(GL_ENOMEM, "ntm_address_forward: out of memory");
-    }
-    for (int b = 0; b < B; b++)
+    for (int b = b0; b < b1; b++)
         for (int h = 0; h < H; h++) {
             size_t bh = (size_t)b * H + h;
             address_one(w + bh * R, cache ? cache + bh * CF : tmp, M + (size_t)b * R * C, k + bh * C, beta[bh], g[bh],
                         s + bh * S, gamma[bh], prev + bh * R, R, C, S);
         }
-    free(tmp);
-    return GL_OK;
 }
 
 static void address_backward_one(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
@@ -526,18 +518,13 @@ static void address_backward_one(float *dM, float *dk, float *dbeta, float *dg, 
     if (dk && nk > 0.0f) axpy_c(dk, (float)(dnk / nk), k, C);
 }
 
-GL_API int gl_ntm_address_backward(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
-                                   float *dprev, const float *dw, const float *cache, const float *M,
-                                   const float *k, const float *beta, const float *g, const float *s,
-                                   const float *gamma, const float *prev, int B, int H, int R, int C, int S) {
-    int err = check_sizes("ntm_address_backward", B, H, R, C, S);
-    if (!err) err = check_address_ptrs("ntm_address_backward", M, k, beta, g, s, gamma, prev);
-    if (err) return err;
-    if (!dw || !cache) return gl_fail(GL_EINVAL, "ntm_address_backward: dw or cache is NULL");
+/* Items [b0, b1) (an item's heads in order: they share dM). tmp: 3R floats of scratch. */
+static void address_backward_items(float *tmp, float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
+                                   float *dprev, const float *dw, const float *cache, const float *M, const float *k,
+                                   const float *beta, const float *g, const float *s, const float *gamma,
+                                   const float *prev, int b0, int b1, int H, int R, int C, int S) {
     size_t CF = GL_NTM_CACHE_FLOATS(R);
-    float *tmp = malloc(3 * (size_t)R * sizeof(float));
-    if (!tmp) return gl_fail(GL_ENOMEM, "ntm_address_backward: out of memory");
-    for (int b = 0; b < B; b++)
+    for (int b = b0; b < b1; b++)
         for (int h = 0; h < H; h++) {
             size_t bh = (size_t)b * H + h;
             address_backward_one(dM ? dM + (size_t)b * R * C : NULL, dk ? dk + bh * C : NULL, dbeta ? dbeta + bh : NULL,
@@ -546,29 +533,22 @@ GL_API int gl_ntm_address_backward(float *dM, float *dk, float *dbeta, float *dg
                                  M + (size_t)b * R * C, k + bh * C, beta[bh], g[bh], s + bh * S, gamma[bh],
                                  prev + bh * R, R, C, S);
         }
-    free(tmp);
-    return GL_OK;
 }
 
 /* eq. 2: r = Σ_i w(i)·M_i, as R axpys over C */
-GL_API int gl_ntm_read_forward(float *r, const float *M, const float *w, int B, int H, int R, int C) {
-    int err = check_sizes("ntm_read_forward", B, H, R, C, 1);
-    if (err) return err;
-    for (int b = 0; b < B; b++)
+static void read_forward_items(float *r, const float *M, const float *w, int b0, int b1, int H, int R, int C) {
+    for (int b = b0; b < b1; b++)
         for (int h = 0; h < H; h++) {
             size_t bh = (size_t)b * H + h;
             float *rb = r + bh * C;
             memset(rb, 0, (size_t)C * sizeof(float));
             for (int i = 0; i < R; i++) axpy_c(rb, w[bh * R + i], M + ((size_t)b * R + i) * C, C);
         }
-    return GL_OK;
 }
 
-GL_API int gl_ntm_read_backward(float *dM, float *dw, const float *dr, const float *M, const float *w, int B, int H,
-                                int R, int C) {
-    int err = check_sizes("ntm_read_backward", B, H, R, C, 1);
-    if (err) return err;
-    for (int b = 0; b < B; b++)
+static void read_backward_items(float *dM, float *dw, const float *dr, const float *M, const float *w, int b0, int b1,
+                                int H, int R, int C) {
+    for (int b = b0; b < b1; b++)
         for (int h = 0; h < H; h++) {
             size_t bh = (size_t)b * H + h;
             const float *drb = dr + bh * C;
@@ -578,15 +558,12 @@ GL_API int gl_ntm_read_backward(float *dM, float *dw, const float *dr, const flo
                 if (dM) axpy_c(dM + row, w[bh * R + i], drb, C);
             }
         }
-    return GL_OK;
 }
 
-/* eq. 3-4: M'_i = M_i + w_i·(a − M_i∘e) */
-GL_API int gl_ntm_write_forward(float *Mout, const float *M, const float *w, const float *e, const float *a, int B,
-                                int R, int C) {
-    int err = check_sizes("ntm_write_forward", B, 1, R, C, 1);
-    if (err) return err;
-    for (int b = 0; b < B; b++) {
+/* eq. 3-4: M'_i = M_i + w_i (a - M_i e), items [b0, b1) */
+static void write_forward_items(float *Mout, const float *M, const float *w, const float *e, const float *a, int b0,
+                                int b1, int R, int C) {
+    for (int b = b0; b < b1; b++) {
         const float *eb = e + (size_t)b * C, *ab = a + (size_t)b * C;
         for (int i = 0; i < R; i++) {
             size_t row = ((size_t)b * R + i) * C;
@@ -602,15 +579,12 @@ GL_API int gl_ntm_write_forward(float *Mout, const float *M, const float *w, con
             for (; c < C; c++) Oi[c] = wi * (ab[c] - Mi[c] * eb[c]) + Mi[c];
         }
     }
-    return GL_OK;
 }
 
-GL_API int gl_ntm_write_backward(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
-                                 const float *w, const float *e, const float *a, int B, int R, int C) {
-    int err = check_sizes("ntm_write_backward", B, 1, R, C, 1);
-    if (err) return err;
+static void write_backward_items(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
+                                 const float *w, const float *e, const float *a, int b0, int b1, int R, int C) {
     const vf one = VF_SET1(1.0f);
-    for (int b = 0; b < B; b++) {
+    for (int b = b0; b < b1; b++) {
         const float *eb = e + (size_t)b * C, *ab = a + (size_t)b * C;
         float *deb = de ? de + (size_t)b * C : NULL, *dab = da ? da + (size_t)b * C : NULL;
         for (int i = 0; i < R; i++) {
@@ -638,5 +612,167 @@ GL_API int gl_ntm_write_backward(float *dM, float *dw, float *de, float *da, con
             if (dw) dw[(size_t)b * R + i] += t;
         }
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Entry points: the serial forms (for code inside pool tasks) and the public kernels, which split
+ * the batch items over the pool's threads with one slot of scratch each (an item's result does
+ * not depend on the split). */
+
+size_t gl_ntm_ws_floats(int R) { return GL_NTM_CACHE_FLOATS(R) + 3 * (size_t)R; }
+
+enum { K_ADDRESS, K_ADDRESS_BACKWARD, K_READ, K_READ_BACKWARD, K_WRITE, K_WRITE_BACKWARD };
+
+typedef struct {
+    int kind, B, H, R, C, S, ntasks;
+    float *ws;
+    size_t slot;
+    float *o[7];       /* outputs / gradients in argument order */
+    const float *i[9]; /* inputs in argument order */
+} ntm_job;
+
+static void run_items(const ntm_job *j, float *ws, int b0, int b1) {
+    float *const *o = j->o;
+    const float *const *in = j->i;
+    switch (j->kind) {
+    case K_ADDRESS:
+        address_forward_items(ws, o[0], o[1], in[0], in[1], in[2], in[3], in[4], in[5], in[6], b0, b1, j->H, j->R, j->C, j->S);
+        break;
+    case K_ADDRESS_BACKWARD:
+        address_backward_items(ws, o[0], o[1], o[2], o[3], o[4], o[5], o[6], in[0], in[1], in[2], in[3], in[4], in[5],
+                               in[6], in[7], in[8], b0, b1, j->H, j->R, j->C, j->S);
+        break;
+    case K_READ: read_forward_items(o[0], in[0], in[1], b0, b1, j->H, j->R, j->C); break;
+    case K_READ_BACKWARD: read_backward_items(o[0], o[1], in[0], in[1], in[2], b0, b1, j->H, j->R, j->C); break;
+    case K_WRITE: write_forward_items(o[0], in[0], in[1], in[2], in[3], b0, b1, j->R, j->C); break;
+    default: write_backward_items(o[0], o[1], o[2], o[3], in[0], in[1], in[2], in[3], in[4], b0, b1, j->R, j->C); break;
+    }
+}
+
+static int ntm_task(void *p, int t, int w) {
+    const ntm_job *j = (const ntm_job *)p;
+    int lo, hi;
+    gl_task_range(j->B, j->ntasks, t, &lo, &hi);
+    if (lo < hi) run_items(j, j->ws ? j->ws + (size_t)w * j->slot : NULL, lo, hi);
     return GL_OK;
+}
+
+static const char *const kernel_names[] = {"ntm_address_forward", "ntm_address_backward", "ntm_read_forward",
+                                           "ntm_read_backward", "ntm_write_forward", "ntm_write_backward"};
+
+/* Checks, then the items: serially with the caller's scratch (ws != NULL, or none needed and
+ * serial set), or split over the threads. */
+static int ntm_run(ntm_job *j, float *ws, int serial) {
+    const char *fn = kernel_names[j->kind];
+    int address = j->kind <= K_ADDRESS_BACKWARD;
+    int err = check_sizes(fn, j->B, j->kind >= K_WRITE ? 1 : j->H, j->R, j->C, address ? j->S : 1);
+    if (err) return err;
+    if (j->kind == K_ADDRESS) {
+        const float *const *in = j->i;
+        if ((err = check_address_ptrs(fn, in[0], in[1], in[2], in[3], in[4], in[5], in[6]))) return err;
+        if (!j->o[0]) return gl_fail(GL_EINVAL, "%s: output pointer is NULL", fn);
+    } else if (j->kind == K_ADDRESS_BACKWARD) {
+        const float *const *in = j->i;
+        if ((err = check_address_ptrs(fn, in[2], in[3], in[4], in[5], in[6], in[7], in[8]))) return err;
+        if (!in[0] || !in[1]) return gl_fail(GL_EINVAL, "%s: dw or cache is NULL", fn);
+    }
+    if (serial) {
+        run_items(j, ws, 0, j->B);
+        return GL_OK;
+    }
+    double work = (double)j->B * (address ? j->H : 1) * j->R * (j->C + 4.0 * j->S) * (j->kind == K_ADDRESS_BACKWARD ? 3 : 1);
+    j->ntasks = gl_pool_tasks(j->B, work);
+    j->slot = address ? gl_arena_round(gl_ntm_ws_floats(j->R)) : 0;
+    j->ws = NULL;
+    if (j->slot) {
+        j->ws = malloc((size_t)j->ntasks * j->slot * sizeof(float));
+        if (!j->ws) return gl_fail(GL_ENOMEM, "%s: out of memory", fn);
+    }
+    err = gl_parallel(j->ntasks, ntm_task, j);
+    free(j->ws);
+    return err;
+}
+
+#define ADDRESS_JOB(kind_)                                                                                        \
+    ntm_job j = {kind_, B, H, R, C, S, 1, NULL, 0, {0}, {0}}
+
+GL_API int gl_ntm_address_forward(float *w, float *cache, const float *M, const float *k, const float *beta,
+                                  const float *g, const float *s, const float *gamma, const float *prev, int B,
+                                  int H, int R, int C, int S) {
+    ADDRESS_JOB(K_ADDRESS);
+    float *o[] = {w, cache};
+    const float *in[] = {M, k, beta, g, s, gamma, prev};
+    memcpy(j.o, o, sizeof o);
+    memcpy(j.i, in, sizeof in);
+    return ntm_run(&j, NULL, 0);
+}
+int gl_ntm_address_forward_serial(float *ws, float *w, float *cache, const float *M, const float *k, const float *beta,
+                                  const float *g, const float *s, const float *gamma, const float *prev, int B, int H,
+                                  int R, int C, int S) {
+    ADDRESS_JOB(K_ADDRESS);
+    float *o[] = {w, cache};
+    const float *in[] = {M, k, beta, g, s, gamma, prev};
+    memcpy(j.o, o, sizeof o);
+    memcpy(j.i, in, sizeof in);
+    return ntm_run(&j, ws, 1);
+}
+GL_API int gl_ntm_address_backward(float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
+                                   float *dprev, const float *dw, const float *cache, const float *M,
+                                   const float *k, const float *beta, const float *g, const float *s,
+                                   const float *gamma, const float *prev, int B, int H, int R, int C, int S) {
+    ADDRESS_JOB(K_ADDRESS_BACKWARD);
+    float *o[] = {dM, dk, dbeta, dg, ds, dgamma, dprev};
+    const float *in[] = {dw, cache, M, k, beta, g, s, gamma, prev};
+    memcpy(j.o, o, sizeof o);
+    memcpy(j.i, in, sizeof in);
+    return ntm_run(&j, NULL, 0);
+}
+int gl_ntm_address_backward_serial(float *ws, float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
+                                   float *dprev, const float *dw, const float *cache, const float *M, const float *k,
+                                   const float *beta, const float *g, const float *s, const float *gamma,
+                                   const float *prev, int B, int H, int R, int C, int S) {
+    ADDRESS_JOB(K_ADDRESS_BACKWARD);
+    float *o[] = {dM, dk, dbeta, dg, ds, dgamma, dprev};
+    const float *in[] = {dw, cache, M, k, beta, g, s, gamma, prev};
+    memcpy(j.o, o, sizeof o);
+    memcpy(j.i, in, sizeof in);
+    return ntm_run(&j, ws, 1);
+}
+
+#define MEMORY_JOB(kind_, H_, serial_, ...)                                                                       \
+    ntm_job j = {kind_, B, H_, R, C, 1, 1, NULL, 0, {0}, {0}};                                                    \
+    __VA_ARGS__;                                                                                                  \
+    return ntm_run(&j, NULL, serial_)
+
+GL_API int gl_ntm_read_forward(float *r, const float *M, const float *w, int B, int H, int R, int C) {
+    MEMORY_JOB(K_READ, H, 0, j.o[0] = r; j.i[0] = M; j.i[1] = w);
+}
+int gl_ntm_read_forward_serial(float *r, const float *M, const float *w, int B, int H, int R, int C) {
+    MEMORY_JOB(K_READ, H, 1, j.o[0] = r; j.i[0] = M; j.i[1] = w);
+}
+GL_API int gl_ntm_read_backward(float *dM, float *dw, const float *dr, const float *M, const float *w, int B, int H,
+                                int R, int C) {
+    MEMORY_JOB(K_READ_BACKWARD, H, 0, j.o[0] = dM; j.o[1] = dw; j.i[0] = dr; j.i[1] = M; j.i[2] = w);
+}
+int gl_ntm_read_backward_serial(float *dM, float *dw, const float *dr, const float *M, const float *w, int B, int H,
+                                int R, int C) {
+    MEMORY_JOB(K_READ_BACKWARD, H, 1, j.o[0] = dM; j.o[1] = dw; j.i[0] = dr; j.i[1] = M; j.i[2] = w);
+}
+GL_API int gl_ntm_write_forward(float *Mout, const float *M, const float *w, const float *e, const float *a, int B,
+                                int R, int C) {
+    MEMORY_JOB(K_WRITE, 1, 0, j.o[0] = Mout; j.i[0] = M; j.i[1] = w; j.i[2] = e; j.i[3] = a);
+}
+int gl_ntm_write_forward_serial(float *Mout, const float *M, const float *w, const float *e, const float *a, int B, int R,
+                                int C) {
+    MEMORY_JOB(K_WRITE, 1, 1, j.o[0] = Mout; j.i[0] = M; j.i[1] = w; j.i[2] = e; j.i[3] = a);
+}
+GL_API int gl_ntm_write_backward(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
+                                 const float *w, const float *e, const float *a, int B, int R, int C) {
+    MEMORY_JOB(K_WRITE_BACKWARD, 1, 0, j.o[0] = dM; j.o[1] = dw; j.o[2] = de; j.o[3] = da; j.i[0] = dMout; j.i[1] = M;
+               j.i[2] = w; j.i[3] = e; j.i[4] = a);
+}
+int gl_ntm_write_backward_serial(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
+                                 const float *w, const float *e, const float *a, int B, int R, int C) {
+    MEMORY_JOB(K_WRITE_BACKWARD, 1, 1, j.o[0] = dM; j.o[1] = dw; j.o[2] = de; j.o[3] = da; j.i[0] = dMout; j.i[1] = M;
+               j.i[2] = w; j.i[3] = e; j.i[4] = a);
 }

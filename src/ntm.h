@@ -41,6 +41,25 @@ GL_API int gl_ntm_write_forward(float *Mout, const float *M, const float *w, con
 GL_API int gl_ntm_write_backward(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
                                  const float *w, const float *e, const float *a, int B, int R, int C);
 
+/* The serial forms, for code that runs inside a pool task (pool.h): no allocation, no threads;
+ * ws: scratch of gl_ntm_ws_floats(R) floats (address_forward uses it only when cache is NULL).
+ * The public kernels above split the batch items over the pool's threads instead. */
+size_t gl_ntm_ws_floats(int R);
+int gl_ntm_address_forward_serial(float *ws, float *w, float *cache, const float *M, const float *k, const float *beta,
+                                  const float *g, const float *s, const float *gamma, const float *prev, int B, int H,
+                                  int R, int C, int S);
+int gl_ntm_address_backward_serial(float *ws, float *dM, float *dk, float *dbeta, float *dg, float *ds, float *dgamma,
+                                   float *dprev, const float *dw, const float *cache, const float *M, const float *k,
+                                   const float *beta, const float *g, const float *s, const float *gamma,
+                                   const float *prev, int B, int H, int R, int C, int S);
+int gl_ntm_read_forward_serial(float *r, const float *M, const float *w, int B, int H, int R, int C);
+int gl_ntm_read_backward_serial(float *dM, float *dw, const float *dr, const float *M, const float *w, int B, int H,
+                                int R, int C);
+int gl_ntm_write_forward_serial(float *Mout, const float *M, const float *w, const float *e, const float *a, int B, int R,
+                                int C);
+int gl_ntm_write_backward_serial(float *dM, float *dw, float *de, float *da, const float *dMout, const float *M,
+                                 const float *w, const float *e, const float *a, int B, int R, int C);
+
 /* Plain scalar oracles with the same signatures and semantics. */
 GL_TEST_API int gl_ntm_address_forward_ref(float *w, float *cache, const float *M, const float *k, const float *beta,
                                       const float *g, const float *s, const float *gamma, const float *prev, int B,

@@ -40,6 +40,7 @@
 #include "ntm_model.h"
 #include "layers.h"
 #include "model.h"
+#include "pool.h"
 #include "ntm.h"
 
 #include <math.h>
@@ -104,6 +105,7 @@ enum {
     S_DH, S_DHN, S_DC, S_DCN, S_DR, S_DRN, S_DWR, S_DWRN, S_DWW, S_DWWN, S_DM, S_DMN,
     S_DP, S_DXIN, S_DGATES, S_DOIN, S_DLOGIT,
     S_DKR, S_DBR, S_DGR, S_DSR, S_DGAMR, S_DKW, S_DBW, S_DGW, S_DSW, S_DGAMW, S_DE, S_DA,
+    S_WS, /* the addressing kernels' scratch */
     S_COUNT
 };
 
@@ -111,13 +113,18 @@ enum {
 #define ACT_LIMIT ((size_t)1 << 26)
 #define MAX_LENGTH 10000
 
+/* One activation context (a shard in training, a thread in inference). */
+typedef struct {
+    gl_arena act, scr;
+    float *a[A_COUNT], *s[S_COUNT];
+    int capB, capT; /* activation arena laid out for (capB, capT); scratch for capB */
+} ntm_ctx;
+
 typedef struct {
     gl_model base; /* config, parameters, gradients, Adam, random streams (model.h) */
     int bits, R, C, Hd, ctrl, Hr, Hw, n, S, Ib, I, P, Ph, Oin, learn_init;
     float meminit, pclip;
-    gl_arena act, scr;
-    float *a[A_COUNT], *s[S_COUNT];
-    int capB, capT; /* activation arena laid out for (capB, capT); scratch for capB */
+    ntm_ctx ctx[GL_MAX_CONTEXTS];
 } ntm_model;
 
 /* The configuration schema (model.h), in CF_* order. */
@@ -245,9 +252,9 @@ static int act_sizes(const ntm_model *m, int B, int T, size_t *s) {
     return GL_OK;
 }
 
-static int ensure_acts(ntm_model *m, int B, int T) {
-    if (B <= m->capB && T <= m->capT) return GL_OK;
-    int nb = B > m->capB ? B : m->capB, nt = T > m->capT ? T : m->capT;
+static int ensure_acts(ntm_model *m, ntm_ctx *cx, int B, int T) {
+    if (B <= cx->capB && T <= cx->capT) return GL_OK;
+    int nb = B > cx->capB ? B : cx->capB, nt = T > cx->capT ? T : cx->capT;
     size_t s[A_COUNT];
     int err = act_sizes(m, nb, nt, s);
     if (err && (nb != B || nt != T)) { /* the union does not fit: try exactly what is asked */
@@ -255,11 +262,11 @@ static int ensure_acts(ntm_model *m, int B, int T) {
         err = act_sizes(m, nb, nt, s);
     }
     if (err) return err;
-    gl_arena_free(&m->act);
-    m->capT = 0;
-    err = gl_arena_layout(&m->act, m->a, s, A_COUNT);
+    gl_arena_free(&cx->act);
+    cx->capT = 0;
+    err = gl_arena_layout(&cx->act, cx->a, s, A_COUNT);
     if (err) return err;
-    if (nb > m->capB || !m->scr.base) {
+    if (nb > cx->capB || !cx->scr.base) {
         size_t b = (size_t)nb, Hd = (size_t)m->Hd, C = (size_t)m->C, R = (size_t)m->R;
         size_t Hr = (size_t)m->Hr, Hw = (size_t)m->Hw, S = (size_t)m->S;
         size_t q[S_COUNT];
@@ -276,16 +283,17 @@ static int ensure_acts(ntm_model *m, int B, int T) {
         q[S_DKR] = b * Hr * C; q[S_DBR] = q[S_DGR] = q[S_DGAMR] = b * Hr; q[S_DSR] = b * Hr * S;
         q[S_DKW] = b * Hw * C; q[S_DBW] = q[S_DGW] = q[S_DGAMW] = b * Hw; q[S_DSW] = b * Hw * S;
         q[S_DE] = q[S_DA] = b * Hw * C;
-        gl_arena_free(&m->scr);
-        m->capB = 0;
-        err = gl_arena_layout(&m->scr, m->s, q, S_COUNT);
+        q[S_WS] = gl_ntm_ws_floats(m->R);
+        gl_arena_free(&cx->scr);
+        cx->capB = 0;
+        err = gl_arena_layout(&cx->scr, cx->s, q, S_COUNT);
         if (err) {
-            gl_arena_free(&m->act);
+            gl_arena_free(&cx->act);
             return err;
         }
     }
-    m->capB = nb;
-    m->capT = nt;
+    cx->capB = nb;
+    cx->capT = nt;
     return GL_OK;
 }
 
@@ -300,20 +308,20 @@ typedef struct {
     float *k, *beta, *g, *s, *gamma, *w, *wprev, *cache;
 } head_group;
 
-static head_group group_at(const ntm_model *m, int write, int t, int B) {
+static head_group group_at(const ntm_model *m, const ntm_ctx *cx, int write, int t, int B) {
     head_group q;
     size_t b = (size_t)B, tt = (size_t)t;
     int H = write ? m->Hw : m->Hr;
     size_t h = (size_t)H, C = (size_t)m->C, R = (size_t)m->R, S = (size_t)m->S;
     q.H = H;
-    q.k = m->a[write ? A_KW : A_KR] + tt * b * h * C;
-    q.beta = m->a[write ? A_BW : A_BR] + tt * b * h;
-    q.g = m->a[write ? A_GW : A_GR] + tt * b * h;
-    q.s = m->a[write ? A_SW : A_SR] + tt * b * h * S;
-    q.gamma = m->a[write ? A_GAMW : A_GAMR] + tt * b * h;
-    q.wprev = m->a[write ? A_WW : A_WR] + tt * b * h * R;
+    q.k = cx->a[write ? A_KW : A_KR] + tt * b * h * C;
+    q.beta = cx->a[write ? A_BW : A_BR] + tt * b * h;
+    q.g = cx->a[write ? A_GW : A_GR] + tt * b * h;
+    q.s = cx->a[write ? A_SW : A_SR] + tt * b * h * S;
+    q.gamma = cx->a[write ? A_GAMW : A_GAMR] + tt * b * h;
+    q.wprev = cx->a[write ? A_WW : A_WR] + tt * b * h * R;
     q.w = q.wprev + b * h * R;
-    q.cache = m->a[write ? A_CW : A_CR] + tt * b * h * GL_NTM_CACHE_FLOATS(m->R);
+    q.cache = cx->a[write ? A_CW : A_CR] + tt * b * h * GL_NTM_CACHE_FLOATS(m->R);
     return q;
 }
 
@@ -324,11 +332,11 @@ static size_t head_offset(const ntm_model *m, int hh) {
 }
 
 /* Head activations of step t from the clipped pre-activations. */
-static void head_activations(ntm_model *m, int t, int B) {
-    const float *pre = m->a[A_PRE] + (size_t)t * B * m->P;
+static void head_activations(ntm_model *m, ntm_ctx *cx, int t, int B) {
+    const float *pre = cx->a[A_PRE] + (size_t)t * B * m->P;
     int C = m->C, S = m->S;
     for (int wr = 0; wr < 2; wr++) {
-        head_group q = group_at(m, wr, t, B);
+        head_group q = group_at(m, cx, wr, t, B);
         for (int b = 0; b < B; b++) {
             for (int j = 0; j < q.H; j++) {
                 const float *p = pre + (size_t)b * m->P + head_offset(m, wr ? m->Hr + j : j);
@@ -344,8 +352,8 @@ static void head_activations(ntm_model *m, int t, int B) {
                 for (int i = 0; i < S; i++) s[i] /= z;
                 q.gamma[bj] = 1.0f + softplusf(p[C + 2 + S]);
                 if (wr) {
-                    float *e = m->a[A_E] + ((size_t)t * B + b) * m->Hw * C + (size_t)j * C;
-                    float *a = m->a[A_A] + ((size_t)t * B + b) * m->Hw * C + (size_t)j * C;
+                    float *e = cx->a[A_E] + ((size_t)t * B + b) * m->Hw * C + (size_t)j * C;
+                    float *a = cx->a[A_A] + ((size_t)t * B + b) * m->Hw * C + (size_t)j * C;
                     for (int c = 0; c < C; c++) {
                         e[c] = gl_sigmoidf(p[m->Ph + c]);
                         a[c] = gl_tanhf(p[m->Ph + C + c]);
@@ -357,16 +365,16 @@ static void head_activations(ntm_model *m, int t, int B) {
 }
 
 /* Initial state of a batch: h_0 = c_0 = 0, r_0 = tanh(r0), w_0 = softmax(w0), M_0 = meminit. */
-static void initial_state(ntm_model *m, int B) {
+static void initial_state(ntm_model *m, ntm_ctx *cx, int B) {
     size_t b = (size_t)B, Hd = (size_t)m->Hd, C = (size_t)m->C, R = (size_t)m->R;
-    memset(m->a[A_H], 0, b * Hd * sizeof(float));
-    memset(m->a[A_CS], 0, b * Hd * sizeof(float));
-    float *r0 = m->a[A_RV];
+    memset(cx->a[A_H], 0, b * Hd * sizeof(float));
+    memset(cx->a[A_CS], 0, b * Hd * sizeof(float));
+    float *r0 = cx->a[A_RV];
     for (size_t i = 0; i < (size_t)m->Hr * C; i++) r0[i] = gl_tanhf(m->base.p[P_R0][i]);
     for (size_t i = 1; i < b; i++) memcpy(r0 + i * m->Hr * C, r0, (size_t)m->Hr * C * sizeof(float));
     for (int hh = 0; hh < m->Hr + m->Hw; hh++) {
         const float *l = m->base.p[P_W0] + (size_t)hh * R;
-        float *w0 = hh < m->Hr ? m->a[A_WR] + (size_t)hh * R : m->a[A_WW] + (size_t)(hh - m->Hr) * R;
+        float *w0 = hh < m->Hr ? cx->a[A_WR] + (size_t)hh * R : cx->a[A_WW] + (size_t)(hh - m->Hr) * R;
         float mx = l[0];
         for (size_t i = 1; i < R; i++) mx = l[i] > mx ? l[i] : mx;
         double z = 0.0;
@@ -374,94 +382,94 @@ static void initial_state(ntm_model *m, int B) {
         for (size_t i = 0; i < R; i++) w0[i] = (float)(w0[i] / z);
     }
     for (size_t i = 1; i < b; i++) {
-        memcpy(m->a[A_WR] + i * m->Hr * R, m->a[A_WR], (size_t)m->Hr * R * sizeof(float));
-        memcpy(m->a[A_WW] + i * m->Hw * R, m->a[A_WW], (size_t)m->Hw * R * sizeof(float));
+        memcpy(cx->a[A_WR] + i * m->Hr * R, cx->a[A_WR], (size_t)m->Hr * R * sizeof(float));
+        memcpy(cx->a[A_WW] + i * m->Hw * R, cx->a[A_WW], (size_t)m->Hw * R * sizeof(float));
     }
-    float *M0 = m->a[A_MEM];
+    float *M0 = cx->a[A_MEM];
     for (size_t i = 0; i < b * R * C; i++) M0[i] = m->meminit;
 }
 
 /* Fill A_X and A_Y for a batch of sequences seq (B, L, bits) in the copy-task layout. */
-static void copy_task_io(ntm_model *m, const float *seq, int B, int L) {
+static void copy_task_io(ntm_model *m, ntm_ctx *cx, const float *seq, int B, int L) {
     int T = 2 * L + 1, Ib = m->Ib, bits = m->bits;
-    memset(m->a[A_X], 0, (size_t)T * B * Ib * sizeof(float));
-    memset(m->a[A_Y], 0, (size_t)T * B * bits * sizeof(float));
+    memset(cx->a[A_X], 0, (size_t)T * B * Ib * sizeof(float));
+    memset(cx->a[A_Y], 0, (size_t)T * B * bits * sizeof(float));
     for (int b = 0; b < B; b++) {
         for (int t = 0; t < L; t++) {
             const float *v = seq + ((size_t)b * L + t) * bits;
-            memcpy(m->a[A_X] + ((size_t)t * B + b) * Ib, v, (size_t)bits * sizeof(float));
-            memcpy(m->a[A_Y] + ((size_t)(L + 1 + t) * B + b) * bits, v, (size_t)bits * sizeof(float));
+            memcpy(cx->a[A_X] + ((size_t)t * B + b) * Ib, v, (size_t)bits * sizeof(float));
+            memcpy(cx->a[A_Y] + ((size_t)(L + 1 + t) * B + b) * bits, v, (size_t)bits * sizeof(float));
         }
-        m->a[A_X][((size_t)L * B + b) * Ib + bits] = 1.0f; /* the delimiter */
+        cx->a[A_X][((size_t)L * B + b) * Ib + bits] = 1.0f; /* the delimiter */
     }
 }
 
 /* Forward over T = 2L+1 steps (A_X, A_Y filled). *loss: BCE nats summed over the output phase and
  * the batch; *errors: wrong bits (logit > 0 vs target > 0.5) summed likewise. */
-static int forward(ntm_model *m, int B, int L, double *loss, double *errors) {
+static int forward(ntm_model *m, ntm_ctx *cx, int B, int L, double *loss, double *errors) {
     int T = 2 * L + 1, Hd = m->Hd, I = m->I, Ib = m->Ib, P = m->P, C = m->C, R = m->R, S = m->S;
     int Hr = m->Hr, Hw = m->Hw, bits = m->bits;
     size_t b = (size_t)B, RC = (size_t)R * C;
     double ls = 0.0, ne = 0.0;
-    initial_state(m, B);
+    initial_state(m, cx, B);
     for (int t = 0; t < T; t++) {
         size_t tt = (size_t)t;
-        const float *x = m->a[A_X] + tt * b * Ib;
-        float *xin = m->a[A_XIN] + tt * b * I;
-        const float *rprev = m->a[A_RV] + tt * b * Hr * C;
+        const float *x = cx->a[A_X] + tt * b * Ib;
+        float *xin = cx->a[A_XIN] + tt * b * I;
+        const float *rprev = cx->a[A_RV] + tt * b * Hr * C;
         for (size_t i = 0; i < b; i++) {
             memcpy(xin + i * I, x + i * Ib, (size_t)Ib * sizeof(float));
             memcpy(xin + i * I + Ib, rprev + i * Hr * C, (size_t)Hr * C * sizeof(float));
         }
-        float *hp = m->a[A_H] + tt * b * Hd, *h = hp + b * Hd;
-        float *cp = m->a[A_CS] + tt * b * Hd, *c = cp + b * Hd;
+        float *hp = cx->a[A_H] + tt * b * Hd, *h = hp + b * Hd;
+        float *cp = cx->a[A_CS] + tt * b * Hd, *c = cp + b * Hd;
         if (m->ctrl == CTRL_LSTM) {
-            gl_lstm_forward(h, c, m->a[A_GATES] + tt * b * 4 * Hd, m->a[A_TANHC] + tt * b * Hd, xin, t ? hp : NULL,
+            gl_lstm_forward(h, c, cx->a[A_GATES] + tt * b * 4 * Hd, cx->a[A_TANHC] + tt * b * Hd, xin, t ? hp : NULL,
                             t ? cp : NULL, m->base.p[P_WX], m->base.p[P_WH], m->base.p[P_B], B, I, Hd);
         } else {
             gl_linear_forward(h, xin, m->base.p[P_WX], m->base.p[P_B], B, I, Hd);
             gl_tanh_forward(h, h, b * Hd);
             memset(c, 0, b * Hd * sizeof(float));
         }
-        float *pre = m->a[A_PRE] + tt * b * P;
+        float *pre = cx->a[A_PRE] + tt * b * P;
         gl_linear_forward(pre, h, m->base.p[P_WP], m->base.p[P_BP], B, Hd, P);
         if (m->pclip > 0.0f) {
             float lim = m->pclip;
             for (size_t i = 0; i < b * P; i++) pre[i] = pre[i] > lim ? lim : pre[i] < -lim ? -lim : pre[i];
         }
-        head_activations(m, t, B);
-        const float *Mprev = m->a[A_MEM] + tt * Hw * b * RC;
+        head_activations(m, cx, t, B);
+        const float *Mprev = cx->a[A_MEM] + tt * Hw * b * RC;
         for (int wr = 0; wr < 2; wr++) {
-            head_group q = group_at(m, wr, t, B);
-            int err = gl_ntm_address_forward(q.w, q.cache, Mprev, q.k, q.beta, q.g, q.s, q.gamma, q.wprev, B, q.H, R,
+            head_group q = group_at(m, cx, wr, t, B);
+            int err = gl_ntm_address_forward_serial(NULL, q.w, q.cache, Mprev, q.k, q.beta, q.g, q.s, q.gamma, q.wprev, B, q.H, R,
                                              C, S);
             if (err) return err;
         }
-        float *wr_t = m->a[A_WR] + (tt + 1) * b * Hr * R;
-        float *rv = m->a[A_RV] + (tt + 1) * b * Hr * C;
-        gl_ntm_read_forward(rv, Mprev, wr_t, B, Hr, R, C);
-        const float *ww_t = m->a[A_WW] + (tt + 1) * b * Hw * R;
-        const float *e = m->a[A_E] + tt * b * Hw * C, *a = m->a[A_A] + tt * b * Hw * C;
+        float *wr_t = cx->a[A_WR] + (tt + 1) * b * Hr * R;
+        float *rv = cx->a[A_RV] + (tt + 1) * b * Hr * C;
+        gl_ntm_read_forward_serial(rv, Mprev, wr_t, B, Hr, R, C);
+        const float *ww_t = cx->a[A_WW] + (tt + 1) * b * Hw * R;
+        const float *e = cx->a[A_E] + tt * b * Hw * C, *a = cx->a[A_A] + tt * b * Hw * C;
         for (int j = 0; j < Hw; j++) {
-            const float *M0 = m->a[A_MEM] + (tt * Hw + j) * b * RC;
-            float *M1 = m->a[A_MEM] + (tt * Hw + j + 1) * b * RC;
+            const float *M0 = cx->a[A_MEM] + (tt * Hw + j) * b * RC;
+            float *M1 = cx->a[A_MEM] + (tt * Hw + j + 1) * b * RC;
             if (Hw == 1) {
-                gl_ntm_write_forward(M1, M0, ww_t, e, a, B, R, C);
+                gl_ntm_write_forward_serial(M1, M0, ww_t, e, a, B, R, C);
             } else {
                 for (size_t i = 0; i < b; i++)
-                    gl_ntm_write_forward(M1 + i * RC, M0 + i * RC, ww_t + (i * Hw + j) * R, e + (i * Hw + j) * C,
+                    gl_ntm_write_forward_serial(M1 + i * RC, M0 + i * RC, ww_t + (i * Hw + j) * R, e + (i * Hw + j) * C,
                                          a + (i * Hw + j) * C, 1, R, C);
             }
         }
         if (t > L) { /* output phase */
-            float *oin = m->a[A_OIN] + tt * b * m->Oin;
+            float *oin = cx->a[A_OIN] + tt * b * m->Oin;
             for (size_t i = 0; i < b; i++) {
                 memcpy(oin + i * m->Oin, h + i * Hd, (size_t)Hd * sizeof(float));
                 memcpy(oin + i * m->Oin + Hd, rv + i * Hr * C, (size_t)Hr * C * sizeof(float));
             }
-            float *logit = m->a[A_LOGIT] + tt * b * bits;
+            float *logit = cx->a[A_LOGIT] + tt * b * bits;
             gl_linear_forward(logit, oin, m->base.p[P_WO], m->base.p[P_BO], B, m->Oin, bits);
-            const float *y = m->a[A_Y] + tt * b * bits;
+            const float *y = cx->a[A_Y] + tt * b * bits;
             ls += gl_bce_logits(NULL, logit, y, b * bits, 0.0f);
             for (size_t i = 0; i < b * bits; i++) ne += (logit[i] > 0.0f) != (y[i] > 0.5f);
         }
@@ -484,14 +492,14 @@ static inline void swapp(float **a, float **b) {
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
 
 /* d pre (B, P) of step t from the gradients of the activated head parameters. */
-static void head_activations_backward(ntm_model *m, int t, int B, const float *dk[2], const float *dbeta[2],
+static void head_activations_backward(ntm_model *m, ntm_ctx *cx, int t, int B, const float *dk[2], const float *dbeta[2],
                                       const float *dg[2], const float *ds[2], const float *dgam[2]) {
-    const float *pre = m->a[A_PRE] + (size_t)t * B * m->P;
-    float *dP = m->s[S_DP];
+    const float *pre = cx->a[A_PRE] + (size_t)t * B * m->P;
+    float *dP = cx->s[S_DP];
     int C = m->C, S = m->S;
     float lim = m->pclip > 0.0f ? m->pclip : INFINITY;
     for (int wr = 0; wr < 2; wr++) {
-        head_group q = group_at(m, wr, t, B);
+        head_group q = group_at(m, cx, wr, t, B);
         for (int b = 0; b < B; b++) {
             for (int j = 0; j < q.H; j++) {
                 size_t off = (size_t)b * m->P + head_offset(m, wr ? m->Hr + j : j);
@@ -509,9 +517,9 @@ static void head_activations_backward(ntm_model *m, int t, int B, const float *d
                 dp[C + 2 + S] = dgam[wr][bj] * gl_sigmoidf(p[C + 2 + S]);
                 if (wr) {
                     size_t ej = ((size_t)b * m->Hw + j) * C;
-                    const float *e = m->a[A_E] + (size_t)t * B * m->Hw * C + ej;
-                    const float *a = m->a[A_A] + (size_t)t * B * m->Hw * C + ej;
-                    const float *de = m->s[S_DE] + ej, *da = m->s[S_DA] + ej;
+                    const float *e = cx->a[A_E] + (size_t)t * B * m->Hw * C + ej;
+                    const float *a = cx->a[A_A] + (size_t)t * B * m->Hw * C + ej;
+                    const float *de = cx->s[S_DE] + ej, *da = cx->s[S_DA] + ej;
                     for (int c = 0; c < C; c++) {
                         dp[m->Ph + c] = de[c] * e[c] * (1.0f - e[c]);
                         dp[m->Ph + C + c] = da[c] * (1.0f - a[c] * a[c]);
@@ -525,11 +533,11 @@ static void head_activations_backward(ntm_model *m, int t, int B, const float *d
         if (!(fabsf(pre[i]) < lim)) dP[i] = 0.0f;
 }
 
-static void backward(ntm_model *m, int B, int L) {
+static void backward(ntm_model *m, ntm_ctx *cx, float *const *g, int B, int L, float inv) {
     int T = 2 * L + 1, Hd = m->Hd, I = m->I, Ib = m->Ib, P = m->P, C = m->C, R = m->R, S = m->S;
     int Hr = m->Hr, Hw = m->Hw, bits = m->bits, Oin = m->Oin;
     size_t b = (size_t)B, RC = (size_t)R * C;
-    float **sp = m->s;
+    float **sp = cx->s;
     float *dH = sp[S_DH], *dHn = sp[S_DHN], *dC = sp[S_DC], *dCn = sp[S_DCN];
     float *dR = sp[S_DR], *dRn = sp[S_DRN], *dWR = sp[S_DWR], *dWRn = sp[S_DWRN];
     float *dWW = sp[S_DWW], *dWWn = sp[S_DWWN], *dM = sp[S_DM], *dMn = sp[S_DMN];
@@ -537,73 +545,73 @@ static void backward(ntm_model *m, int B, int L) {
     zero(dM, b * RC);
     const float *dk[2] = {sp[S_DKR], sp[S_DKW]}, *dbeta[2] = {sp[S_DBR], sp[S_DBW]}, *dg[2] = {sp[S_DGR], sp[S_DGW]};
     const float *ds[2] = {sp[S_DSR], sp[S_DSW]}, *dgam[2] = {sp[S_DGAMR], sp[S_DGAMW]};
-    float scale = 1.0f / (float)B;
+    float scale = inv; /* the loss is the mean over the whole batch */
     for (int t = T - 1; t >= 0; t--) {
         size_t tt = (size_t)t;
-        float *h = m->a[A_H] + (tt + 1) * b * Hd;
+        float *h = cx->a[A_H] + (tt + 1) * b * Hd;
         /* output layer */
         if (t > L) {
             float *dl = sp[S_DLOGIT], *doin = sp[S_DOIN];
             zero(dl, b * bits);
-            gl_bce_logits(dl, m->a[A_LOGIT] + tt * b * bits, m->a[A_Y] + tt * b * bits, b * bits, scale);
+            gl_bce_logits(dl, cx->a[A_LOGIT] + tt * b * bits, cx->a[A_Y] + tt * b * bits, b * bits, scale);
             zero(doin, b * Oin);
-            gl_linear_backward(doin, m->base.g[P_WO], m->base.g[P_BO], dl, m->a[A_OIN] + tt * b * Oin, m->base.p[P_WO], B, Oin, bits);
+            gl_linear_backward(doin, g[P_WO], g[P_BO], dl, cx->a[A_OIN] + tt * b * Oin, m->base.p[P_WO], B, Oin, bits);
             for (size_t i = 0; i < b; i++) {
                 for (int j = 0; j < Hd; j++) dH[i * Hd + j] += doin[i * Oin + j];
                 for (int j = 0; j < Hr * C; j++) dR[i * Hr * C + j] += doin[i * Oin + Hd + j];
             }
         }
         /* writes, last head first: dM becomes the gradient w.r.t. the memory before the writes */
-        const float *ww_t = m->a[A_WW] + (tt + 1) * b * Hw * R;
-        const float *e = m->a[A_E] + tt * b * Hw * C, *a = m->a[A_A] + tt * b * Hw * C;
+        const float *ww_t = cx->a[A_WW] + (tt + 1) * b * Hw * R;
+        const float *e = cx->a[A_E] + tt * b * Hw * C, *a = cx->a[A_A] + tt * b * Hw * C;
         zero(sp[S_DE], b * Hw * C);
         zero(sp[S_DA], b * Hw * C);
         for (int j = Hw - 1; j >= 0; j--) {
-            const float *M0 = m->a[A_MEM] + (tt * Hw + j) * b * RC;
+            const float *M0 = cx->a[A_MEM] + (tt * Hw + j) * b * RC;
             zero(dMn, b * RC);
             if (Hw == 1) {
-                gl_ntm_write_backward(dMn, dWW, sp[S_DE], sp[S_DA], dM, M0, ww_t, e, a, B, R, C);
+                gl_ntm_write_backward_serial(dMn, dWW, sp[S_DE], sp[S_DA], dM, M0, ww_t, e, a, B, R, C);
             } else {
                 for (size_t i = 0; i < b; i++) {
                     size_t wj = (i * Hw + j) * R, cj = (i * Hw + j) * C;
-                    gl_ntm_write_backward(dMn + i * RC, dWW + wj, sp[S_DE] + cj, sp[S_DA] + cj, dM + i * RC,
+                    gl_ntm_write_backward_serial(dMn + i * RC, dWW + wj, sp[S_DE] + cj, sp[S_DA] + cj, dM + i * RC,
                                           M0 + i * RC, ww_t + wj, e + cj, a + cj, 1, R, C);
                 }
             }
             swapp(&dM, &dMn);
         }
-        const float *Mprev = m->a[A_MEM] + tt * Hw * b * RC;
+        const float *Mprev = cx->a[A_MEM] + tt * Hw * b * RC;
         /* read */
-        gl_ntm_read_backward(dM, dWR, dR, Mprev, m->a[A_WR] + (tt + 1) * b * Hr * R, B, Hr, R, C);
+        gl_ntm_read_backward_serial(dM, dWR, dR, Mprev, cx->a[A_WR] + (tt + 1) * b * Hr * R, B, Hr, R, C);
         /* addressing */
         zero(dWRn, b * Hr * R);
         zero(dWWn, b * Hw * R);
         for (int wr = 0; wr < 2; wr++) {
-            head_group q = group_at(m, wr, t, B);
+            head_group q = group_at(m, cx, wr, t, B);
             size_t h = (size_t)q.H;
             float *dkk = (float *)dk[wr], *db = (float *)dbeta[wr], *dgg = (float *)dg[wr], *dss = (float *)ds[wr];
             float *dgm = (float *)dgam[wr];
             zero(dkk, b * h * C); zero(db, b * h); zero(dgg, b * h); zero(dss, b * h * S); zero(dgm, b * h);
-            gl_ntm_address_backward(dM, dkk, db, dgg, dss, dgm, wr ? dWWn : dWRn, wr ? dWW : dWR, q.cache, Mprev, q.k,
+            gl_ntm_address_backward_serial(cx->s[S_WS], dM, dkk, db, dgg, dss, dgm, wr ? dWWn : dWRn, wr ? dWW : dWR, q.cache, Mprev, q.k,
                                     q.beta, q.g, q.s, q.gamma, q.wprev, B, q.H, R, C, S);
         }
-        head_activations_backward(m, t, B, dk, dbeta, dg, ds, dgam);
-        gl_linear_backward(dH, m->base.g[P_WP], m->base.g[P_BP], sp[S_DP], h, m->base.p[P_WP], B, Hd, P);
+        head_activations_backward(m, cx, t, B, dk, dbeta, dg, ds, dgam);
+        gl_linear_backward(dH, g[P_WP], g[P_BP], sp[S_DP], h, m->base.p[P_WP], B, Hd, P);
         /* controller */
         float *dxin = sp[S_DXIN];
-        const float *xin = m->a[A_XIN] + tt * b * I;
+        const float *xin = cx->a[A_XIN] + tt * b * I;
         zero(dxin, b * I);
         zero(dHn, b * Hd);
         zero(dCn, b * Hd);
         if (m->ctrl == CTRL_LSTM) {
-            const float *hp = t ? m->a[A_H] + tt * b * Hd : NULL, *cp = t ? m->a[A_CS] + tt * b * Hd : NULL;
-            gl_lstm_backward(dxin, t ? dHn : NULL, t ? dCn : NULL, m->base.g[P_WX], m->base.g[P_WH], m->base.g[P_B], sp[S_DGATES], dH,
-                             dC, m->a[A_GATES] + tt * b * 4 * Hd, m->a[A_TANHC] + tt * b * Hd, xin, hp, cp,
+            const float *hp = t ? cx->a[A_H] + tt * b * Hd : NULL, *cp = t ? cx->a[A_CS] + tt * b * Hd : NULL;
+            gl_lstm_backward(dxin, t ? dHn : NULL, t ? dCn : NULL, g[P_WX], g[P_WH], g[P_B], sp[S_DGATES], dH,
+                             dC, cx->a[A_GATES] + tt * b * 4 * Hd, cx->a[A_TANHC] + tt * b * Hd, xin, hp, cp,
                              m->base.p[P_WX], m->base.p[P_WH], B, I, Hd);
         } else {
             float *dz = sp[S_DGATES];
             for (size_t i = 0; i < b * Hd; i++) dz[i] = dH[i] * (1.0f - h[i] * h[i]);
-            gl_linear_backward(dxin, m->base.g[P_WX], m->base.g[P_B], dz, xin, m->base.p[P_WX], B, I, Hd);
+            gl_linear_backward(dxin, g[P_WX], g[P_B], dz, xin, m->base.p[P_WX], B, I, Hd);
         }
         for (size_t i = 0; i < b; i++) memcpy(dRn + i * Hr * C, dxin + i * I + Ib, (size_t)Hr * C * sizeof(float));
         swapp(&dH, &dHn);
@@ -614,13 +622,13 @@ static void backward(ntm_model *m, int B, int L) {
     }
     /* initial state: r_0 = tanh(r0), w_0 = softmax(w0), shared by the batch */
     if (m->learn_init) {
-        const float *r0 = m->a[A_RV];
+        const float *r0 = cx->a[A_RV];
         for (size_t i = 0; i < b; i++)
             for (int j = 0; j < Hr * C; j++)
-                m->base.g[P_R0][j] += dR[i * Hr * C + j] * (1.0f - r0[j] * r0[j]);
+                g[P_R0][j] += dR[i * Hr * C + j] * (1.0f - r0[j] * r0[j]);
         for (int hh = 0; hh < Hr + Hw; hh++) {
-            const float *w0 = hh < Hr ? m->a[A_WR] + (size_t)hh * R : m->a[A_WW] + (size_t)(hh - Hr) * R;
-            float *gw = m->base.g[P_W0] + (size_t)hh * R;
+            const float *w0 = hh < Hr ? cx->a[A_WR] + (size_t)hh * R : cx->a[A_WW] + (size_t)(hh - Hr) * R;
+            float *gw = g[P_W0] + (size_t)hh * R;
             for (size_t i = 0; i < b; i++) {
                 const float *dw = hh < Hr ? dWR + (i * Hr + hh) * R : dWW + (i * Hw + hh - Hr) * R;
                 double dot = 0.0;
@@ -636,14 +644,14 @@ static void backward(ntm_model *m, int B, int L) {
 
 /* A batch of B random sequences of L vectors of independent fair bits, written straight into
  * A_X / A_Y in the copy-task layout (as copy_task_io). */
-static void random_batch(ntm_model *m, gl_rng *r, int B, int L) {
+static void random_batch(ntm_model *m, ntm_ctx *cx, gl_rng *r, int B, int L) {
     int T = 2 * L + 1, Ib = m->Ib, bits = m->bits;
-    memset(m->a[A_X], 0, (size_t)T * B * Ib * sizeof(float));
-    memset(m->a[A_Y], 0, (size_t)T * B * bits * sizeof(float));
+    memset(cx->a[A_X], 0, (size_t)T * B * Ib * sizeof(float));
+    memset(cx->a[A_Y], 0, (size_t)T * B * bits * sizeof(float));
     for (int b = 0; b < B; b++) {
         for (int t = 0; t < L; t++) {
-            float *x = m->a[A_X] + ((size_t)t * B + b) * Ib;
-            float *y = m->a[A_Y] + ((size_t)(L + 1 + t) * B + b) * bits;
+            float *x = cx->a[A_X] + ((size_t)t * B + b) * Ib;
+            float *y = cx->a[A_Y] + ((size_t)(L + 1 + t) * B + b) * bits;
             uint32_t u = 0;
             for (int i = 0; i < bits; i++) {
                 if (i % 32 == 0) u = gl_rng_u32(r);
@@ -651,7 +659,7 @@ static void random_batch(ntm_model *m, gl_rng *r, int B, int L) {
                 u >>= 1;
             }
         }
-        m->a[A_X][((size_t)L * B + b) * Ib + bits] = 1.0f;
+        cx->a[A_X][((size_t)L * B + b) * Ib + bits] = 1.0f;
     }
 }
 
@@ -672,16 +680,53 @@ static int draw_length(gl_rng *r, int minL, int maxL) {
 
 static void ntm_release(gl_model *base) {
     ntm_model *m = (ntm_model *)base;
-    gl_arena_free(&m->act);
-    gl_arena_free(&m->scr);
+    for (int c = 0; c < GL_MAX_CONTEXTS; c++) {
+        gl_arena_free(&m->ctx[c].act);
+        gl_arena_free(&m->ctx[c].scr);
+    }
 }
 
 static const float LN2 = 0.69314718055994531f;
 
+/* ---------------------------------------------------------------------------------------- */
+/* Training in shards (gl_model_shards): every shard makes its own sequences from its stream, at
+ * the step's length; evaluation in chunks of `batch` sequences (gl_model_chunks), chunk k from a
+ * stream seeded by (seed, k). */
+
+typedef struct {
+    int L, maxL;        /* training: the step's length; evaluation: the longest */
+    int minL, batch;    /* evaluation: lengths [minL, maxL], sequences per chunk */
+    uint32_t seed;      /* evaluation */
+    const float *seq;   /* given sequences (B, L, bits), or NULL for random ones */
+    float inv;          /* 1 / batch of the step */
+    double *sums;       /* evaluation: (chunks, 2) loss and wrong bits per chunk */
+    int grad;           /* backward too */
+} ntm_batch;
+
+static int ntm_ensure(gl_model *base, int c, int n, void *arg) {
+    ntm_model *m = (ntm_model *)base;
+    const ntm_batch *a = (const ntm_batch *)arg;
+    return ensure_acts(m, &m->ctx[c], n, 2 * a->maxL + 1);
+}
+
+/* Shard items [i0, i1): stats[0] loss (nats), stats[1] wrong bits, summed. */
+static int ntm_shard(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *arg) {
+    ntm_model *m = (ntm_model *)base;
+    const ntm_batch *a = (const ntm_batch *)arg;
+    ntm_ctx *cx = &m->ctx[c];
+    int nb = i1 - i0;
+    if (a->seq) copy_task_io(m, cx, a->seq + (size_t)i0 * a->L * m->bits, nb, a->L);
+    else random_batch(m, cx, &sh->rng, nb, a->L);
+    int err = forward(m, cx, nb, a->L, &sh->stats[0], &sh->stats[1]);
+    if (err || !isfinite(sh->stats[0])) return err; /* a non-finite loss: the caller refuses the step */
+    backward(m, cx, sh->g, nb, a->L, a->inv);
+    return GL_OK;
+}
+
 /* One optimiser step on a fresh batch of B random copy-task sequences, one length drawn uniformly
  * from [minL, maxL]. out: [loss in bits per sequence, wrong bits per sequence, length, gradient
- * norm before clipping]. A non-finite loss or gradient refuses the step (GL_ENUMERIC): weights and
- * optimiser state unchanged. */
+ * norm before clipping]. A non-finite loss or gradient refuses the step (GL_ENUMERIC): weights,
+ * optimiser state and the data stream unchanged. */
 GL_API int gl_ntm_train_copy(void *mp, float *out, int B, int minL, int maxL) {
     ntm_model *m = (ntm_model *)mp;
     if (!m || !out) return gl_fail(GL_EINVAL, "ntm trainCopy: null argument");
@@ -689,29 +734,39 @@ GL_API int gl_ntm_train_copy(void *mp, float *out, int B, int minL, int maxL) {
     if (err) return err;
     gl_rng before = m->base.rng; /* a refused call leaves the data stream as it was */
     int L = draw_length(&m->base.rng, minL, maxL);
-    err = ensure_acts(m, B, 2 * L + 1);
+    ntm_batch a = {L, L, L, B, 0, NULL, 1.0f / (float)B, NULL, 1};
+    gl_model_job job = {ntm_ensure, ntm_shard, &a};
+    double st[GL_SHARD_STATS];
+    float norm = 0.0f;
+    err = gl_model_shards(&m->base, B, &job, gl_model_step_seed(&m->base), st);
+    if (!err) err = gl_model_check_loss("ntm trainCopy", st[0]);
+    if (!err) err = gl_model_step(&m->base, "ntm trainCopy", &norm);
     if (err) {
         m->base.rng = before;
         return err;
     }
-    random_batch(m, &m->base.rng, B, L);
-    double loss, errors;
-    err = forward(m, B, L, &loss, &errors);
-    if (err) return err;
-    if ((err = gl_model_check_loss("ntm trainCopy", loss))) return err;
-    gl_arena_zero(&m->base.grads);
-    backward(m, B, L);
-    float norm;
-    if ((err = gl_model_step(&m->base, "ntm trainCopy", &norm))) return err;
-    out[0] = (float)(loss / B / LN2);
-    out[1] = (float)(errors / B);
+    out[0] = (float)(st[0] / B / LN2);
+    out[1] = (float)(st[1] / B);
     out[2] = (float)L;
     out[3] = norm;
     return GL_OK;
 }
 
+static int ntm_eval_chunk(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *arg) {
+    (void)sh;
+    ntm_model *m = (ntm_model *)base;
+    const ntm_batch *a = (const ntm_batch *)arg;
+    ntm_ctx *cx = &m->ctx[c];
+    int k = i0 / a->batch, nb = i1 - i0;
+    gl_rng r;
+    gl_rng_seed(&r, a->seed, ((uint64_t)k << 8) | 3);
+    int L = draw_length(&r, a->minL, a->maxL);
+    random_batch(m, cx, &r, nb, L);
+    return forward(m, cx, nb, L, &a->sums[2 * (size_t)k], &a->sums[2 * (size_t)k + 1]);
+}
+
 /* Loss and wrong bits on `count` fresh random sequences (batches of B, lengths uniform in
- * [minL, maxL], one length per batch) from a PCG32 stream seeded with `seed`, no update.
+ * [minL, maxL], one length per batch) from streams seeded by `seed`, no update.
  * out: [bits of loss per sequence, wrong bits per sequence]. */
 GL_API int gl_ntm_eval_copy(void *mp, float *out, int B, int minL, int maxL, int count, uint32_t seed) {
     ntm_model *m = (ntm_model *)mp;
@@ -719,22 +774,19 @@ GL_API int gl_ntm_eval_copy(void *mp, float *out, int B, int minL, int maxL, int
     int err = check_lengths("ntm evaluateCopy", B, minL, maxL);
     if (err) return err;
     if (count < 1) return gl_fail(GL_EINVAL, "ntm evaluateCopy: count must be positive, got %d", count);
-    gl_rng r;
-    gl_rng_seed(&r, seed, 3);
+    int nchunks = (count + B - 1) / B;
+    double *sums = (double *)calloc(2 * (size_t)nchunks, sizeof(double));
+    if (!sums) return gl_fail(GL_ENOMEM, "ntm evaluateCopy: out of memory");
+    ntm_batch a = {0, maxL, minL, B, seed, NULL, 0.0f, sums, 0};
+    gl_model_job job = {ntm_ensure, ntm_eval_chunk, &a};
+    err = gl_model_chunks(&m->base, count, B, &job);
     double ls = 0.0, ne = 0.0;
-    for (int done = 0; done < count;) {
-        int nb = count - done < B ? count - done : B;
-        int L = draw_length(&r, minL, maxL);
-        err = ensure_acts(m, nb, 2 * L + 1);
-        if (err) return err;
-        random_batch(m, &r, nb, L);
-        double l, e;
-        err = forward(m, nb, L, &l, &e);
-        if (err) return err;
-        ls += l;
-        ne += e;
-        done += nb;
+    for (int k = 0; k < nchunks; k++) {
+        ls += sums[2 * k];
+        ne += sums[2 * k + 1];
     }
+    free(sums);
+    if (err) return err;
     out[0] = (float)(ls / count / LN2);
     out[1] = (float)(ne / count);
     return GL_OK;
@@ -742,21 +794,20 @@ GL_API int gl_ntm_eval_copy(void *mp, float *out, int B, int minL, int maxL, int
 
 /* Loss and gradient on given sequences seq (B, L, bits), no update: the test hook for finite
  * differences. out: [loss in nats per sequence (mean over the batch), wrong bits per sequence].
- * The gradient (of the loss in nats) is left in the grads arena (gl_ntm_grads). */
+ * The gradient (of the loss in nats) is left in the grads arena (gl_model_grads). */
 GL_API int gl_ntm_loss_grad(void *mp, float *out, const float *seq, int B, int L) {
     ntm_model *m = (ntm_model *)mp;
     if (!m || !out || !seq) return gl_fail(GL_EINVAL, "ntm loss: null argument");
     int err = check_lengths("ntm loss", B, L, L);
-    if (!err) err = ensure_acts(m, B, 2 * L + 1);
     if (err) return err;
-    copy_task_io(m, seq, B, L);
-    double loss, errors;
-    err = forward(m, B, L, &loss, &errors);
+    ntm_batch a = {L, L, L, B, 0, seq, 1.0f / (float)B, NULL, 1};
+    gl_model_job job = {ntm_ensure, ntm_shard, &a};
+    double st[GL_SHARD_STATS];
+    err = gl_model_shards(&m->base, B, &job, 0, st);
+    if (!err) err = gl_model_reduce(&m->base);
     if (err) return err;
-    gl_arena_zero(&m->base.grads);
-    backward(m, B, L);
-    out[0] = (float)(loss / B);
-    out[1] = (float)(errors / B);
+    out[0] = (float)(st[0] / B);
+    out[1] = (float)(st[1] / B);
     return GL_OK;
 }
 
@@ -769,25 +820,26 @@ GL_API int gl_ntm_copy(void *mp, float *output, float *rw, float *ww, float *mem
     ntm_model *m = (ntm_model *)mp;
     if (!m || !seq) return gl_fail(GL_EINVAL, "ntm copy: null argument");
     int err = check_lengths("ntm copy", 1, L, L);
-    if (!err) err = ensure_acts(m, 1, 2 * L + 1);
+    ntm_ctx *cx = &m->ctx[0]; /* one sequence: here, in context 0 */
+    if (!err) err = ensure_acts(m, cx, 1, 2 * L + 1);
     if (err) return err;
     for (size_t i = 0; i < (size_t)L * m->bits; i++)
         if (!isfinite(seq[i])) return gl_fail(GL_ENUMERIC, "ntm copy: sequence[%zu] is not finite", i);
-    copy_task_io(m, seq, 1, L);
+    copy_task_io(m, cx, seq, 1, L);
     double loss, errors;
-    err = forward(m, 1, L, &loss, &errors);
+    err = forward(m, cx, 1, L, &loss, &errors);
     if (err) return err;
     int T = 2 * L + 1, bits = m->bits;
     size_t R = (size_t)m->R, RC = R * m->C;
     if (output)
         for (int t = 0; t < L; t++)
             for (int i = 0; i < bits; i++)
-                output[(size_t)t * bits + i] = gl_sigmoidf(m->a[A_LOGIT][(size_t)(L + 1 + t) * bits + i]);
-    if (rw) memcpy(rw, m->a[A_WR] + (size_t)m->Hr * R, (size_t)T * m->Hr * R * sizeof(float));
-    if (ww) memcpy(ww, m->a[A_WW] + (size_t)m->Hw * R, (size_t)T * m->Hw * R * sizeof(float));
+                output[(size_t)t * bits + i] = gl_sigmoidf(cx->a[A_LOGIT][(size_t)(L + 1 + t) * bits + i]);
+    if (rw) memcpy(rw, cx->a[A_WR] + (size_t)m->Hr * R, (size_t)T * m->Hr * R * sizeof(float));
+    if (ww) memcpy(ww, cx->a[A_WW] + (size_t)m->Hw * R, (size_t)T * m->Hw * R * sizeof(float));
     if (mem)
         for (int t = 0; t < T; t++)
-            memcpy(mem + (size_t)t * RC, m->a[A_MEM] + (size_t)(t + 1) * m->Hw * RC, RC * sizeof(float));
+            memcpy(mem + (size_t)t * RC, cx->a[A_MEM] + (size_t)(t + 1) * m->Hw * RC, RC * sizeof(float));
     if (out2) {
         out2[0] = (float)(loss / LN2);
         out2[1] = (float)errors;

@@ -16,6 +16,8 @@
  *     no gather), everything else is vector arithmetic.
  */
 #include "stn.h"
+#include "arena.h"
+#include "pool.h"
 #include "simd.h"
 
 #include <math.h>
@@ -45,11 +47,9 @@ static int check_grid_args(int N, int H, int W) {
     return GL_OK;
 }
 
-/* grid (N, H, W, 2) <- theta (N, 2, 3) */
-GL_API int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align) {
-    int err = check_grid_args(N, H, W);
-    if (err) return err;
-    for (int n = 0; n < N; n++) {
+/* grid (N, H, W, 2) <- theta (N, 2, 3), images [n0, n1) */
+static void affine_grid_range(float *grid, const float *theta, int n0, int n1, int H, int W, int align) {
+    for (int n = n0; n < n1; n++) {
         const float *t = theta + 6 * n;
         for (int h = 0; h < H; h++) {
             float y = gl_base_coord(h, H, align);
@@ -61,14 +61,11 @@ GL_API int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, 
             }
         }
     }
-    return GL_OK;
 }
 
-/* dtheta (N, 2, 3) += d grid (N, H, W, 2) / d theta, contracted with dgrid */
-GL_API int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align) {
-    int err = check_grid_args(N, H, W);
-    if (err) return err;
-    for (int n = 0; n < N; n++) {
+/* dtheta (N, 2, 3) += d grid (N, H, W, 2) / d theta contracted with dgrid, images [n0, n1) */
+static void affine_grid_backward_range(float *dtheta, const float *dgrid, int n0, int n1, int H, int W, int align) {
+    for (int n = n0; n < n1; n++) {
         double acc[6] = {0, 0, 0, 0, 0, 0}; /* sums of up to millions of terms: keep them in double */
         for (int h = 0; h < H; h++) {
             float y = gl_base_coord(h, H, align);
@@ -82,7 +79,46 @@ GL_API int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int
         }
         for (int k = 0; k < 6; k++) dtheta[6 * n + k] += (float)acc[k];
     }
+}
+
+typedef struct {
+    float *out;
+    const float *in;
+    int N, H, W, align, ntasks, backward;
+} affine_job;
+
+static int affine_task(void *p, int t, int w) {
+    const affine_job *j = (const affine_job *)p;
+    int lo, hi;
+    gl_task_range(j->N, j->ntasks, t, &lo, &hi);
+    if (j->backward) affine_grid_backward_range(j->out, j->in, lo, hi, j->H, j->W, j->align);
+    else affine_grid_range(j->out, j->in, lo, hi, j->H, j->W, j->align);
     return GL_OK;
+}
+
+static int affine_parallel(float *out, const float *in, int N, int H, int W, int align, int backward) {
+    int err = check_grid_args(N, H, W);
+    if (err) return err;
+    affine_job j = {out, in, N, H, W, align, gl_pool_tasks(N, 12.0 * N * H * W), backward};
+    return gl_parallel(j.ntasks, affine_task, &j);
+}
+
+int gl_affine_grid_serial(float *grid, const float *theta, int N, int H, int W, int align) {
+    int err = check_grid_args(N, H, W);
+    if (!err) affine_grid_range(grid, theta, 0, N, H, W, align);
+    return err;
+}
+int gl_affine_grid_backward_serial(float *dtheta, const float *dgrid, int N, int H, int W, int align) {
+    int err = check_grid_args(N, H, W);
+    if (!err) affine_grid_backward_range(dtheta, dgrid, 0, N, H, W, align);
+    return err;
+}
+
+GL_API int gl_affine_grid(float *grid, const float *theta, int N, int H, int W, int align) {
+    return affine_parallel(grid, theta, N, H, W, align, 0);
+}
+GL_API int gl_affine_grid_backward(float *dtheta, const float *dgrid, int N, int H, int W, int align) {
+    return affine_parallel(dtheta, dgrid, N, H, W, align, 1);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -430,16 +466,62 @@ static inline __attribute__((always_inline)) void sample_impl(float *out, const 
  * (tests/stn.test.js "wider than 2^23 pixels" read wrong pixels without this). */
 #define GL_FAST_MAX_SIDE (1 << 22)
 
+size_t gl_grid_sample_ws_floats(int C, int H, int W, int backward_dinp) {
+    return (size_t)C * (size_t)(H + 2) * (size_t)(W + 2) * (backward_dinp ? 3 : 1);
+}
+
+int gl_grid_sample_serial(float *ws, float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho,
+                      int Wo, int pad, int align) {
+    int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE) return gl_grid_sample_ref(out, inp, grid, N, C, H, W, Ho, Wo, pad, align);
+    GL_DISPATCH_PAD_ALIGN(sample_impl, pad, align, out, inp, grid, ws, N, C, H, W, Ho, Wo);
+    return GL_OK;
+}
+
+/* The public kernels split the images into contiguous ranges, one per thread, each with its own
+ * slot of scratch; an image's result does not depend on the split. */
+typedef struct {
+    float *dinp, *dgrid, *out;
+    const float *dout, *inp, *grid;
+    float *ws;
+    size_t slot;
+    int N, C, H, W, Ho, Wo, pad, align, ntasks;
+} sample_job;
+
+static int sample_task(void *p, int t, int w) {
+    const sample_job *j = (const sample_job *)p;
+    int lo, hi;
+    gl_task_range(j->N, j->ntasks, t, &lo, &hi);
+    if (lo == hi) return GL_OK;
+    size_t in = (size_t)j->C * j->H * j->W, on = (size_t)j->C * j->Ho * j->Wo, gn = (size_t)j->Ho * j->Wo * 2;
+    float *ws = j->ws + (size_t)w * j->slot;
+    if (!j->dout)
+        return gl_grid_sample_serial(ws, j->out + lo * on, j->inp + lo * in, j->grid + lo * gn, hi - lo, j->C, j->H, j->W,
+                                 j->Ho, j->Wo, j->pad, j->align);
+    return gl_grid_sample_backward_serial(ws, j->dinp ? j->dinp + lo * in : NULL, j->dgrid ? j->dgrid + lo * gn : NULL,
+                                      j->dout + lo * on, j->inp + lo * in, j->grid + lo * gn, hi - lo, j->C, j->H,
+                                      j->W, j->Ho, j->Wo, j->pad, j->align);
+}
+
+static int sample_parallel(sample_job *j, const char *fn) {
+    int T = gl_pool_tasks(j->N, 20.0 * j->N * j->C * j->Ho * j->Wo);
+    j->ntasks = T;
+    j->slot = gl_arena_round(gl_grid_sample_ws_floats(j->C, j->H, j->W, j->dinp != NULL));
+    j->ws = malloc((size_t)T * j->slot * sizeof(float));
+    if (!j->ws) return gl_fail(GL_ENOMEM, "%s: out of memory for the padded workspace", fn);
+    int err = gl_parallel(T, sample_task, j);
+    free(j->ws);
+    return err;
+}
+
 GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho, int Wo,
                           int pad, int align) {
     int err = check_sample_args("grid_sample", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
     if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE) return gl_grid_sample_ref(out, inp, grid, N, C, H, W, Ho, Wo, pad, align);
-    float *ws = malloc((size_t)C * (H + 2) * (W + 2) * sizeof(float));
-    if (!ws) return gl_fail(GL_ENOMEM, "grid_sample: out of memory for the padded workspace");
-    GL_DISPATCH_PAD_ALIGN(sample_impl, pad, align, out, inp, grid, ws, N, C, H, W, Ho, Wo);
-    free(ws);
-    return GL_OK;
+    sample_job j = {NULL, NULL, out, NULL, inp, grid, NULL, 0, N, C, H, W, Ho, Wo, pad, align, 1};
+    return sample_parallel(&j, "grid_sample");
 }
 
 /* Backward of one block: accumulates the input gradient into the padded plane gradient dws
@@ -542,18 +624,25 @@ static inline __attribute__((always_inline)) void sample_backward_impl(float *di
     }
 }
 
-GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
-                                   int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
+int gl_grid_sample_backward_serial(float *ws, float *dinp, float *dgrid, const float *dout, const float *inp,
+                               const float *grid, int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
     int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
     if (err) return err;
     if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
         return gl_grid_sample_backward_ref(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, pad, align);
     size_t plane = (size_t)(H + 2) * (W + 2);
     /* input planes (C, H+2, W+2), then for dinp the west and east gradient planes (C, 2, H+2, W+2) */
-    float *ws = malloc((size_t)C * plane * sizeof(float) * (dinp ? 3 : 1));
-    if (!ws) return gl_fail(GL_ENOMEM, "grid_sample_backward: out of memory for the padded workspace");
     float *dws = dinp ? ws + (size_t)C * plane : NULL;
     GL_DISPATCH_PAD_ALIGN(sample_backward_impl, pad, align, dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo);
-    free(ws);
     return GL_OK;
+}
+
+GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
+                                   int N, int C, int H, int W, int Ho, int Wo, int pad, int align) {
+    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, pad);
+    if (err) return err;
+    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
+        return gl_grid_sample_backward_ref(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, pad, align);
+    sample_job j = {dinp, dgrid, NULL, dout, inp, grid, NULL, 0, N, C, H, W, Ho, Wo, pad, align, 1};
+    return sample_parallel(&j, "grid_sample_backward");
 }

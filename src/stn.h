@@ -28,6 +28,17 @@ GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N
 GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
                                    int N, int C, int H, int W, int Ho, int Wo, int pad, int align);
 
+/* The serial forms, for code that runs inside a pool task (pool.h): the caller's scratch `ws` of
+ * gl_grid_sample_ws_floats(C, H, W, dinp != NULL) floats (16-byte aligned), no allocation, no
+ * threads. The public kernels above split the images over the pool's threads instead. */
+size_t gl_grid_sample_ws_floats(int C, int H, int W, int backward_dinp);
+int gl_affine_grid_serial(float *grid, const float *theta, int N, int H, int W, int align);
+int gl_affine_grid_backward_serial(float *dtheta, const float *dgrid, int N, int H, int W, int align);
+int gl_grid_sample_serial(float *ws, float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho,
+                      int Wo, int pad, int align);
+int gl_grid_sample_backward_serial(float *ws, float *dinp, float *dgrid, const float *dout, const float *inp,
+                               const float *grid, int N, int C, int H, int W, int Ho, int Wo, int pad, int align);
+
 /* The scalar oracles of the two sampler kernels: same signatures and semantics. */
 GL_TEST_API int gl_grid_sample_ref(float *out, const float *inp, const float *grid, int N, int C, int H, int W, int Ho,
                                    int Wo, int pad, int align);

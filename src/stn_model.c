@@ -38,6 +38,7 @@
 #include "distort.h"
 #include "layers.h"
 #include "model.h"
+#include "pool.h"
 #include "stn.h"
 
 #include <math.h>
@@ -84,7 +85,7 @@ enum {
     A_LA1, A_LP1, A_LI1, A_LA2, A_LP2, A_LI2, A_LH, A_TH, A_GRID, A_XS,
     A_CIN1, A_CIN1I, A_CIN2, A_CIN2I, A_CIN3, A_CIN3I, /* pooled classifier inputs */
     A_A1, A_P1, A_I1, A_A2, A_P2, A_I2, A_Q2, A_M2, A_H, A_HD, A_MH, A_LOGITS,
-    A_COL,
+    A_COL, A_WS, /* im2col scratch, the sampler's scratch */
     A_COUNT
 };
 
@@ -95,6 +96,14 @@ typedef struct {
     int a1h, a1w, p1h, p1w, a2h, a2w, p2h, p2w, flat;
 } stack_geom;
 
+/* One activation context (a shard in training, a thread in inference): act and dact (their
+ * gradients) are two arenas laid out from one size table, so a[i] and d[i] correspond. */
+typedef struct {
+    gl_arena act, dact;
+    float *a[A_COUNT], *d[A_COUNT];
+    int cap; /* items the arenas are laid out for */
+} stn_ctx;
+
 typedef struct {
     gl_model base; /* config, parameters, gradients, optimiser, random streams (model.h) */
     int H, W, Ho, Wo, classes, transform, T; /* T: theta size, 0 / 6 / 8 */
@@ -102,9 +111,7 @@ typedef struct {
     int lc1, lk1, lc2, lk2, lfc, c1, k1, c2, k2, fc;
     stack_geom lg, cg;
     float dropout;
-    gl_arena act, dact;
-    float *a[A_COUNT], *d[A_COUNT];
-    int capB; /* batch the activation arenas are laid out for */
+    stn_ctx ctx[GL_MAX_CONTEXTS];
 } stn_model;
 
 /* The configuration schema (model.h): one entry per config word, in CF_* order. */
@@ -271,20 +278,21 @@ static void stn_init(gl_model *base) {
 /* ---------------------------------------------------------------------------------------- */
 /* Activations for a batch of B. */
 
-static size_t col_floats(const stn_model *m) {
-    size_t c = gl_conv2d_col_size(1, m->cg.h, m->cg.w, m->k1);
-    size_t c2 = gl_conv2d_col_size(m->c1, m->cg.p1h, m->cg.p1w, m->k2);
+/* im2col scratch for a batch of B (every conv of both stacks shares it, one at a time). */
+static size_t col_floats(const stn_model *m, int B) {
+    size_t c = gl_conv2d_col_size(B, 1, m->cg.h, m->cg.w, m->c1, m->k1);
+    size_t c2 = gl_conv2d_col_size(B, m->c1, m->cg.p1h, m->cg.p1w, m->c2, m->k2);
     if (c2 > c) c = c2;
     if (m->transform != TR_NONE) {
-        size_t l1 = gl_conv2d_col_size(1, m->lg.h, m->lg.w, m->lk1);
-        size_t l2 = gl_conv2d_col_size(m->lc1, m->lg.p1h, m->lg.p1w, m->lk2);
+        size_t l1 = gl_conv2d_col_size(B, 1, m->lg.h, m->lg.w, m->lc1, m->lk1);
+        size_t l2 = gl_conv2d_col_size(B, m->lc1, m->lg.p1h, m->lg.p1w, m->lc2, m->lk2);
         if (l1 > c) c = l1;
         if (l2 > c) c = l2;
     }
     return c;
 }
 
-static int layout_acts(stn_model *m, int B) {
+static int layout_acts(stn_model *m, stn_ctx *cx, int B) {
     size_t s[A_COUNT];
     memset(s, 0, sizeof s);
     size_t b = (size_t)B;
@@ -318,46 +326,49 @@ static int layout_acts(stn_model *m, int B) {
     s[A_M2] = b * m->c2;
     s[A_H] = s[A_HD] = s[A_MH] = b * m->fc;
     s[A_LOGITS] = b * m->classes;
-    s[A_COL] = col_floats(m);
+    s[A_COL] = col_floats(m, B);
+    if (m->transform != TR_NONE) s[A_WS] = gl_grid_sample_ws_floats(1, m->H, m->W, 0);
     size_t total = 0;
     for (int i = 0; i < A_COUNT; i++) {
         if (s[i] > GL_MAX_FLOATS) return gl_fail(GL_ENOMEM, "stn: batch of %d is too large", B);
         total += gl_arena_round(s[i]);
         if (total > GL_MAX_FLOATS) return gl_fail(GL_ENOMEM, "stn: batch of %d needs too much memory", B);
     }
-    gl_arena_free(&m->act);
-    gl_arena_free(&m->dact);
-    m->capB = 0;
-    int err = gl_arena_layout(&m->act, m->a, s, A_COUNT);
-    if (!err) err = gl_arena_layout(&m->dact, m->d, s, A_COUNT);
+    gl_arena_free(&cx->act);
+    gl_arena_free(&cx->dact);
+    cx->cap = 0;
+    int err = gl_arena_layout(&cx->act, cx->a, s, A_COUNT);
+    if (!err) err = gl_arena_layout(&cx->dact, cx->d, s, A_COUNT);
     if (err) {
-        gl_arena_free(&m->act);
-        gl_arena_free(&m->dact);
+        gl_arena_free(&cx->act);
+        gl_arena_free(&cx->dact);
         return err;
     }
-    m->capB = B;
+    cx->cap = B;
     return GL_OK;
 }
 
 /* Zero the activation gradients that backward accumulates into (+=); argmax indices, dropout
  * masks and the im2col scratch never carry gradients and are skipped. */
-static void zero_act_grads(stn_model *m) {
+static void zero_act_grads(stn_ctx *cx) {
     static const int skip[] = {A_LIN1, A_LIN1I, A_LIN2, A_LIN2I, A_LIN3, A_LIN3I, A_LI1, A_LI2,
-                               A_CIN1I, A_CIN2I, A_CIN3I, A_I1, A_I2, A_M2, A_MH, A_COL};
+                               A_CIN1I, A_CIN2I, A_CIN3I, A_I1, A_I2, A_M2, A_MH, A_COL, A_WS};
     int zero[A_COUNT];
     for (int i = 0; i < A_COUNT; i++) zero[i] = 1;
     for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) zero[skip[k]] = 0;
     for (int i = 0; i < A_COUNT; i++) {
         if (!zero[i]) continue;
         /* the size of slot i: distance to the next slot (the arena is laid out in slot order) */
-        float *end = i + 1 < A_COUNT ? m->d[i + 1] : m->dact.base + m->dact.used;
-        memset(m->d[i], 0, (size_t)(end - m->d[i]) * sizeof(float));
+        float *end = i + 1 < A_COUNT ? cx->d[i + 1] : cx->dact.base + cx->dact.used;
+        memset(cx->d[i], 0, (size_t)(end - cx->d[i]) * sizeof(float));
     }
 }
 
-static int ensure_batch(stn_model *m, int B) {
-    if (B <= m->capB) return GL_OK;
-    return layout_acts(m, B);
+/* gl_model_job.ensure: context c laid out for n items. */
+static int stn_ensure(gl_model *base, int c, int n, void *arg) {
+    (void)arg;
+    stn_model *m = (stn_model *)base;
+    return n <= m->ctx[c].cap ? GL_OK : layout_acts(m, &m->ctx[c], n);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -440,41 +451,42 @@ typedef struct {
     const stack_geom *g;
 } conv_stack;
 
-static conv_stack loc_stack(stn_model *m) {
+static conv_stack loc_stack(stn_model *m, float *const *g) {
     conv_stack s = {m->lpool, A_LIN1, A_LA1, A_LP1, A_LI1, A_LA2, A_LP2, A_LI2, -1, -1,
                     m->lc1, m->lk1, m->lc2, m->lk2,
                     m->base.p[P_LC1W], m->base.p[P_LC1B], m->base.p[P_LC2W], m->base.p[P_LC2B],
-                    m->base.g[P_LC1W], m->base.g[P_LC1B], m->base.g[P_LC2W], m->base.g[P_LC2B], &m->lg};
+                    g ? g[P_LC1W] : NULL, g ? g[P_LC1B] : NULL, g ? g[P_LC2W] : NULL, g ? g[P_LC2B] : NULL, &m->lg};
     return s;
 }
-static conv_stack cls_stack(stn_model *m) {
+static conv_stack cls_stack(stn_model *m, float *const *g) {
     conv_stack s = {m->cpool, A_CIN1, A_A1, A_P1, A_I1, A_A2, A_P2, A_I2, A_Q2, A_M2,
                     m->c1, m->k1, m->c2, m->k2,
                     m->base.p[P_C1W], m->base.p[P_C1B], m->base.p[P_C2W], m->base.p[P_C2B],
-                    m->base.g[P_C1W], m->base.g[P_C1B], m->base.g[P_C2W], m->base.g[P_C2B], &m->cg};
+                    g ? g[P_C1W] : NULL, g ? g[P_C1B] : NULL, g ? g[P_C2W] : NULL, g ? g[P_C2B] : NULL, &m->cg};
     return s;
 }
 
 /* Returns the flattened features (B, C2 * p2h * p2w). dropout2d applies when s->q2 >= 0 and p > 0. */
-static const float *stack_forward(stn_model *m, const conv_stack *s, const float *x, int h, int w, int B, float p) {
+static const float *stack_forward(stn_model *m, stn_ctx *cx, gl_rng *rng, const conv_stack *s, const float *x, int h, int w,
+                                  int B, float p) {
     for (int i = 0; i < s->npool; i++) {
-        float *o = m->a[s->in_slot + 2 * i];
-        gl_maxpool2_forward(o, (int32_t *)m->a[s->in_slot + 2 * i + 1], x, B, 1, h, w);
+        float *o = cx->a[s->in_slot + 2 * i];
+        gl_maxpool2_forward(o, (int32_t *)cx->a[s->in_slot + 2 * i + 1], x, B, 1, h, w);
         x = o; h /= 2; w /= 2;
     }
     const stack_geom *g = s->g;
-    float *col = m->a[A_COL];
-    gl_conv2d_forward(m->a[s->a1], col, x, s->w1, s->b1, B, 1, h, w, s->C1, s->K1);
+    float *col = cx->a[A_COL];
+    gl_conv2d_forward(cx->a[s->a1], col, x, s->w1, s->b1, B, 1, h, w, s->C1, s->K1);
     size_t n1 = (size_t)B * s->C1 * g->p1h * g->p1w;
-    gl_maxpool2_forward(m->a[s->p1], (int32_t *)m->a[s->i1], m->a[s->a1], B, s->C1, g->a1h, g->a1w);
-    gl_relu_forward(m->a[s->p1], m->a[s->p1], n1);
-    gl_conv2d_forward(m->a[s->a2], col, m->a[s->p1], s->w2, s->b2, B, s->C1, g->p1h, g->p1w, s->C2, s->K2);
+    gl_maxpool2_forward(cx->a[s->p1], (int32_t *)cx->a[s->i1], cx->a[s->a1], B, s->C1, g->a1h, g->a1w);
+    gl_relu_forward(cx->a[s->p1], cx->a[s->p1], n1);
+    gl_conv2d_forward(cx->a[s->a2], col, cx->a[s->p1], s->w2, s->b2, B, s->C1, g->p1h, g->p1w, s->C2, s->K2);
     size_t n2 = (size_t)B * g->flat;
-    gl_maxpool2_forward(m->a[s->p2], (int32_t *)m->a[s->i2], m->a[s->a2], B, s->C2, g->a2h, g->a2w);
-    float *out = m->a[s->p2];
+    gl_maxpool2_forward(cx->a[s->p2], (int32_t *)cx->a[s->i2], cx->a[s->a2], B, s->C2, g->a2h, g->a2w);
+    float *out = cx->a[s->p2];
     if (s->q2 >= 0 && p > 0.0f) {
-        gl_dropout_forward(m->a[s->q2], m->a[s->m2], out, n2, (size_t)g->p2h * g->p2w, p, &m->base.rng);
-        out = m->a[s->q2];
+        gl_dropout_forward(cx->a[s->q2], cx->a[s->m2], out, n2, (size_t)g->p2h * g->p2w, p, rng);
+        out = cx->a[s->q2];
     }
     gl_relu_forward(out, out, n2);
     return out;
@@ -482,33 +494,33 @@ static const float *stack_forward(stn_model *m, const conv_stack *s, const float
 
 /* dfeat: gradient of the flattened output (the buffer that matches stack_forward's return).
  * dx: gradient of the stack input x (B, 1, h, w), or NULL. */
-static void stack_backward(stn_model *m, const conv_stack *s, float *dfeat, const float *x, int h, int w, float *dx,
-                           int B, float p) {
+static void stack_backward(stn_model *m, stn_ctx *cx, const conv_stack *s, float *dfeat, const float *x, int h, int w,
+                           float *dx, int B, float p) {
     const stack_geom *g = s->g;
     size_t n2 = (size_t)B * g->flat;
-    float *col = m->a[A_COL];
+    float *col = cx->a[A_COL];
     if (s->q2 >= 0 && p > 0.0f) {
-        gl_relu_mask(dfeat, m->a[s->q2], n2);
-        gl_dropout_backward(m->d[s->p2], dfeat, m->a[s->m2], n2, (size_t)g->p2h * g->p2w);
+        gl_relu_mask(dfeat, cx->a[s->q2], n2);
+        gl_dropout_backward(cx->d[s->p2], dfeat, cx->a[s->m2], n2, (size_t)g->p2h * g->p2w);
     } else {
-        gl_relu_mask(dfeat, m->a[s->p2], n2); /* dfeat is d[p2] */
+        gl_relu_mask(dfeat, cx->a[s->p2], n2); /* dfeat is d[p2] */
     }
-    gl_maxpool2_backward(m->d[s->a2], m->d[s->p2], (int32_t *)m->a[s->i2], B, s->C2, g->a2h, g->a2w);
+    gl_maxpool2_backward(cx->d[s->a2], cx->d[s->p2], (int32_t *)cx->a[s->i2], B, s->C2, g->a2h, g->a2w);
     /* the stack's (pooled) input */
     const float *xin = x;
     int hh = h, ww = w;
-    for (int i = 0; i < s->npool; i++) { xin = m->a[s->in_slot + 2 * i]; hh /= 2; ww /= 2; }
-    gl_conv2d_backward(m->d[s->p1], s->dw2, s->db2, col, m->d[s->a2], m->a[s->p1], s->w2, B, s->C1, g->p1h, g->p1w,
+    for (int i = 0; i < s->npool; i++) { xin = cx->a[s->in_slot + 2 * i]; hh /= 2; ww /= 2; }
+    gl_conv2d_backward(cx->d[s->p1], s->dw2, s->db2, col, cx->d[s->a2], cx->a[s->p1], s->w2, B, s->C1, g->p1h, g->p1w,
                        s->C2, s->K2);
-    gl_relu_mask(m->d[s->p1], m->a[s->p1], (size_t)B * s->C1 * g->p1h * g->p1w);
-    gl_maxpool2_backward(m->d[s->a1], m->d[s->p1], (int32_t *)m->a[s->i1], B, s->C1, g->a1h, g->a1w);
+    gl_relu_mask(cx->d[s->p1], cx->a[s->p1], (size_t)B * s->C1 * g->p1h * g->p1w);
+    gl_maxpool2_backward(cx->d[s->a1], cx->d[s->p1], (int32_t *)cx->a[s->i1], B, s->C1, g->a1h, g->a1w);
     float *dxin = NULL;
-    if (dx) dxin = s->npool ? m->d[s->in_slot + 2 * (s->npool - 1)] : dx;
-    gl_conv2d_backward(dxin, s->dw1, s->db1, col, m->d[s->a1], xin, s->w1, B, 1, hh, ww, s->C1, s->K1);
+    if (dx) dxin = s->npool ? cx->d[s->in_slot + 2 * (s->npool - 1)] : dx;
+    gl_conv2d_backward(dxin, s->dw1, s->db1, col, cx->d[s->a1], xin, s->w1, B, 1, hh, ww, s->C1, s->K1);
     if (dx) {
         for (int i = s->npool - 1; i >= 0; i--) {
-            float *dlo = i ? m->d[s->in_slot + 2 * (i - 1)] : dx;
-            gl_maxpool2_backward(dlo, m->d[s->in_slot + 2 * i], (int32_t *)m->a[s->in_slot + 2 * i + 1], B, 1,
+            float *dlo = i ? cx->d[s->in_slot + 2 * (i - 1)] : dx;
+            gl_maxpool2_backward(dlo, cx->d[s->in_slot + 2 * i], (int32_t *)cx->a[s->in_slot + 2 * i + 1], B, 1,
                                  h >> i, w >> i);
         }
     }
@@ -516,64 +528,65 @@ static void stack_backward(stn_model *m, const conv_stack *s, float *dfeat, cons
 
 /* Localisation net + grid + sampler: theta (B, T) in a[A_TH], output in a[A_XS]. Returns the
  * classifier input (a[A_XS], or the images themselves without a transformer). */
-static const float *transformer_forward(stn_model *m, const float *images, int B) {
+static const float *transformer_forward(stn_model *m, stn_ctx *cx, const float *images, int B) {
     if (m->transform == TR_NONE) return images;
-    conv_stack s = loc_stack(m);
-    const float *feat = stack_forward(m, &s, images, m->H, m->W, B, 0.0f);
-    gl_linear_forward(m->a[A_LH], feat, m->base.p[P_LF1W], m->base.p[P_LF1B], B, m->lg.flat, m->lfc);
-    gl_relu_forward(m->a[A_LH], m->a[A_LH], (size_t)B * m->lfc);
-    gl_linear_forward(m->a[A_TH], m->a[A_LH], m->base.p[P_LF2W], m->base.p[P_LF2B], B, m->lfc, m->T);
-    if (m->transform == TR_AFFINE) gl_affine_grid(m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo, 0);
-    else proj_grid(m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo);
-    gl_grid_sample(m->a[A_XS], images, m->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo, GL_PAD_ZEROS, 0);
-    return m->a[A_XS];
+    conv_stack s = loc_stack(m, NULL);
+    const float *feat = stack_forward(m, cx, NULL, &s, images, m->H, m->W, B, 0.0f);
+    gl_linear_forward(cx->a[A_LH], feat, m->base.p[P_LF1W], m->base.p[P_LF1B], B, m->lg.flat, m->lfc);
+    gl_relu_forward(cx->a[A_LH], cx->a[A_LH], (size_t)B * m->lfc);
+    gl_linear_forward(cx->a[A_TH], cx->a[A_LH], m->base.p[P_LF2W], m->base.p[P_LF2B], B, m->lfc, m->T);
+    if (m->transform == TR_AFFINE) gl_affine_grid_serial(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo, 0);
+    else proj_grid(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo);
+    gl_grid_sample_serial(cx->a[A_WS], cx->a[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo, GL_PAD_ZEROS, 0);
+    return cx->a[A_XS];
 }
 
-/* Full forward to logits (a[A_LOGITS]); train: dropout on. */
-static void forward(stn_model *m, const float *images, int B, int train) {
-    const float *x = transformer_forward(m, images, B);
-    conv_stack s = cls_stack(m);
+/* Full forward to logits (a[A_LOGITS]) in context cx; train: dropout on, with masks from rng. */
+static void forward(stn_model *m, stn_ctx *cx, gl_rng *rng, const float *images, int B, int train) {
+    const float *x = transformer_forward(m, cx, images, B);
+    conv_stack s = cls_stack(m, NULL);
     float p = train ? m->dropout : 0.0f;
-    const float *feat = stack_forward(m, &s, x, m->Ho, m->Wo, B, p);
-    gl_linear_forward(m->a[A_H], feat, m->base.p[P_F1W], m->base.p[P_F1B], B, m->cg.flat, m->fc);
-    gl_relu_forward(m->a[A_H], m->a[A_H], (size_t)B * m->fc);
-    const float *hd = m->a[A_H];
+    const float *feat = stack_forward(m, cx, rng, &s, x, m->Ho, m->Wo, B, p);
+    gl_linear_forward(cx->a[A_H], feat, m->base.p[P_F1W], m->base.p[P_F1B], B, m->cg.flat, m->fc);
+    gl_relu_forward(cx->a[A_H], cx->a[A_H], (size_t)B * m->fc);
+    const float *hd = cx->a[A_H];
     if (p > 0.0f) {
-        gl_dropout_forward(m->a[A_HD], m->a[A_MH], m->a[A_H], (size_t)B * m->fc, 1, p, &m->base.rng);
-        hd = m->a[A_HD];
+        gl_dropout_forward(cx->a[A_HD], cx->a[A_MH], cx->a[A_H], (size_t)B * m->fc, 1, p, rng);
+        hd = cx->a[A_HD];
     }
-    gl_linear_forward(m->a[A_LOGITS], hd, m->base.p[P_F2W], m->base.p[P_F2B], B, m->fc, m->classes);
+    gl_linear_forward(cx->a[A_LOGITS], hd, m->base.p[P_F2W], m->base.p[P_F2B], B, m->fc, m->classes);
 }
 
-/* Backward from d[A_LOGITS] into m->g (accumulating). Assumes forward(m, images, B, train) ran. */
-static void backward(stn_model *m, const float *images, int B, int train) {
+/* Backward from d[A_LOGITS] into the gradients g (accumulating). Assumes forward(m, cx, ..., images,
+ * B, train) ran. */
+static void backward(stn_model *m, stn_ctx *cx, float *const *g, const float *images, int B, int train) {
     float p = train ? m->dropout : 0.0f;
     size_t nh = (size_t)B * m->fc;
-    const float *hd = p > 0.0f ? m->a[A_HD] : m->a[A_H];
-    float *dhd = p > 0.0f ? m->d[A_HD] : m->d[A_H];
-    gl_linear_backward(dhd, m->base.g[P_F2W], m->base.g[P_F2B], m->d[A_LOGITS], hd, m->base.p[P_F2W], B, m->fc, m->classes);
-    if (p > 0.0f) gl_dropout_backward(m->d[A_H], m->d[A_HD], m->a[A_MH], nh, 1);
-    gl_relu_mask(m->d[A_H], m->a[A_H], nh);
-    conv_stack s = cls_stack(m);
+    const float *hd = p > 0.0f ? cx->a[A_HD] : cx->a[A_H];
+    float *dhd = p > 0.0f ? cx->d[A_HD] : cx->d[A_H];
+    gl_linear_backward(dhd, g[P_F2W], g[P_F2B], cx->d[A_LOGITS], hd, m->base.p[P_F2W], B, m->fc, m->classes);
+    if (p > 0.0f) gl_dropout_backward(cx->d[A_H], cx->d[A_HD], cx->a[A_MH], nh, 1);
+    gl_relu_mask(cx->d[A_H], cx->a[A_H], nh);
+    conv_stack s = cls_stack(m, g);
     int drop2 = p > 0.0f;
-    const float *feat = drop2 ? m->a[A_Q2] : m->a[A_P2];
-    float *dfeat = drop2 ? m->d[A_Q2] : m->d[A_P2];
-    gl_linear_backward(dfeat, m->base.g[P_F1W], m->base.g[P_F1B], m->d[A_H], feat, m->base.p[P_F1W], B, m->cg.flat, m->fc);
+    const float *feat = drop2 ? cx->a[A_Q2] : cx->a[A_P2];
+    float *dfeat = drop2 ? cx->d[A_Q2] : cx->d[A_P2];
+    gl_linear_backward(dfeat, g[P_F1W], g[P_F1B], cx->d[A_H], feat, m->base.p[P_F1W], B, m->cg.flat, m->fc);
     int tr = m->transform != TR_NONE;
-    const float *x = tr ? m->a[A_XS] : images;
-    stack_backward(m, &s, dfeat, x, m->Ho, m->Wo, tr ? m->d[A_XS] : NULL, B, p);
+    const float *x = tr ? cx->a[A_XS] : images;
+    stack_backward(m, cx, &s, dfeat, x, m->Ho, m->Wo, tr ? cx->d[A_XS] : NULL, B, p);
     if (!tr) return;
     /* sampler (paper eq. 6-7) and grid generator back to theta */
-    gl_grid_sample_backward(NULL, m->d[A_GRID], m->d[A_XS], images, m->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo,
-                            GL_PAD_ZEROS, 0);
-    if (m->transform == TR_AFFINE) gl_affine_grid_backward(m->d[A_TH], m->d[A_GRID], B, m->Ho, m->Wo, 0);
-    else proj_grid_backward(m->d[A_TH], m->d[A_GRID], m->a[A_GRID], m->a[A_TH], B, m->Ho, m->Wo);
-    gl_linear_backward(m->d[A_LH], m->base.g[P_LF2W], m->base.g[P_LF2B], m->d[A_TH], m->a[A_LH], m->base.p[P_LF2W], B, m->lfc, m->T);
-    gl_relu_mask(m->d[A_LH], m->a[A_LH], (size_t)B * m->lfc);
-    conv_stack l = loc_stack(m);
-    gl_linear_backward(m->d[A_LP2], m->base.g[P_LF1W], m->base.g[P_LF1B], m->d[A_LH], m->a[A_LP2], m->base.p[P_LF1W], B, m->lg.flat,
+    gl_grid_sample_backward_serial(cx->a[A_WS], NULL, cx->d[A_GRID], cx->d[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W,
+                                   m->Ho, m->Wo, GL_PAD_ZEROS, 0);
+    if (m->transform == TR_AFFINE) gl_affine_grid_backward_serial(cx->d[A_TH], cx->d[A_GRID], B, m->Ho, m->Wo, 0);
+    else proj_grid_backward(cx->d[A_TH], cx->d[A_GRID], cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo);
+    gl_linear_backward(cx->d[A_LH], g[P_LF2W], g[P_LF2B], cx->d[A_TH], cx->a[A_LH], m->base.p[P_LF2W], B, m->lfc, m->T);
+    gl_relu_mask(cx->d[A_LH], cx->a[A_LH], (size_t)B * m->lfc);
+    conv_stack l = loc_stack(m, g);
+    gl_linear_backward(cx->d[A_LP2], g[P_LF1W], g[P_LF1B], cx->d[A_LH], cx->a[A_LP2], m->base.p[P_LF1W], B, m->lg.flat,
                        m->lfc);
-    stack_backward(m, &l, m->d[A_LP2], images, m->H, m->W, NULL, B, 0.0f);
+    stack_backward(m, cx, &l, cx->d[A_LP2], images, m->H, m->W, NULL, B, 0.0f);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -581,8 +594,10 @@ static void backward(stn_model *m, const float *images, int B, int train) {
 
 static void stn_release(gl_model *base) {
     stn_model *m = (stn_model *)base;
-    gl_arena_free(&m->act);
-    gl_arena_free(&m->dact);
+    for (int c = 0; c < GL_MAX_CONTEXTS; c++) {
+        gl_arena_free(&m->ctx[c].act);
+        gl_arena_free(&m->ctx[c].dact);
+    }
 }
 
 static int check_batch(stn_model *m, const char *fn, const void *images, int B) {
@@ -601,23 +616,58 @@ static int check_labels(const stn_model *m, const char *fn, const int32_t *label
     return GL_OK;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Training: forward and backward shard by shard (gl_model_shards), then one update. */
+
+typedef struct {
+    const float *images;   /* (B, H, W) */
+    const int32_t *labels; /* (B) */
+    int B, train;          /* train: dropout on */
+    /* inference outputs (any may be NULL) */
+    float *logits;         /* (B, classes) */
+    int32_t *argmax;       /* (B) */
+    float *theta, *output; /* (B, 2|3, 3), (B, Ho, Wo) */
+} stn_batch;
+
+/* Shard items [i0, i1): stats[0] the summed cross-entropy, stats[1] the correct predictions. */
+static int stn_shard(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *arg) {
+    stn_model *m = (stn_model *)base;
+    const stn_batch *a = (const stn_batch *)arg;
+    stn_ctx *cx = &m->ctx[c];
+    int n = i1 - i0;
+    const float *images = a->images + (size_t)i0 * m->H * m->W;
+    forward(m, cx, &sh->rng, images, n, a->train);
+    zero_act_grads(cx);
+    int correct = 0;
+    /* the loss is the mean over the whole batch: every shard scales by 1 / B */
+    sh->stats[0] = gl_softmax_xent(cx->d[A_LOGITS], NULL, &correct, cx->a[A_LOGITS], a->labels + i0, n, m->classes,
+                                   1.0f / (float)a->B);
+    sh->stats[1] = correct;
+    backward(m, cx, sh->g, images, n, a->train);
+    return GL_OK;
+}
+
+static int run_shards(stn_model *m, const char *fn, const float *images, const int32_t *labels, int B, int train,
+                      uint64_t seed, double *stats) {
+    int err = check_batch(m, fn, images, B);
+    if (!err) err = check_labels(m, fn, labels, B);
+    if (err) return err;
+    stn_batch a = {images, labels, B, train, NULL, NULL, NULL, NULL};
+    gl_model_job job = {stn_ensure, stn_shard, &a};
+    return gl_model_shards(&m->base, B, &job, seed, stats);
+}
+
 /* Loss and gradient at the current weights without dropout and without an update: the test hook
- * for finite-difference checks. The gradient is left in the grads arena (gl_stn_grads).
+ * for finite-difference checks. The gradient is left in the grads arena (gl_model_grads).
  * out: [loss, accuracy]. */
 GL_API int gl_stn_loss_grad(void *mp, float *out, const float *images, const int32_t *labels, int B) {
     stn_model *m = (stn_model *)mp;
-    int err = check_batch(m, "stn loss", images, B);
-    if (!err) err = check_labels(m, "stn loss", labels, B);
-    if (!err) err = ensure_batch(m, B);
+    double st[GL_SHARD_STATS];
+    int err = run_shards(m, "stn loss", images, labels, B, 0, 0, st);
+    if (!err) err = gl_model_reduce(&m->base);
     if (err) return err;
-    forward(m, images, B, 0);
-    gl_arena_zero(&m->base.grads);
-    zero_act_grads(m);
-    int correct = 0;
-    float loss = gl_softmax_xent(m->d[A_LOGITS], NULL, &correct, m->a[A_LOGITS], labels, B, m->classes);
-    backward(m, images, B, 0);
-    out[0] = loss;
-    out[1] = (float)correct / (float)B;
+    out[0] = (float)(st[0] / B);
+    out[1] = (float)(st[1] / B);
     return GL_OK;
 }
 
@@ -626,50 +676,77 @@ GL_API int gl_stn_loss_grad(void *mp, float *out, const float *images, const int
  * the step (GL_ENUMERIC) and leaves the weights and optimiser state unchanged. */
 GL_API int gl_stn_train_batch(void *mp, float *out, const float *images, const int32_t *labels, int B) {
     stn_model *m = (stn_model *)mp;
-    int err = check_batch(m, "stn trainBatch", images, B);
-    if (!err) err = check_labels(m, "stn trainBatch", labels, B);
-    if (!err) err = ensure_batch(m, B);
-    if (err) return err;
-    forward(m, images, B, 1);
-    gl_arena_zero(&m->base.grads);
-    zero_act_grads(m);
-    int correct = 0;
-    float loss = gl_softmax_xent(m->d[A_LOGITS], NULL, &correct, m->a[A_LOGITS], labels, B, m->classes);
-    if ((err = gl_model_check_loss("stn trainBatch", loss))) return err;
-    backward(m, images, B, 1);
-    float norm;
-    if ((err = gl_model_step(&m->base, "stn trainBatch", &norm))) return err;
+    if (!m) return gl_fail(GL_EINVAL, "stn trainBatch: null model");
+    gl_rng before = m->base.rng; /* a refused step leaves the dropout stream as it was */
+    double st[GL_SHARD_STATS];
+    int err = run_shards(m, "stn trainBatch", images, labels, B, 1, gl_model_step_seed(&m->base), st);
+    float norm = 0.0f, loss = (float)(st[0] / B); /* reported (and checked) as a float */
+    if (!err) err = gl_model_check_loss("stn trainBatch", loss);
+    if (!err) err = gl_model_step(&m->base, "stn trainBatch", &norm);
+    if (err) {
+        m->base.rng = before;
+        return err;
+    }
     out[0] = loss;
-    out[1] = (float)correct / (float)B;
+    out[1] = (float)(st[1] / B);
     out[2] = norm;
     return GL_OK;
 }
 
-#define EVAL_CHUNK 128 /* inference runs in chunks so the activation arenas stay small */
+/* ---------------------------------------------------------------------------------------- */
+/* Inference, in chunks (gl_model_chunks: a chunk's numbers do not depend on the thread count). */
+
+#define EVAL_CHUNK 16
+
+static int stn_infer(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *arg) {
+    (void)sh;
+    stn_model *m = (stn_model *)base;
+    const stn_batch *a = (const stn_batch *)arg;
+    stn_ctx *cx = &m->ctx[c];
+    int n = i1 - i0;
+    const float *images = a->images + (size_t)i0 * m->H * m->W;
+    size_t C = (size_t)m->classes;
+    if (a->logits || a->argmax) {
+        forward(m, cx, NULL, images, n, 0);
+        const float *z = cx->a[A_LOGITS];
+        for (int i = 0; i < n; i++) {
+            const float *zi = z + (size_t)i * C;
+            if (a->logits) memcpy(a->logits + ((size_t)i0 + i) * C, zi, C * sizeof(float));
+            if (a->argmax) {
+                int best = 0;
+                for (int k = 1; k < (int)C; k++)
+                    if (zi[k] > zi[best]) best = k;
+                a->argmax[i0 + i] = best;
+            }
+        }
+        return GL_OK;
+    }
+    size_t HoWo = (size_t)m->Ho * m->Wo;
+    const float *x = transformer_forward(m, cx, images, n);
+    if (a->output) memcpy(a->output + (size_t)i0 * HoWo, x, (size_t)n * HoWo * sizeof(float));
+    if (!a->theta) return GL_OK;
+    int tsz = m->transform == TR_PROJECTIVE ? 9 : 6;
+    for (int i = 0; i < n; i++) {
+        float *t = a->theta + ((size_t)i0 + i) * tsz;
+        if (m->transform == TR_NONE) {
+            static const float id[6] = {1, 0, 0, 0, 1, 0};
+            memcpy(t, id, sizeof id);
+        } else {
+            memcpy(t, cx->a[A_TH] + (size_t)i * m->T, (size_t)m->T * sizeof(float));
+            if (m->transform == TR_PROJECTIVE) t[8] = 1.0f;
+        }
+    }
+    return GL_OK;
+}
 
 /* logits (B, classes) and labels (B, argmax; either may be NULL) of images (B, H, W), no dropout. */
 GL_API int gl_stn_predict(void *mp, float *logits, int32_t *labels, const float *images, int B) {
     stn_model *m = (stn_model *)mp;
     int err = check_batch(m, "stn predict", images, B);
-    if (!err) err = ensure_batch(m, B < EVAL_CHUNK ? B : EVAL_CHUNK);
     if (err) return err;
-    size_t HW = (size_t)m->H * m->W, C = (size_t)m->classes;
-    for (int b0 = 0; b0 < B; b0 += EVAL_CHUNK) {
-        int nb = B - b0 < EVAL_CHUNK ? B - b0 : EVAL_CHUNK;
-        forward(m, images + (size_t)b0 * HW, nb, 0);
-        const float *z = m->a[A_LOGITS];
-        for (int i = 0; i < nb; i++) {
-            const float *zi = z + (size_t)i * C;
-            if (logits) memcpy(logits + ((size_t)b0 + i) * C, zi, C * sizeof(float));
-            if (labels) {
-                int best = 0;
-                for (int c = 1; c < (int)C; c++)
-                    if (zi[c] > zi[best]) best = c;
-                labels[b0 + i] = best;
-            }
-        }
-    }
-    return GL_OK;
+    stn_batch a = {images, NULL, B, 0, logits, labels, NULL, NULL};
+    gl_model_job job = {stn_ensure, stn_infer, &a};
+    return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
 }
 
 /* theta (B, 3, 3) for projective, (B, 2, 3) otherwise (the identity without a transformer) and
@@ -677,27 +754,10 @@ GL_API int gl_stn_predict(void *mp, float *logits, int32_t *labels, const float 
 GL_API int gl_stn_transform(void *mp, float *theta, float *output, const float *images, int B) {
     stn_model *m = (stn_model *)mp;
     int err = check_batch(m, "stn transform", images, B);
-    if (!err) err = ensure_batch(m, B < EVAL_CHUNK ? B : EVAL_CHUNK);
     if (err) return err;
-    size_t HW = (size_t)m->H * m->W, HoWo = (size_t)m->Ho * m->Wo;
-    int tsz = m->transform == TR_PROJECTIVE ? 9 : 6;
-    for (int b0 = 0; b0 < B; b0 += EVAL_CHUNK) {
-        int nb = B - b0 < EVAL_CHUNK ? B - b0 : EVAL_CHUNK;
-        const float *x = transformer_forward(m, images + (size_t)b0 * HW, nb);
-        if (output) memcpy(output + (size_t)b0 * HoWo, x, (size_t)nb * HoWo * sizeof(float));
-        if (!theta) continue;
-        for (int i = 0; i < nb; i++) {
-            float *t = theta + ((size_t)b0 + i) * tsz;
-            if (m->transform == TR_NONE) {
-                static const float id[6] = {1, 0, 0, 0, 1, 0};
-                memcpy(t, id, sizeof id);
-            } else {
-                memcpy(t, m->a[A_TH] + (size_t)i * m->T, (size_t)m->T * sizeof(float));
-                if (m->transform == TR_PROJECTIVE) t[8] = 1.0f;
-            }
-        }
-    }
-    return GL_OK;
+    stn_batch a = {images, NULL, B, 0, NULL, NULL, theta, output};
+    gl_model_job job = {stn_ensure, stn_infer, &a};
+    return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
 }
 
 /* ---------------------------------------------------------------------------------------- */

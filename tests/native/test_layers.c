@@ -161,7 +161,7 @@ static void test_conv_grad(int N, int C, int H, int W, int O, int K) {
     conv_ctx c = {N, C, H, W, O, K, 0, 0, 0, 0, 0, 0};
     size_t nx = (size_t)N * C * H * W, nw = (size_t)O * C * K * K, no = (size_t)N * O * (H - K + 1) * (W - K + 1);
     c.x = frand(nx, -1, 1); c.w = frand(nw, -1, 1); c.b = frand(O, -1, 1); c.out = fnew(no); c.R = frand(no, -1, 1);
-    c.col = fnew(gl_conv2d_col_size(C, H, W, K));
+    c.col = fnew(gl_conv2d_col_size(N, C, H, W, O, K));
     /* forward vs the direct-loop oracle */
     float *ref = fnew(no);
     conv_loss(&c);
@@ -307,7 +307,7 @@ static void test_dropout(void) {
 typedef struct { int B, C; float *z; int32_t *labels; } xent_ctx;
 static double xent_loss(void *p) {
     xent_ctx *c = p;
-    return gl_softmax_xent(NULL, NULL, NULL, c->z, c->labels, c->B, c->C);
+    return gl_softmax_xent(NULL, NULL, NULL, c->z, c->labels, c->B, c->C, 1.0f / (float)c->B) / c->B;
 }
 static void test_xent_grad(void) {
     xent_ctx c = {6, 10, 0, 0};
@@ -316,7 +316,7 @@ static void test_xent_grad(void) {
     for (int b = 0; b < c.B; b++) c.labels[b] = (b * 7) % c.C;
     float *dz = fnew((size_t)c.B * c.C), *logp = fnew((size_t)c.B * c.C), *logp2 = fnew((size_t)c.B * c.C);
     int correct = -1;
-    float loss = gl_softmax_xent(dz, logp, &correct, c.z, c.labels, c.B, c.C);
+    float loss = (float)(gl_softmax_xent(dz, logp, &correct, c.z, c.labels, c.B, c.C, 1.0f / (float)c.B) / c.B);
     /* the loss comes back as a float: a larger step keeps its rounding (~1e-7) out of the way */
     fd_check("softmax_xent dlogits", c.z, dz, (size_t)c.B * c.C, xent_loss, &c, 1e-2f, 5e-5, 2e-3);
     gl_log_softmax_forward(logp2, c.z, c.B, c.C);
@@ -422,7 +422,7 @@ static void test_fixtures(void) {
     { /* conv2d */
         int N = FX_conv_N, C = FX_conv_C, H = FX_conv_H, W = FX_conv_W, O = FX_conv_O, K = FX_conv_K;
         size_t no = sizeof fx_conv_out / 4;
-        float *out = fnew(no), *col = fnew(gl_conv2d_col_size(C, H, W, K));
+        float *out = fnew(no), *col = fnew(gl_conv2d_col_size(N, C, H, W, O, K));
         float *dx = fnew(sizeof fx_conv_x / 4), *dw = fnew(sizeof fx_conv_w / 4), *db = fnew(O);
         gl_conv2d_forward(out, col, fx_conv_x, fx_conv_w, fx_conv_b, N, C, H, W, O, K);
         gl_conv2d_backward(dx, dw, db, col, fx_conv_dout, fx_conv_x, fx_conv_w, N, C, H, W, O, K);
@@ -460,7 +460,7 @@ static void test_fixtures(void) {
     { /* cross-entropy */
         int B = FX_xent_B, C = FX_xent_C;
         float *dz = fnew((size_t)B * C), *logp = fnew((size_t)B * C);
-        float loss = gl_softmax_xent(dz, logp, NULL, fx_xent_logits, fx_xent_labels, B, C);
+        float loss = (float)(gl_softmax_xent(dz, logp, NULL, fx_xent_logits, fx_xent_labels, B, C, 1.0f / (float)B) / B);
         CHECK(fabsf(loss - fx_xent_loss[0]) <= 1e-5f * (1 + fabsf(fx_xent_loss[0])), "torch xent loss %.8g want %.8g",
               loss, fx_xent_loss[0]);
         expect_close("torch log_softmax", logp, fx_xent_logp, (size_t)B * C, 1e-6, 1e-5);

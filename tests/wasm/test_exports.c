@@ -71,7 +71,7 @@ GL_API int gl_test_conv2d(float *err, int N, int C, int H, int W, int O, int K, 
         return gl_fail(GL_EINVAL, "test_conv2d: bad sizes");
     int Ho = H - K + 1, Wo = W - K + 1;
     size_t nx = (size_t)N * C * H * W, nw = (size_t)O * C * K * K, no = (size_t)N * O * Ho * Wo;
-    size_t ncol = gl_conv2d_col_size(C, H, W, K);
+    size_t ncol = gl_conv2d_col_size(N, C, H, W, O, K);
     size_t total = 2 * nx + 2 * nw + 2 * (size_t)O + 3 * no + ncol + 1;
     float *buf = calloc(total, sizeof(float));
     double *acc = calloc(nx + nw + (size_t)O, sizeof(double));
@@ -193,8 +193,8 @@ static int bench_setup(int N) {
     float *mp[P_COUNT];
     size_t as[A_COUNT];
     for (int i = 0; i < A_COUNT; i++) as[i] = asize[i] * N;
-    size_t c1 = gl_conv2d_col_size(1, 28, 28, 7), c2 = gl_conv2d_col_size(8, 11, 11, 5),
-           c3 = gl_conv2d_col_size(1, 28, 28, 5), c4 = gl_conv2d_col_size(10, 12, 12, 5);
+    size_t c1 = gl_conv2d_col_size(N, 1, 28, 28, 8, 7), c2 = gl_conv2d_col_size(N, 8, 11, 11, 10, 5),
+           c3 = gl_conv2d_col_size(N, 1, 28, 28, 10, 5), c4 = gl_conv2d_col_size(N, 10, 12, 12, 20, 5);
     size_t col = c1 > c2 ? c1 : c2;
     col = col > c3 ? col : c3;
     col = col > c4 ? col : c4;
@@ -304,7 +304,7 @@ static void bwd(int s) {
         gl_maxpool2_backward(d[A_CD2], d[A_CP2], B.idx_c2, N, 20, 8, 8);
         break;
     case 10:
-        gl_softmax_xent(d[A_CF2], NULL, NULL, a[A_CF2], B.labels, N, 10);
+        gl_softmax_xent(d[A_CF2], NULL, NULL, a[A_CF2], B.labels, N, 10, 1.0f / (float)N);
         gl_linear_backward(d[A_CD1], g[P_CF2W], g[P_CF2B], d[A_CF2], a[A_CD1], p[P_CF2W], N, 50, 10);
         gl_dropout_backward(d[A_CF1], d[A_CD1], B.mask1, 50 * (size_t)N, 1);
         gl_relu_mask(d[A_CF1], a[A_CF1], 50 * (size_t)N);
