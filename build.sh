@@ -9,6 +9,7 @@
 #   build/native/*            native programs from tests/native/*.c linked with the same C:
 #                             C unit tests, benchmarks (the speed yardstick), fixture runners
 #   build/asan/*              the native tests again under AddressSanitizer + UBSan (--asan)
+#   build/tsan/test_pool      the thread pool's test under ThreadSanitizer (--asan)
 # Usage: ./build.sh [--wasm-only | --native-only | --test-wasm-only] [--asan]
 # The .wasm files are committed (the npm package ships them); CI rebuilds them and fails
 # if they differ from what the sources produce (see .ci/run).
@@ -47,23 +48,28 @@ if [ "$want_wasm" = 1 ]; then
   EMFLAGS=(--no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=2GB
            -sEXPORTED_FUNCTIONS=_malloc,_free -sFILESYSTEM=0)
   mkdir -p build/test
+  THREADFLAGS=(-matomics -mbulk-memory -sIMPORTED_MEMORY -Wl,--shared-memory)
   TESTFLAGS=(-DGL_TESTING -Isrc "${SRC[@]}" "${TEST_SRC[@]}")
   pids=()
   if [ "$want_dist" = 1 ]; then
     emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd.wasm & pids+=($!)
     emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-scalar.wasm & pids+=($!)
+    # The threaded build: SIMD + atomics on an imported shared memory (src/pool.c, src/js/threads.js;
+    # TOOLCHAIN.md: -pthread is refused with STANDALONE_WASM, this links and runs).
+    emcc "${CFLAGS_COMMON[@]}" -msimd128 "${THREADFLAGS[@]}" "${EMFLAGS[@]}" "${SRC[@]}" -o dist/glimpse-simd-threads.wasm & pids+=($!)
   fi
   emcc "${CFLAGS_COMMON[@]}" -msimd128 "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-simd.wasm & pids+=($!)
   emcc "${CFLAGS_COMMON[@]}" "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-scalar.wasm & pids+=($!)
+  emcc "${CFLAGS_COMMON[@]}" -msimd128 "${THREADFLAGS[@]}" "${EMFLAGS[@]}" "${TESTFLAGS[@]}" -o build/test/glimpse-test-simd-threads.wasm & pids+=($!)
   for p in "${pids[@]}"; do wait "$p"; done
   if [ "$want_dist" = 1 ]; then
-    echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes)"
+    echo "built dist/glimpse-simd.wasm ($(stat -c %s dist/glimpse-simd.wasm) bytes), dist/glimpse-scalar.wasm ($(stat -c %s dist/glimpse-scalar.wasm) bytes), dist/glimpse-simd-threads.wasm ($(stat -c %s dist/glimpse-simd-threads.wasm) bytes)"
   fi
   echo "built build/test/glimpse-test-simd.wasm, build/test/glimpse-test-scalar.wasm (test-only entry points; not shipped)"
 fi
 
-native_build() { # outdir extra-flags...
-  local out=$1; shift
+native_build() { # outdir program-glob extra-flags...
+  local out=$1 only=$2; shift 2
   mkdir -p "$out"
   local objs=()
   for s in "${SRC[@]}" "${TEST_SRC[@]}"; do
@@ -71,21 +77,23 @@ native_build() { # outdir extra-flags...
     "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -Isrc -c "$s" -o "$o"
     objs+=("$o")
   done
-  for t in tests/native/*.c; do
+  for t in tests/native/$only.c; do
     [ -e "$t" ] || continue
     grep -q '^int main' "$t" || continue
-    "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -Isrc "$t" "${objs[@]}" -o "$out/$(basename "${t%.c}")" -lm
+    "${CC:-cc}" "${CFLAGS_COMMON[@]}" "$@" -Isrc "$t" "${objs[@]}" -o "$out/$(basename "${t%.c}")" -lm -pthread
   done
 }
 
 if [ "$want_native" = 1 ]; then
   # The yardstick: the same C with the SSE4.1 branch of simd.h, tuned for this machine.
-  native_build build/native -march=native
+  native_build build/native '*' -march=native
   # The scalar branch natively, for SIMD-vs-scalar agreement tests in C.
-  native_build build/native-scalar -march=native -DGL_FORCE_SCALAR
+  native_build build/native-scalar '*' -march=native -DGL_FORCE_SCALAR
   echo "built build/native/ and build/native-scalar/"
 fi
 if [ "$want_asan" = 1 ]; then
-  CC=clang native_build build/asan -O1 -g -msse4.1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-  echo "built build/asan/"
+  CC=clang native_build build/asan '*' -O1 -g -msse4.1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  # The pool's races, under ThreadSanitizer (only the threaded test program)
+  CC=clang native_build build/tsan 'test_pool' -O1 -g -msse4.1 -fsanitize=thread -fno-omit-frame-pointer
+  echo "built build/asan/, build/tsan/"
 fi

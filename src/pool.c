@@ -56,10 +56,10 @@ static void wait_for(_Atomic int *p, int v) { /* return once *p != v */
     while (atomic_load_explicit(p, memory_order_acquire) == v) wait_while(p, v);
 }
 
-static void run_tasks(int w) {
+static void run_tasks(int w, int stride) {
     pool.err[w] = GL_OK;
     pool.err_task[w] = -1;
-    for (int t = w; t < pool.ntasks; t += pool.nthreads) {
+    for (int t = w; t < pool.ntasks; t += stride) {
         int e = pool.fn(pool.ctx, t, w);
         if (e && pool.err[w] == GL_OK) {
             pool.err[w] = e;
@@ -93,7 +93,7 @@ GL_API void gl_pool_worker(int id) {
         wait_for(&pool.generation, seen);
         seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
         if (atomic_load_explicit(&pool.quit, memory_order_acquire)) return;
-        if (id < pool.nthreads) run_tasks(id);
+        if (id < pool.nthreads) run_tasks(id, pool.nthreads);
         finish();
     }
 }
@@ -136,9 +136,7 @@ int gl_parallel(int ntasks, gl_task_fn fn, void *ctx) {
         wake_all(&pool.generation);
     }
     int nth = pool.nthreads;
-    if (T <= 1) pool.nthreads = 1; /* run everything here */
-    run_tasks(0);
-    pool.nthreads = nth;
+    run_tasks(0, T > 1 ? nth : 1); /* the coordinator is worker 0; alone, it runs every task */
     if (T > 1) {
         int r;
         while ((r = atomic_load_explicit(&pool.remaining, memory_order_acquire)) > 0) wait_for(&pool.remaining, r);

@@ -69,3 +69,19 @@ if (!asan || asan.length === 0) {
 } else {
   for (const p of asan) test(`build/asan/${p} exits 0 (ASan + UBSan)`, (t) => runProgram(t, `${BUILD}/asan/${p}`));
 }
+
+// The thread pool under ThreadSanitizer (build/tsan/test_pool, built with --asan): a reported race
+// fails the program (TSAN_OPTIONS halt_on_error), as does any other failure.
+const tsan = programs('tsan');
+if (!tsan || tsan.length === 0) {
+  test('build/tsan/test_pool (ThreadSanitizer)', (t) => {
+    t.skip('build/tsan/ has no test programs: run ./build.sh --asan (needs clang and libclang-rt-14-dev)');
+  });
+} else {
+  for (const p of tsan) {
+    test(`build/tsan/${p} exits 0 with no race reported (ThreadSanitizer)`, (t) => {
+      process.env.TSAN_OPTIONS = 'halt_on_error=1 exitcode=66';
+      runProgram(t, `${BUILD}/tsan/${p}`);
+    });
+  }
+}

@@ -666,7 +666,8 @@ const API_KERNELS = {
   draw: ['filterbank', 'read', 'readBackward', 'write', 'writeBackward'],
   ntm: ['address', 'addressBackward', 'read', 'write'],
 };
-const TOP_LEVEL = ['distort', 'memoryBytes', 'pretrained'];
+// memoryBytes and close take no arguments (close: tests/threads.test.js); distort and pretrained have specs above
+const TOP_LEVEL = ['distort', 'memoryBytes', 'pretrained', 'close'];
 
 /** Public member names of a model object: methods, getters and setters up the prototype chain. */
 function members(obj) {

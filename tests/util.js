@@ -2,7 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { load, _instantiate } from '../src/js/index.js';
+import { load, _instantiate, loadThreaded } from '../src/js/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,11 +26,14 @@ export async function loadTestBuilds() {
 }
 
 const testModules = new Map();
-export async function loadTestBuild(build = 'simd') {
+/** One test build ('simd', 'scalar', or 'simd-threads' with `threads` threads). */
+export async function loadTestBuild(build = 'simd', threads = 2) {
   const path = `${ROOT}build/test/glimpse-test-${build}.wasm`;
   if (!existsSync(path)) throw new Error(`${path} is missing: run ./build.sh (it needs Debian's emcc: apt-get install -y emscripten)`);
   if (!testModules.has(build)) testModules.set(build, WebAssembly.compile(readFileSync(path)));
-  return _instantiate(await testModules.get(build), { simd: build === 'simd', build });
+  const module = await testModules.get(build);
+  if (build === 'simd-threads') return loadThreaded(threads, module);
+  return _instantiate(module, { simd: build === 'simd', build });
 }
 
 /** Deterministic PRNG (mulberry32, the package's seededRandom) so failures reproduce. */

@@ -6,12 +6,29 @@ const GL_EINVAL = 1;
 const GL_ENOMEM = 2;
 const GL_EFORMAT = 3;
 const GL_ENUMERIC = 4;
+const GL_ESTATE = 5;
 
 export class WasmCore {
-  /** @param {WebAssembly.Instance} instance */
-  constructor(instance) {
-    this.x = instance.exports;
-    this.memory = this.x.memory;
+  /**
+   * @param {WebAssembly.Instance} instance
+   * @param {WebAssembly.Memory} [memory] the imported (shared) memory of the threaded build
+   */
+  constructor(instance, memory) {
+    const raw = instance.exports;
+    /** The unwrapped exports, for closing an instance that refuses calls. */
+    this.raw = raw;
+    /** Why this instance refuses every call (closed, or a worker thread failed), or null. */
+    this.dead = null;
+    // One thin wrapper per exported function, made once: every call into the core first checks
+    // that the instance is still usable.
+    this.x = {};
+    for (const [name, f] of Object.entries(raw)) {
+      this.x[name] = typeof f !== 'function' ? f : (...args) => {
+        if (this.dead) throw new Error(this.dead);
+        return f(...args);
+      };
+    }
+    this.memory = memory ?? raw.memory;
     this._buf = null;
     this._f32 = null;
     this._i32 = null;
@@ -62,6 +79,10 @@ export class WasmCore {
   check(rc, what) {
     if (rc === 0) return;
     const msg = `${what}: ${this.cstring(this.x.gl_last_error())}`;
+    if (rc === GL_ESTATE && this.x.gl_pool_failed()) {
+      this.dead = 'glimpse-wasm: a worker thread of this instance failed during a call; the instance can no longer be used: close it (g.close()) and load() a new one';
+      throw new Error(`${msg}. ${this.dead}`);
+    }
     if (rc === GL_EINVAL || rc === GL_ENOMEM) throw new RangeError(msg);
     if (rc === GL_EFORMAT || rc === GL_ENUMERIC) throw new Error(msg);
     throw new Error(msg);

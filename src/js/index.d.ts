@@ -37,6 +37,11 @@ export function seededRandom(seed: number): () => number;
 export interface LoadOptions {
   /** false forces the scalar build; true requires SIMD (throws where the engine lacks it). Default: SIMD where supported. */
   simd?: boolean;
+  /**
+   * Threads the instance may use (1..16), or 'auto' (default): min(cores, 8) in Node and in a
+   * cross-origin-isolated Web Worker, else 1. Results never depend on the count.
+   */
+  threads?: number | 'auto';
 }
 
 /** Names of the models whose weights ship in the package. */
@@ -46,8 +51,14 @@ export type PretrainedName = 'stn-mnist' | 'draw-mnist' | 'ntm-copy';
 export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFactory {
   /** True when the SIMD build runs. */
   readonly simd: boolean;
-  /** 'simd' or 'scalar'. */
-  readonly build: 'simd' | 'scalar';
+  /** 'simd', 'scalar' or 'simd-threads' (the SIMD build on a shared memory). */
+  readonly build: 'simd' | 'scalar' | 'simd-threads';
+  /** Threads in use, the calling thread included. */
+  readonly threads: number;
+  /** '' when the instance has the threads it was asked for, else a sentence saying why fewer. */
+  readonly threadsReason: string;
+  /** End the instance: its worker threads stop; any later call on it or its models throws. Idempotent. */
+  close(): void;
   /** Spatial Transformer kernels (torch affine_grid / grid_sample semantics). */
   readonly stn: StnKernels;
   /** DRAW attention kernels (Gregor et al. 2015, eq. 19-29). */

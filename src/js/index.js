@@ -13,6 +13,7 @@ import { describeSchema, defaultOptions } from './model.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
 export { seededRandom } from './random.js';
 import * as v from './validate.js';
+import { MAX_THREADS, autoThreads, threadsUnavailable, sharedMemory, startWorkers } from './threads.js';
 
 // A minimal module that uses one v128 instruction: validates only where wasm SIMD exists.
 const SIMD_PROBE = new Uint8Array([
@@ -60,31 +61,67 @@ const PRETRAINED = {
 
 /**
  * Instantiate the wasm core.
- * @param {{ simd?: boolean }} [options] simd: false forces the scalar build; true requires SIMD.
+ * @param {{ simd?: boolean, threads?: number | 'auto' }} [options] simd: false forces the scalar
+ *   build; true requires SIMD. threads: how many threads the instance may use ('auto', the default:
+ *   min(cores, 8) where threads can run, else 1); g.threads says how many it uses and
+ *   g.threadsReason why fewer.
  */
 export async function load(options) {
-  const o = v.options('load options', options, ['simd']);
+  const o = v.options('load options', options, ['simd', 'threads']);
   const supported = simdSupported();
   const wantSimd = v.bool('load options.simd', o.simd, supported);
   if (wantSimd && !supported) {
     throw new RangeError('load options.simd is true but this engine does not support WebAssembly SIMD');
   }
+  const auto = o.threads === undefined || o.threads === 'auto';
+  if (!auto && typeof o.threads !== 'number') {
+    throw new TypeError(`load options.threads must be a positive integer or 'auto', got ${typeof o.threads === 'string' ? `the string ${JSON.stringify(o.threads)}` : o.threads === null ? 'null' : typeof o.threads}`);
+  }
+  const asked = auto ? await autoThreads() : v.size('load options.threads', o.threads, { max: MAX_THREADS });
+  // Fewer threads than asked only with a reason, which g.threadsReason then says.
+  let reason = '';
+  if (asked > 1) reason = !wantSimd ? 'the scalar build has no threads (threads need the SIMD build)' : threadsUnavailable();
+  if (asked > 1 && !reason) {
+    try {
+      return await loadThreaded(asked);
+    } catch (e) {
+      reason = `the worker threads could not start (${e?.message ?? e})`;
+    }
+  }
   const build = wantSimd ? 'simd' : 'scalar';
-  return _instantiate(await moduleFor(build), { simd: wantSimd, build });
+  const g = await _instantiate(await moduleFor(build), { simd: wantSimd, build });
+  g.threadsReason = reason;
+  return g;
+}
+
+/**
+ * A threaded instance: the SIMD build with atomics on a shared memory, n threads. Internal export:
+ * tests pass the threaded test build as `module`.
+ */
+export async function loadThreaded(n, module) {
+  module ??= await moduleFor('simd-threads');
+  const memory = sharedMemory();
+  const instance = await WebAssembly.instantiate(module, { env: { memory, emscripten_notify_memory_growth() {} } });
+  instance.exports._initialize();
+  const core = new WasmCore(instance, memory);
+  const pool = await startWorkers(core, module, memory, n);
+  const g = instanceApi(core, { simd: true, build: 'simd-threads', threads: n, pool });
+  g.threadsReason = '';
+  return g;
 }
 
 /**
  * Internal (tests and benchmarks load the test build, build/test/, through it): the instance API
- * over a compiled module of this package's C core.
+ * over a compiled module of this package's C core (single-threaded).
  */
 export async function _instantiate(module, { simd, build }) {
   const instance = await WebAssembly.instantiate(module, { env: { emscripten_notify_memory_growth() {} } });
   instance.exports._initialize();
-  return instanceApi(new WasmCore(instance), { simd, build });
+  return instanceApi(new WasmCore(instance), { simd, build, threads: 1, pool: null });
 }
 
 /** The object load() returns, over one instantiated core. */
-function instanceApi(core, { simd, build }) {
+function instanceApi(core, { simd, build, threads, pool }) {
   const { schema: stnSchema, ...stnModel } = makeStnModel(core); // createSTN, loadSTN
   const { schema: drawSchema, ...drawModel } = makeDrawModel(core); // createDRAW, loadDRAW
   const { schema: ntmSchema, ...ntmModel } = makeNtmModel(core); // createNTM, loadNTM
@@ -105,9 +142,21 @@ function instanceApi(core, { simd, build }) {
     /** The STN paper's distortions (src/distort.c): { R: { side, description }, RTS, P, E, T }. */
     distortions,
     distort: makeDistort(core, distortions),
+    /** Threads this instance uses (the calling thread included). */
+    threads,
+    /** '' when the instance has the threads it was asked for, else why fewer. */
+    threadsReason: '',
     /** Bytes of wasm memory in use (grows, never shrinks). */
     memoryBytes() {
+      if (core.dead) throw new Error(core.dead);
       return core.memory.buffer.byteLength;
+    },
+    /** End this instance: its worker threads stop and any later call on it or its models throws. Idempotent. */
+    close() {
+      if (core.dead && core.closed) return;
+      pool?.close();
+      core.closed = true;
+      core.dead = 'glimpse-wasm: this instance was closed (g.close()); load() a new one';
     },
   };
   /** A model built from the weights shipped in the package: 'stn-mnist', 'draw-mnist' or 'ntm-copy'. */

@@ -87,4 +87,10 @@ export async function usage(): Promise<void> {
   void s2; void d2; void n2;
   const bytes: number = g.memoryBytes();
   void bytes;
+  const gt: Glimpse = await load({ threads: 2 });
+  const nth: number = gt.threads;
+  const why: string = gt.threadsReason;
+  void nth; void why;
+  gt.close();
+  await load({ threads: 'auto' });
 }

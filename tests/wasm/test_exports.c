@@ -338,3 +338,29 @@ GL_API int gl_bench_stn_layers(int N, int reps, int stage) {
     }
     return GL_OK;
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* The pool (src/pool.h): a job whose task on worker `trap_worker` traps (the test of a failing
+ * worker), and a job that records which worker ran each task (static partitioning). */
+
+#include "pool.h"
+
+static int trap_worker_id;
+static int trap_task(void *ctx, int t, int w) {
+    (void)ctx; (void)t;
+    if (w == trap_worker_id) __builtin_trap();
+    return GL_OK;
+}
+
+GL_API int gl_test_pool_trap(int worker) {
+    trap_worker_id = worker;
+    return gl_parallel(gl_pool_threads(), trap_task, NULL);
+}
+
+static int record_task(void *ctx, int t, int w) {
+    ((int *)ctx)[t] = w;
+    return GL_OK;
+}
+
+/* out[t] <- the worker that ran task t of a job of ntasks tasks. */
+GL_API int gl_test_pool_record(int *out, int ntasks) { return gl_parallel(ntasks, record_task, out); }

@@ -9,5 +9,7 @@ GL_API int gl_test_conv2d(float *err, int N, int C, int H, int W, int O, int K, 
 GL_API int gl_bench_gemm(int transA, int transB, int M, int N, int K, int reps);
 GL_API const char *gl_bench_stn_stage_name(int stage);
 GL_API int gl_bench_stn_layers(int N, int reps, int stage);
+GL_API int gl_test_pool_trap(int worker);
+GL_API int gl_test_pool_record(int *out, int ntasks);
 
 #endif
