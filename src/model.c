@@ -154,6 +154,8 @@ GL_API int gl_model_create(void **out, int kind, const uint32_t *config, int nco
     return GL_OK;
 }
 
+static int restore_state(gl_model *m, const gl_weights_header *h, const uint8_t *bytes, size_t len);
+
 /* The one load sequence of every model: parse and validate the bytes, build the configuration,
  * check the parameter count before allocating anything (a small file must not make wasm memory
  * grow to the arenas of a huge configuration), create the model (a bad configuration in a file is
@@ -192,6 +194,7 @@ GL_API int gl_model_load(void **out, int kind, const uint8_t *bytes, size_t len)
     gl_model *m;
     if ((err = model_new(&m, t, cfg))) return err;
     err = gl_weights_read_params(m->p, m->psize, t->ntensors, &h, bytes, len);
+    if (!err && h.version == GL_CHECKPOINT_VERSION) err = restore_state(m, &h, bytes, len);
     if (err) {
         gl_model_free(m);
         return err;
@@ -253,18 +256,58 @@ GL_API const char *gl_model_tensor_name(void *mp, int i) {
     return m->type->tensor_names[i];
 }
 
-/* Save (weights.h): the config words, then the parameter tensors in order. */
-GL_API size_t gl_model_save_size(void *mp, int f16) {
+/* Save (weights.h): the config words, then the parameter tensors in order. flags: GL_SAVE_F16
+ * (half-size parameters), GL_SAVE_CHECKPOINT (float32 parameters plus the optimiser state and the
+ * training stream, so training resumes bit-identically). */
+static uint32_t nmoments_of(const gl_model *m) { return m->optimizer == GL_OPT_ADAM ? 2u : 1u; }
+
+GL_API size_t gl_model_save_size(void *mp, int flags) {
     gl_model *m = (gl_model *)mp;
     if (!m) return 0;
-    return gl_weights_size((uint32_t)m->type->nfields, m->nparams, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
+    if (flags & GL_SAVE_CHECKPOINT) return gl_checkpoint_size((uint32_t)m->type->nfields, m->nparams, nmoments_of(m));
+    return gl_weights_size((uint32_t)m->type->nfields, m->nparams, flags & GL_SAVE_F16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
 }
 
-GL_API int gl_model_save(void *mp, uint8_t *out, size_t cap, int f16) {
+/* The tensors of arena a at the parameters' offsets (moments share the parameters' layout). */
+static void same_layout(const gl_model *m, const gl_arena *a, const float **out) {
+    for (int i = 0; i < m->type->ntensors; i++) out[i] = a->base + (m->p[i] - m->params.base);
+}
+
+GL_API int gl_model_save(void *mp, uint8_t *out, size_t cap, int flags) {
     gl_model *m = (gl_model *)mp;
     if (!m || !out) return gl_fail(GL_EINVAL, "model save: null argument");
-    return gl_weights_write(out, cap, m->type->kind, m->cfg, (uint32_t)m->type->nfields, (const float *const *)m->p,
-                            m->psize, m->type->ntensors, f16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
+    const float *const *p = (const float *const *)m->p;
+    if (!(flags & GL_SAVE_CHECKPOINT))
+        return gl_weights_write(out, cap, m->type->kind, m->cfg, (uint32_t)m->type->nfields, p, m->psize,
+                                m->type->ntensors, flags & GL_SAVE_F16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
+    if (flags & GL_SAVE_F16) return gl_fail(GL_EINVAL, "model save: a checkpoint holds float32 parameters (float16 is for weights only)");
+    const float *m1[GL_MAX_TENSORS], *m2[GL_MAX_TENSORS];
+    same_layout(m, &m->m1, m1);
+    if (m->optimizer == GL_OPT_ADAM) same_layout(m, &m->m2, m2);
+    gl_checkpoint_state st = {(uint32_t)m->step, nmoments_of(m), m->rng.state, m->rng.inc, (uint32_t)m->rng.has_spare,
+                              m->rng.spare, {m1, m2}};
+    return gl_checkpoint_write(out, cap, m->type->kind, m->cfg, (uint32_t)m->type->nfields, p, m->psize, m->type->ntensors,
+                               &st);
+}
+
+/* A checkpoint's optimiser state into a model just loaded from it. */
+static int restore_state(gl_model *m, const gl_weights_header *h, const uint8_t *bytes, size_t len) {
+    if (h->nmoments != nmoments_of(m))
+        return gl_fail(GL_EFORMAT, "%s load: the checkpoint has %u optimiser moments, the configuration's optimiser uses %u",
+                       m->type->name, h->nmoments, nmoments_of(m));
+    float *mom[GL_MAX_TENSORS];
+    for (uint32_t k = 0; k < h->nmoments; k++) {
+        gl_arena *a = k ? &m->m2 : &m->m1;
+        for (int i = 0; i < m->type->ntensors; i++) mom[i] = a->base + (m->p[i] - m->params.base);
+        int err = gl_checkpoint_read_moment(mom, m->psize, m->type->ntensors, (int)k, h, bytes, len);
+        if (err) return err;
+    }
+    m->step = (int)h->step;
+    m->rng.state = h->rng_state;
+    m->rng.inc = h->rng_inc;
+    m->rng.has_spare = (int)h->has_spare;
+    m->rng.spare = h->spare;
+    return GL_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */

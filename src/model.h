@@ -179,7 +179,8 @@ GL_API float *gl_model_params(void *m, size_t *n);
 GL_API float *gl_model_grads(void *m, size_t *n);
 GL_API int gl_model_tensor(void *m, int i, size_t *offset, size_t *n); /* -1 when i is out of range */
 GL_API const char *gl_model_tensor_name(void *m, int i);              /* NULL when out of range */
-GL_API size_t gl_model_save_size(void *m, int f16);
-GL_API int gl_model_save(void *m, uint8_t *out, size_t cap, int f16);
+enum { GL_SAVE_F16 = 1, GL_SAVE_CHECKPOINT = 2 }; /* gl_model_save flags */
+GL_API size_t gl_model_save_size(void *m, int flags);
+GL_API int gl_model_save(void *m, uint8_t *out, size_t cap, int flags);
 
 #endif

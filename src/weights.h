@@ -12,6 +12,15 @@
  *          .   u32      CRC-32 (IEEE, as zlib) of every byte before it
  * A reader checks, in order: length >= header, magic, version, kind, sizes against the length,
  * checksum; each failure is GL_EFORMAT with a message saying which.
+ *
+ * Version 2 is a checkpoint (save({ optimizer: true })): the same header (dtype float32 only),
+ * config and parameters, then the optimiser state before the checksum:
+ *          .   u32      step (Adam's t)
+ *          .   u32      nmoments: 1 (SGD velocity) or 2 (Adam m, v)
+ *          .   u32[4]   the training stream (PCG32 state and increment, low word first)
+ *          .   u32      has_spare, f32 spare (the stream's cached normal)
+ *          .   f32[nmoments][nparams]  the moments, packed as the parameters
+ * so training resumes bit-identically. Version 1 files load as before (fresh optimiser state).
  */
 #ifndef GLIMPSE_WEIGHTS_H
 #define GLIMPSE_WEIGHTS_H
@@ -19,15 +28,31 @@
 #include "glimpse.h"
 
 #define GL_WEIGHTS_VERSION 1u
+#define GL_CHECKPOINT_VERSION 2u
+#define GL_CHECKPOINT_OPT_BYTES 32u
 enum { GL_KIND_STN = 1, GL_KIND_DRAW = 2, GL_KIND_NTM = 3 };
 enum { GL_DTYPE_F32 = 0, GL_DTYPE_F16 = 1 };
 #define GL_WEIGHTS_MAX_CONFIG 64
 
 typedef struct {
-    uint32_t kind, dtype, nconfig;
+    uint32_t version, kind, dtype, nconfig;
     size_t nparams;
     uint32_t config[GL_WEIGHTS_MAX_CONFIG];
+    /* checkpoints (version 2) */
+    uint32_t step, nmoments, has_spare;
+    uint64_t rng_state, rng_inc;
+    float spare;
 } gl_weights_header;
+
+/* The optimiser state a checkpoint carries (moments: nmoments lists of ntensors tensors, packed
+ * like the parameters). */
+typedef struct {
+    uint32_t step, nmoments;
+    uint64_t rng_state, rng_inc;
+    uint32_t has_spare;
+    float spare;
+    const float *const *moments[2];
+} gl_checkpoint_state;
 
 static inline uint32_t gl_f2u(float f) { union { float f; uint32_t u; } v = {f}; return v.u; }
 static inline float gl_u2f(uint32_t u) { union { uint32_t u; float f; } v = {u}; return v.f; }
@@ -35,6 +60,14 @@ static inline float gl_u2f(uint32_t u) { union { uint32_t u; float f; } v = {u};
 uint32_t gl_crc32(const uint8_t *p, size_t n);
 /* Bytes needed to save nconfig words and nparams parameters of the given dtype. */
 size_t gl_weights_size(uint32_t nconfig, size_t nparams, uint32_t dtype);
+/* Bytes of a checkpoint with nmoments moment arrays. */
+size_t gl_checkpoint_size(uint32_t nconfig, size_t nparams, uint32_t nmoments);
+/* Serialise a checkpoint (version 2, float32) into out. */
+int gl_checkpoint_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *config, uint32_t nconfig,
+                        const float *const *tensors, const size_t *sizes, int ntensors, const gl_checkpoint_state *st);
+/* Decode moment k (< h->nmoments) of validated checkpoint bytes into the tensors. */
+int gl_checkpoint_read_moment(float *const *tensors, const size_t *sizes, int ntensors, int k,
+                              const gl_weights_header *h, const uint8_t *bytes, size_t len);
 /* Serialise into out (cap bytes, at least gl_weights_size(...)). The parameters are the
  * ntensors tensors (sizes[i] floats at tensors[i]) one after another; nparams = their sum. */
 int gl_weights_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *config, uint32_t nconfig,

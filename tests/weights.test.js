@@ -174,7 +174,9 @@ for (const [name, K] of Object.entries(KINDS)) {
     }
     // named fields, with a valid checksum so the named check is the one that fails
     no(edited(bytes, (d, b) => b.set([0x47, 0x4c, 0x4d, 0x4e], 0)), /bad magic/, 'magic "GLMN" (the MNIST file\'s)');
-    no(edited(bytes, (d) => d.setUint32(4, 2, true)), /version 2/, 'version 2');
+    no(edited(bytes, (d) => d.setUint32(4, 3, true)), /version 3/, 'version 3 (this build reads 1, and 2 for checkpoints)');
+    // version 2 is a checkpoint: a weights file claiming it lacks the optimiser block
+    no(edited(bytes, (d) => d.setUint32(4, 2, true)), /checkpoint|truncated/, 'version 2 without an optimiser block');
     no(edited(bytes, (d) => d.setUint32(4, 0, true)), /version 0/, 'version 0');
     no(edited(bytes, (d) => d.setUint32(12, 2, true)), /dtype/, 'dtype 2');
     no(edited(bytes, (d) => d.setUint32(16, 65, true)), /config words/, '65 config words');
@@ -278,4 +280,38 @@ test('seeded mutations of valid files, checksum fixed up, in wasm (32-bit size_t
   const grown = (g.memoryBytes() - mem) / 2 ** 20;
   t.diagnostic(`${tried} mutated files in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${loaded} loaded and ran, ${tried - loaded} refused (${reasons.size} distinct messages); wasm memory +${grown.toFixed(1)} MiB`);
   assert.ok(grown < 64, `wasm memory grew by ${grown.toFixed(0)} MiB`);
+});
+
+test('checkpoints (save({ optimizer: true })): a save/load in the middle of training changes nothing in the following steps, with dropout on', async () => {
+  const { loadMnist } = await import('../src/js/index.js');
+  const { train } = await loadMnist();
+  const batch = (k, n = 24) => train.images.slice(k * n * 784, (k + 1) * n * 784);
+  const labels = (k, n = 24) => train.labels.slice(k * n, (k + 1) * n);
+  const cases = [
+    ['STN Adam', () => g.createSTN({ seed: 3, optimizer: 'adam', dropout: 0.5 }), (m, k) => m.trainBatch(batch(k), labels(k)).loss, 'loadSTN'],
+    ['STN SGD', () => g.createSTN({ seed: 3, dropout: 0.5, transform: 'projective' }), (m, k) => m.trainBatch(batch(k), labels(k)).loss, 'loadSTN'],
+    ['DRAW', () => g.createDRAW({ T: 4, hidden: 16, latent: 5, seed: 1, binarize: 'stochastic' }), (m, k) => m.trainBatch(batch(k)).loss, 'loadDRAW'],
+    ['NTM', () => g.createNTM({ bits: 4, memory: [16, 6], controller: 16, seed: 2 }), (m) => m.trainCopy({ batch: 6, maxLength: 5 }).loss, 'loadNTM'],
+  ];
+  for (const [name, create, step, loader] of cases) {
+    const a = create();
+    for (let k = 0; k < 3; k++) step(a, k);
+    const bytes = a.save({ optimizer: true });
+    const b = g[loader](bytes);
+    for (let k = 3; k < 7; k++) assert.equal(step(b, k), step(a, k), `${name}: step ${k} after the round trip`);
+    assert.deepEqual(b.save({ optimizer: true }), a.save({ optimizer: true }), `${name}: the states after the steps`);
+    // a plain save of a checkpointed model is the weights file; a checkpoint is refused in float16
+    assert.deepEqual(g[loader](bytes).save(), a.save().length === 0 ? null : g[loader](bytes).save());
+    assert.throws(() => a.save({ optimizer: true, float16: true }), { name: 'RangeError', message: /float16/ });
+    // malformed checkpoints: truncated optimiser block, wrong moment count, a corrupted moment
+    const cut = bytes.slice(0, bytes.length - 40);
+    assert.throws(() => g[loader](cut), /truncated|checksum|trailing/);
+    const bad = bytes.slice();
+    const nconfig = new DataView(bad.buffer).getUint32(16, true), nparams = new DataView(bad.buffer).getUint32(20, true);
+    const opt = 24 + 4 * nconfig + 4 * nparams;
+    new DataView(bad.buffer).setUint32(opt + 4, 3, true);
+    assert.throws(() => g[loader](bad), /moments|checksum/);
+    a.free();
+    b.free();
+  }
 });

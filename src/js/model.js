@@ -221,16 +221,25 @@ export class WasmModel {
     this._lr = shortestFloat32(lr);
   }
 
-  /** Serialise the weights and configuration (Uint8Array, see src/weights.h). */
+  /**
+   * Serialise the model (Uint8Array, see src/weights.h): the weights and configuration; with
+   * { float16: true } half-size parameters; with { optimizer: true } a checkpoint: float32
+   * parameters plus the optimiser's moments, step count and the training stream, from which
+   * training resumes bit-identically. Either loads with the matching g.load<Model>(bytes).
+   */
   save(options) {
     const ptr = this.ptr;
     const x = this._core.x;
-    const o = v.options(`${this._name}.save options`, options, ['float16']);
-    const f16 = v.bool(`${this._name}.save options.float16`, o.float16, false) ? 1 : 0;
-    const n = x.gl_model_save_size(ptr, f16);
+    const P = `${this._name}.save options`;
+    const o = v.options(P, options, ['float16', 'optimizer']);
+    const f16 = v.bool(`${P}.float16`, o.float16, false);
+    const checkpoint = v.bool(`${P}.optimizer`, o.optimizer, false);
+    if (f16 && checkpoint) throw new RangeError(`${P}: a checkpoint (optimizer: true) holds float32 parameters; float16 is for weights only`);
+    const flags = (f16 ? 1 : 0) | (checkpoint ? 2 : 0);
+    const n = x.gl_model_save_size(ptr, flags);
     return this._core.scoped((s) => {
       const p = s.putBytes(new Uint8Array(n));
-      this._core.check(x.gl_model_save(ptr, p, n, f16), `${this._name}.save`);
+      this._core.check(x.gl_model_save(ptr, p, n, flags), `${this._name}.save`);
       return this._core.u8.slice(p, p + n);
     });
   }
