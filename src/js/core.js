@@ -72,7 +72,7 @@ export class WasmCore {
     const u8 = this.u8;
     let e = p;
     while (u8[e] !== 0) e++;
-    return new TextDecoder().decode(u8.subarray(p, e));
+    return new TextDecoder().decode(u8.slice(p, e)); // a copy: browsers refuse to decode shared memory
   }
 
   /** Throw the C error for a non-zero status. */

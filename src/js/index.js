@@ -10,7 +10,7 @@ import { makeDrawModel } from './draw_model.js';
 import { makeNtmModel } from './ntm_model.js';
 import { makeDistort, distortionTable } from './data.js';
 import { describeSchema, defaultOptions } from './model.js';
-export { loadMnist, parseIdx, loadIdx } from './data.js';
+export { loadMnist, loadStandardMnist, parseIdx, loadIdx } from './data.js';
 export { seededRandom } from './random.js';
 import * as v from './validate.js';
 import { MAX_THREADS, autoThreads, threadsUnavailable, sharedMemory, startWorkers } from './threads.js';

@@ -27,15 +27,17 @@ export async function autoThreads() {
 
 /** '' when this realm can run threads, otherwise a sentence saying why not. */
 export function threadsUnavailable() {
+  if (!isNode) {
+    if (typeof window !== 'undefined' && typeof document !== 'undefined') {
+      return "on a browser page's main thread blocking waits are not allowed: load() in a Web Worker to use threads";
+    }
+    // (browsers hide SharedArrayBuffer itself from pages that are not isolated)
+    if (globalThis.crossOriginIsolated !== true) {
+      return 'the page is not cross-origin isolated (it needs the response headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+    }
+    if (typeof Worker === 'undefined') return 'this worker cannot start workers of its own';
+  }
   if (typeof SharedArrayBuffer === 'undefined') return 'this engine has no SharedArrayBuffer';
-  if (isNode) return '';
-  if (typeof window !== 'undefined' && typeof document !== 'undefined') {
-    return "on a browser page's main thread blocking waits are not allowed: load() in a Web Worker to use threads";
-  }
-  if (globalThis.crossOriginIsolated === false) {
-    return 'the page is not cross-origin isolated (it needs the response headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
-  }
-  if (typeof Worker === 'undefined') return 'this worker cannot start workers of its own';
   return '';
 }
 
