@@ -775,6 +775,20 @@ GL_API int gl_draw_generate(void *mp, float *canvases, float *writep, int count,
     return run_chunks(m, &a);
 }
 
+/* The tensors' shapes: linear weights (out, in) as torch.nn.Linear, LSTM weights (4 Hd, in) as
+ * torch.nn.LSTMCell's weight_ih / weight_hh, biases (out); the LSTMs' one bias is b_ih + b_hh. */
+static void draw_tensor_shape(const gl_model *base, int i, int *nd, uint64_t *d) {
+    const draw_model *m = (const draw_model *)base;
+    size_t s[P_COUNT];
+    draw_tensor_sizes(base, s);
+    uint64_t in = (uint64_t)m->Hd;
+    if (i == P_EWX) in = (uint64_t)m->EI;
+    else if (i == P_DWX) in = (uint64_t)m->Z;
+    int bias = i == P_RB || i == P_EB || i == P_QB || i == P_DB || i == P_WB || i == P_AB;
+    if (bias) { *nd = 1; d[0] = s[i]; }
+    else { *nd = 2; d[0] = s[i] / in; d[1] = in; }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
@@ -782,5 +796,5 @@ const gl_model_type gl_draw_type = {
     .kind = GL_KIND_DRAW, .name = "draw", .fields = draw_fields, .nfields = DRAW_NCONFIG, .min_config = CF_SEED,
     .seed_field = CF_SEED, .opt = {-1, CF_LR, -1, -1, CF_CLIP, CF_BETA1, CF_BETA2}, .size = sizeof(draw_model),
     .ntensors = P_COUNT, .tensor_names = draw_tensor_names, .configure = draw_configure,
-    .tensor_sizes = draw_tensor_sizes, .init = draw_init, .release = draw_release};
+    .tensor_sizes = draw_tensor_sizes, .tensor_shape = draw_tensor_shape, .init = draw_init, .release = draw_release};
 

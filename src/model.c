@@ -3,6 +3,7 @@
 #include "model.h"
 #include "optim.h"
 #include "pool.h"
+#include "safetensors.h"
 #include "weights.h"
 
 #include <math.h>
@@ -155,6 +156,28 @@ GL_API int gl_model_create(void **out, int kind, const uint32_t *config, int nco
 }
 
 static int restore_state(gl_model *m, const gl_weights_header *h, const uint8_t *bytes, size_t len);
+static int load_safetensors(void **out, const gl_model_type *t, const uint8_t *bytes, size_t len);
+static size_t safetensors_size(const gl_model *m);
+static int safetensors_save(const gl_model *m, uint8_t *out, size_t cap);
+
+/* The configuration of a file, checked before anything is allocated: valid (a bad config in a file
+ * is a malformed file, GL_EFORMAT), and needing exactly `nparams` parameters (a small file must not
+ * make wasm memory grow to the arenas of a huge configuration). */
+static int check_file_config(const gl_model_type *t, const uint32_t *cfg, size_t nparams) {
+    gl_model *probe = (gl_model *)calloc(1, t->size);
+    if (!probe) return gl_fail(GL_ENOMEM, "%s load: out of memory", t->name);
+    int err = configure(probe, t, cfg);
+    size_t need = probe->nparams;
+    free(probe); /* configure allocates nothing */
+    if (err == GL_EINVAL) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", gl_last_error());
+        return gl_fail(GL_EFORMAT, "%s load: invalid configuration: %s", t->name, why);
+    }
+    if (err) return err;
+    if (need != nparams) return gl_fail(GL_EFORMAT, "%s load: %zu parameters, the configuration needs %zu", t->name, nparams, need);
+    return GL_OK;
+}
 
 /* The one load sequence of every model: parse and validate the bytes, build the configuration,
  * check the parameter count before allocating anything (a small file must not make wasm memory
@@ -166,6 +189,11 @@ GL_API int gl_model_load(void **out, int kind, const uint8_t *bytes, size_t len)
     const gl_model_type *t = type_of_kind(kind);
     if (!t) return gl_fail(GL_EINVAL, "model load: unknown model kind %d", kind);
     if (!bytes) return gl_fail(GL_EFORMAT, "%s load: no bytes", t->name);
+    /* safetensors: an 8-byte length, then the JSON header's '{' (the weights format starts "GLMW") */
+    if (len >= 9 && memcmp(bytes, "GLMW", 4) != 0 && bytes[8] == '{') return load_safetensors(out, t, bytes, len);
+    if (len < 4 || memcmp(bytes, "GLMW", 4) != 0)
+        return gl_fail(GL_EFORMAT, "%s load: neither glimpse-wasm weights (they start \"GLMW\") nor safetensors "
+                       "(an 8-byte header length, then the JSON header's '{')", t->name);
     gl_weights_header h;
     int err = gl_weights_parse(&h, bytes, len, t->kind);
     if (err) return err;
@@ -178,19 +206,7 @@ GL_API int gl_model_load(void **out, int kind, const uint8_t *bytes, size_t len)
     uint32_t cfg[GL_MAX_CONFIG];
     gl_model_defaults(t, cfg);
     for (uint32_t i = 0; i < h.nconfig; i++) cfg[i] = h.config[i];
-    gl_model *probe = (gl_model *)calloc(1, t->size);
-    if (!probe) return gl_fail(GL_ENOMEM, "%s load: out of memory", t->name);
-    err = configure(probe, t, cfg);
-    size_t need = probe->nparams;
-    free(probe); /* configure allocates nothing */
-    if (err == GL_EINVAL) { /* a bad config in a file is a malformed file */
-        char why[256];
-        snprintf(why, sizeof why, "%s", gl_last_error());
-        return gl_fail(GL_EFORMAT, "%s load: invalid configuration: %s", t->name, why);
-    }
-    if (err) return err;
-    if (need != h.nparams)
-        return gl_fail(GL_EFORMAT, "%s load: %zu parameters, the configuration needs %zu", t->name, h.nparams, need);
+    if ((err = check_file_config(t, cfg, h.nparams))) return err;
     gl_model *m;
     if ((err = model_new(&m, t, cfg))) return err;
     err = gl_weights_read_params(m->p, m->psize, t->ntensors, &h, bytes, len);
@@ -264,6 +280,7 @@ static uint32_t nmoments_of(const gl_model *m) { return m->optimizer == GL_OPT_A
 GL_API size_t gl_model_save_size(void *mp, int flags) {
     gl_model *m = (gl_model *)mp;
     if (!m) return 0;
+    if (flags & GL_SAVE_SAFETENSORS) return safetensors_size(m);
     if (flags & GL_SAVE_CHECKPOINT) return gl_checkpoint_size((uint32_t)m->type->nfields, m->nparams, nmoments_of(m));
     return gl_weights_size((uint32_t)m->type->nfields, m->nparams, flags & GL_SAVE_F16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
 }
@@ -277,6 +294,11 @@ GL_API int gl_model_save(void *mp, uint8_t *out, size_t cap, int flags) {
     gl_model *m = (gl_model *)mp;
     if (!m || !out) return gl_fail(GL_EINVAL, "model save: null argument");
     const float *const *p = (const float *const *)m->p;
+    if (flags & GL_SAVE_SAFETENSORS) {
+        if (flags & (GL_SAVE_F16 | GL_SAVE_CHECKPOINT))
+            return gl_fail(GL_EINVAL, "model save: safetensors hold float32 weights only (no float16, no optimiser state)");
+        return safetensors_save(m, out, cap);
+    }
     if (!(flags & GL_SAVE_CHECKPOINT))
         return gl_weights_write(out, cap, m->type->kind, m->cfg, (uint32_t)m->type->nfields, p, m->psize,
                                 m->type->ntensors, flags & GL_SAVE_F16 ? GL_DTYPE_F16 : GL_DTYPE_F32);
@@ -307,6 +329,130 @@ static int restore_state(gl_model *m, const gl_weights_header *h, const uint8_t 
     m->rng.inc = h->rng_inc;
     m->rng.has_spare = (int)h->has_spare;
     m->rng.spare = h->spare;
+    return GL_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* safetensors (safetensors.h): one tensor per non-empty parameter tensor, named as the model's
+ * tensor_names, shaped by tensor_shape; "glimpse.model" and "glimpse.config" (the config words as
+ * a JSON array of integers, floats as their bits) in the metadata. */
+
+static int st_tensors(const gl_model *m, gl_st_out *o) {
+    int n = 0;
+    for (int i = 0; i < m->type->ntensors; i++) {
+        if (!m->psize[i]) continue;
+        o[n].name = m->type->tensor_names[i];
+        m->type->tensor_shape(m, i, &o[n].ndims, o[n].dims);
+        o[n].data = m->p[i];
+        n++;
+    }
+    return n;
+}
+
+static void config_json(const gl_model *m, char *buf, size_t cap) {
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < m->type->nfields && k < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%u", i ? "," : "", m->cfg[i]);
+    if (k < cap) snprintf(buf + k, cap - k, "]");
+}
+
+static size_t safetensors_size(const gl_model *m) {
+    gl_st_out o[GL_MAX_TENSORS];
+    char cfg[GL_MAX_CONFIG * 12 + 4];
+    config_json(m, cfg, sizeof cfg);
+    const char *keys[] = {"glimpse.model", "glimpse.config"}, *values[] = {m->type->name, cfg};
+    return gl_st_size(o, st_tensors(m, o), keys, values, 2);
+}
+
+static int safetensors_save(const gl_model *m, uint8_t *out, size_t cap) {
+    gl_st_out o[GL_MAX_TENSORS];
+    char cfg[GL_MAX_CONFIG * 12 + 4];
+    config_json(m, cfg, sizeof cfg);
+    const char *keys[] = {"glimpse.model", "glimpse.config"}, *values[] = {m->type->name, cfg};
+    return gl_st_write(out, cap, o, st_tensors(m, o), keys, values, 2);
+}
+
+/* "[w0,w1,...]" into cfg; the number of words or -1. */
+static int parse_words(const char *s, uint32_t *cfg, int max) {
+    int n = 0;
+    if (*s++ != '[') return -1;
+    if (*s == ']') return s[1] ? -1 : 0;
+    for (;;) {
+        if (*s < '0' || *s > '9' || n >= max) return -1;
+        uint64_t v = 0;
+        while (*s >= '0' && *s <= '9') {
+            v = v * 10 + (uint64_t)(*s++ - '0');
+            if (v > 0xFFFFFFFFu) return -1;
+        }
+        cfg[n++] = (uint32_t)v;
+        if (*s == ',') { s++; continue; }
+        return *s == ']' && !s[1] ? n : -1;
+    }
+}
+
+static int load_safetensors(void **out, const gl_model_type *t, const uint8_t *bytes, size_t len) {
+    gl_st_file *f = (gl_st_file *)malloc(sizeof *f);
+    if (!f) return gl_fail(GL_ENOMEM, "%s load: out of memory", t->name);
+    int err = gl_st_parse(f, bytes, len);
+    if (err) {
+        free(f);
+        return err;
+    }
+    uint32_t cfg[GL_MAX_CONFIG];
+    gl_model_defaults(t, cfg);
+    const char *model = gl_st_meta(f, "glimpse.model"), *words = gl_st_meta(f, "glimpse.config");
+    gl_model *m = NULL;
+    if (model && strcmp(model, t->name))
+        err = gl_fail(GL_EFORMAT, "%s load: wrong model: these safetensors are %s weights", t->name, model);
+    if (!err && words) {
+        uint32_t w[GL_MAX_CONFIG];
+        int n = parse_words(words, w, GL_MAX_CONFIG);
+        if (n < t->min_config || n > t->nfields)
+            err = gl_fail(GL_EFORMAT, "%s load: the metadata glimpse.config is not a list of %d to %d config words", t->name,
+                          t->min_config, t->nfields);
+        for (int i = 0; !err && i < n; i++) cfg[i] = w[i];
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < f->ntensors; i++) total += f->t[i].numel;
+    if (!err) err = check_file_config(t, cfg, (size_t)total);
+    if (!err) err = model_new(&m, t, cfg);
+    /* every non-empty parameter tensor by name, with its exact shape; no tensor left over */
+    int used = 0;
+    for (int i = 0; !err && i < t->ntensors; i++) {
+        if (!m->psize[i]) continue;
+        const gl_st_tensor *s = gl_st_find(f, t->tensor_names[i]);
+        if (!s) {
+            err = gl_fail(GL_EFORMAT, "%s load: the safetensors have no tensor '%s'", t->name, t->tensor_names[i]);
+            break;
+        }
+        int nd;
+        uint64_t dims[GL_ST_MAX_DIMS];
+        t->tensor_shape(m, i, &nd, dims);
+        int same = s->ndims == nd;
+        for (int d = 0; same && d < nd; d++) same = s->dims[d] == dims[d];
+        if (!same) {
+            char want[96] = "", got[96] = "";
+            for (int d = 0; d < nd; d++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%llu", d ? "x" : "", (unsigned long long)dims[d]);
+            for (int d = 0; d < s->ndims; d++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", d ? "x" : "", (unsigned long long)s->dims[d]);
+            err = gl_fail(GL_EFORMAT, "%s load: tensor '%s' has shape [%s], the configuration needs [%s]", t->name,
+                          t->tensor_names[i], got, want);
+            break;
+        }
+        err = gl_st_read(f, s, m->p[i]);
+        used++;
+    }
+    if (!err && used != f->ntensors)
+        for (int k = 0; k < f->ntensors && !err; k++) {
+            int known = 0;
+            for (int i = 0; i < t->ntensors; i++) known |= m->psize[i] && !strcmp(f->t[k].name, t->tensor_names[i]);
+            if (!known) err = gl_fail(GL_EFORMAT, "%s load: the safetensors have a tensor '%s' this configuration does not", t->name, f->t[k].name);
+        }
+    gl_st_free(f);
+    free(f);
+    if (err) {
+        gl_model_free(m);
+        return err;
+    }
+    *out = m;
     return GL_OK;
 }
 

@@ -110,6 +110,9 @@ typedef struct {
      * Must not allocate (it also runs on a probe struct before a load allocates anything). */
     int (*configure)(gl_model *m);
     void (*tensor_sizes)(const gl_model *m, size_t *sizes); /* floats of each parameter tensor */
+    /* The shape of parameter tensor i (as PyTorch would hold it; the product is its size):
+     * *ndims entries into dims. For safetensors. */
+    void (*tensor_shape)(const gl_model *m, int i, int *ndims, uint64_t *dims);
     void (*init)(gl_model *m);    /* initial parameters, from m->init_rng (create only) */
     void (*release)(gl_model *m); /* free what the model allocated itself (activations); may be NULL */
 } gl_model_type;
@@ -169,6 +172,9 @@ int gl_model_step(gl_model *m, const char *fn, float *norm);
 /* Generic entry points (GL_API): every model kind through one table. */
 GL_API const char *gl_model_schema(int kind); /* the schema as JSON, or NULL for an unknown kind */
 GL_API int gl_model_create(void **out, int kind, const uint32_t *config, int nconfig);
+/* bytes: the weights format (weights.h, a checkpoint included) or safetensors (safetensors.h:
+ * tensors named as the model's tensor_names; the configuration from the "glimpse.config" metadata,
+ * or the model's defaults when there is none, e.g. a file written by PyTorch). */
 GL_API int gl_model_load(void **out, int kind, const uint8_t *bytes, size_t len);
 GL_API void gl_model_free(void *m);
 GL_API int gl_model_kind(void *m);
@@ -179,7 +185,7 @@ GL_API float *gl_model_params(void *m, size_t *n);
 GL_API float *gl_model_grads(void *m, size_t *n);
 GL_API int gl_model_tensor(void *m, int i, size_t *offset, size_t *n); /* -1 when i is out of range */
 GL_API const char *gl_model_tensor_name(void *m, int i);              /* NULL when out of range */
-enum { GL_SAVE_F16 = 1, GL_SAVE_CHECKPOINT = 2 }; /* gl_model_save flags */
+enum { GL_SAVE_F16 = 1, GL_SAVE_CHECKPOINT = 2, GL_SAVE_SAFETENSORS = 4 }; /* gl_model_save flags */
 GL_API size_t gl_model_save_size(void *m, int flags);
 GL_API int gl_model_save(void *m, uint8_t *out, size_t cap, int flags);
 

@@ -847,6 +847,25 @@ GL_API int gl_ntm_copy(void *mp, float *output, float *rw, float *ww, float *mem
     return GL_OK;
 }
 
+/* The tensors' shapes: weights (out, in), biases (out); init.read (read heads, C), init.weighting
+ * (heads, R). */
+static void ntm_tensor_shape(const gl_model *base, int i, int *nd, uint64_t *d) {
+    const ntm_model *m = (const ntm_model *)base;
+    size_t s[P_COUNT];
+    ntm_tensor_sizes(base, s);
+    uint64_t in = 0;
+    switch (i) {
+    case P_WX: in = (uint64_t)m->I; break;
+    case P_WH: case P_WP: in = (uint64_t)m->Hd; break;
+    case P_WO: in = (uint64_t)m->Oin; break;
+    case P_R0: in = (uint64_t)m->C; break;
+    case P_W0: in = (uint64_t)m->R; break;
+    default: break; /* biases */
+    }
+    if (!in) { *nd = 1; d[0] = s[i]; }
+    else { *nd = 2; d[0] = s[i] / in; d[1] = in; }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
@@ -854,5 +873,5 @@ const gl_model_type gl_ntm_type = {
     .kind = GL_KIND_NTM, .name = "ntm", .fields = ntm_fields, .nfields = NTM_NCONFIG, .min_config = NTM_NCONFIG,
     .seed_field = CF_SEED, .opt = {-1, CF_LR, -1, -1, CF_CLIP, CF_BETA1, CF_BETA2}, .size = sizeof(ntm_model),
     .ntensors = P_COUNT, .tensor_names = ntm_tensor_names, .configure = ntm_configure,
-    .tensor_sizes = ntm_tensor_sizes, .init = ntm_init, .release = ntm_release};
+    .tensor_sizes = ntm_tensor_sizes, .tensor_shape = ntm_tensor_shape, .init = ntm_init, .release = ntm_release};
 

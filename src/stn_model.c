@@ -760,6 +760,28 @@ GL_API int gl_stn_transform(void *mp, float *theta, float *output, const float *
     return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
 }
 
+/* The tensors' shapes, as the PyTorch STN tutorial's Net holds them (conv (O, C, K, K), linear
+ * (O, I), biases (O)). */
+static void stn_tensor_shape(const gl_model *base, int i, int *nd, uint64_t *d) {
+    const stn_model *m = (const stn_model *)base;
+    uint64_t o = 0, c = 0, k = 0, in = 0;
+    switch (i) {
+    case P_LC1W: case P_LC1B: o = (uint64_t)m->lc1; c = 1; k = (uint64_t)m->lk1; break;
+    case P_LC2W: case P_LC2B: o = (uint64_t)m->lc2; c = (uint64_t)m->lc1; k = (uint64_t)m->lk2; break;
+    case P_C1W: case P_C1B: o = (uint64_t)m->c1; c = 1; k = (uint64_t)m->k1; break;
+    case P_C2W: case P_C2B: o = (uint64_t)m->c2; c = (uint64_t)m->c1; k = (uint64_t)m->k2; break;
+    case P_LF1W: case P_LF1B: o = (uint64_t)m->lfc; in = (uint64_t)m->lg.flat; break;
+    case P_LF2W: case P_LF2B: o = (uint64_t)m->T; in = (uint64_t)m->lfc; break;
+    case P_F1W: case P_F1B: o = (uint64_t)m->fc; in = (uint64_t)m->cg.flat; break;
+    default: o = (uint64_t)m->classes; in = (uint64_t)m->fc; break;
+    }
+    int bias = i % 2 == 1; /* every weight is followed by its bias (P_* order) */
+    d[0] = o;
+    if (bias) *nd = 1;
+    else if (k) { *nd = 4; d[1] = c; d[2] = k; d[3] = k; }
+    else { *nd = 2; d[1] = in; }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* The model type (model.h): create, load, save, free and the optimiser are generic. */
 
@@ -767,5 +789,5 @@ const gl_model_type gl_stn_type = {
     .kind = GL_KIND_STN, .name = "stn", .fields = stn_fields, .nfields = STN_NCONFIG, .min_config = CF_DROPOUT,
     .seed_field = CF_SEED, .opt = {CF_OPTIMIZER, CF_LR, CF_MOMENTUM, CF_WD, CF_CLIP, CF_BETA1, CF_BETA2}, .size = sizeof(stn_model),
     .ntensors = P_COUNT, .tensor_names = stn_tensor_names, .configure = stn_configure,
-    .tensor_sizes = stn_tensor_sizes, .init = stn_init, .release = stn_release};
+    .tensor_sizes = stn_tensor_sizes, .tensor_shape = stn_tensor_shape, .init = stn_init, .release = stn_release};
 

@@ -1,4 +1,4 @@
-import type { TrainForResult } from './model.js';
+import type { TrainForResult, SaveOptions } from './model.js';
 // <generated from the C schema by scripts/gen_types.js: do not edit by hand>
 /** Options of g.createDRAW; every one is optional. Declared in the C core's schema (g.schema.DRAW). */
 export interface DRAWOptions {
@@ -91,8 +91,8 @@ export declare class DRAWModel {
     nextBatch: (step: number) => Float32Array,
     onStep?: (result: DRAWLoss & { gradNorm: number }, step: number) => void,
   ): TrainForResult<DRAWLoss & { gradNorm: number }>;
-  /** The weights in the versioned format (float16 storage with { float16: true }). */
-  save(options?: { float16?: boolean }): Uint8Array;
+  /** The weights and configuration: glimpse format (optionally float16 or a checkpoint) or safetensors (SaveOptions). */
+  save(options?: SaveOptions): Uint8Array;
   /** Release the wasm memory (idempotent; later calls throw). */
   free(): void;
   [Symbol.dispose](): void;
@@ -100,7 +100,7 @@ export declare class DRAWModel {
 
 export interface DRAWConstructors {
   createDRAW(options?: DRAWOptions): DRAWModel;
-  /** A model from the bytes of save(); malformed bytes throw an Error. */
+  /** A model from the bytes of save() (either format) or a safetensors file written elsewhere; malformed bytes throw an Error. */
   loadDRAW(bytes: Uint8Array): DRAWModel;
 }
 

@@ -24,7 +24,7 @@ export type {
   DistortFunction,
 } from './data.js';
 export { loadMnist, parseIdx, loadIdx } from './data.js';
-export type { TrainForResult, SchemaOption } from './model.js';
+export type { TrainForResult, SchemaOption, SaveOptions } from './model.js';
 export type { AffineControls } from './stn.js';
 import type { SchemaOption } from './model.js';
 import type { STNOptions } from './stn_model.js';

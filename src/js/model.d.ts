@@ -33,3 +33,17 @@ export interface SchemaOption {
     doc: string;
   }[];
 }
+
+/** What model.save() writes. */
+export interface SaveOptions {
+  /**
+   * 'glimpse' (default): this library's versioned weights format, with the configuration.
+   * 'safetensors': the Hugging Face safetensors format PyTorch reads with safetensors.torch.load_file
+   * (float32 tensors named and shaped as in PyTorch; the configuration in __metadata__).
+   */
+  format?: 'glimpse' | 'safetensors';
+  /** Half-size float16 parameters ('glimpse' format only). */
+  float16?: boolean;
+  /** A checkpoint: float32 parameters, the step count, the training stream and the optimiser moments, so training resumes bit-identically ('glimpse' format only). */
+  optimizer?: boolean;
+}

@@ -225,17 +225,21 @@ export class WasmModel {
    * Serialise the model (Uint8Array, see src/weights.h): the weights and configuration; with
    * { float16: true } half-size parameters; with { optimizer: true } a checkpoint: float32
    * parameters plus the optimiser's moments, step count and the training stream, from which
-   * training resumes bit-identically. Either loads with the matching g.load<Model>(bytes).
+   * training resumes bit-identically; with { format: 'safetensors' } a safetensors file (float32
+   * tensors named as the model's tensor names, the configuration in its metadata; for the STN the
+   * PyTorch STN tutorial's state_dict). Every kind loads with the matching g.load<Model>(bytes).
    */
   save(options) {
     const ptr = this.ptr;
     const x = this._core.x;
     const P = `${this._name}.save options`;
-    const o = v.options(P, options, ['float16', 'optimizer']);
+    const o = v.options(P, options, ['float16', 'optimizer', 'format']);
     const f16 = v.bool(`${P}.float16`, o.float16, false);
     const checkpoint = v.bool(`${P}.optimizer`, o.optimizer, false);
+    const st = v.oneOf(`${P}.format`, o.format, ['glimpse', 'safetensors'], 'glimpse') === 'safetensors';
     if (f16 && checkpoint) throw new RangeError(`${P}: a checkpoint (optimizer: true) holds float32 parameters; float16 is for weights only`);
-    const flags = (f16 ? 1 : 0) | (checkpoint ? 2 : 0);
+    if (st && (f16 || checkpoint)) throw new RangeError(`${P}: format 'safetensors' holds float32 weights only (no float16, no optimizer state)`);
+    const flags = (f16 ? 1 : 0) | (checkpoint ? 2 : 0) | (st ? 4 : 0);
     const n = x.gl_model_save_size(ptr, flags);
     return this._core.scoped((s) => {
       const p = s.putBytes(new Uint8Array(n));

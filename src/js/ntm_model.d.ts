@@ -1,4 +1,4 @@
-import type { TrainForResult } from './model.js';
+import type { TrainForResult, SaveOptions } from './model.js';
 // <generated from the C schema by scripts/gen_types.js: do not edit by hand>
 /** Options of g.createNTM; every one is optional. Declared in the C core's schema (g.schema.NTM). */
 export interface NTMOptions {
@@ -112,8 +112,8 @@ export interface NTMModel {
     nextBatch: (step: number) => CopyTaskOptions,
     onStep?: (result: TrainCopyResult, step: number) => void,
   ): TrainForResult<TrainCopyResult>;
-  /** The weights in the versioned format (float32, or float16 with { float16: true }). */
-  save(options?: { float16?: boolean }): Uint8Array;
+  /** The weights and configuration: glimpse format (optionally float16 or a checkpoint) or safetensors (SaveOptions). */
+  save(options?: SaveOptions): Uint8Array;
   /** Release the wasm memory. Idempotent; any later call throws. */
   free(): void;
   [Symbol.dispose](): void;
@@ -121,7 +121,7 @@ export interface NTMModel {
 
 export interface NtmModelFactory {
   createNTM(options?: NTMOptions): NTMModel;
-  /** A model from the bytes of model.save(); malformed bytes throw an Error. */
+  /** A model from the bytes of model.save() (either format) or a safetensors file written elsewhere; malformed bytes throw an Error. */
   loadNTM(bytes: Uint8Array): NTMModel;
 }
 

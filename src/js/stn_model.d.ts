@@ -1,5 +1,5 @@
 // Type declarations for src/js/stn_model.js: the Spatial Transformer Network classifier.
-import type { TrainForResult } from './model.js';
+import type { TrainForResult, SaveOptions } from './model.js';
 
 // <generated from the C schema by scripts/gen_types.js: do not edit by hand>
 /** Options of g.createSTN; every one is optional. Declared in the C core's schema (g.schema.STN). */
@@ -110,8 +110,8 @@ export interface STNModel {
   transform(images: Float32Array): { theta: Float32Array; output: Float32Array };
   /** Mean cross-entropy and accuracy over a labelled set, no update. */
   evaluate(images: Float32Array, labels: Uint8Array | Int32Array | number[]): { loss: number; accuracy: number };
-  /** The weights and configuration in the versioned weights format; float16: half-size file. */
-  save(options?: { float16?: boolean }): Uint8Array;
+  /** The weights and configuration: glimpse format (optionally float16 or a checkpoint) or safetensors (SaveOptions). */
+  save(options?: SaveOptions): Uint8Array;
   /**
    * Train for about `ms` ms of wall clock (at least one step) on nextBatch(step) = { images, labels };
    * onStep(result, step) after each step.
@@ -129,6 +129,6 @@ export interface STNModel {
 export interface STNConstructors {
   /** A new STN classifier: by default the PyTorch STN tutorial's architecture adapted to the input size. */
   createSTN(options?: STNOptions): STNModel;
-  /** A model from the bytes of model.save(); malformed bytes throw an Error. */
+  /** A model from the bytes of model.save() (either format) or a safetensors file written elsewhere; malformed bytes throw an Error. */
   loadSTN(bytes: Uint8Array): STNModel;
 }

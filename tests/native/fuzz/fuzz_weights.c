@@ -6,11 +6,15 @@
  *               never get past it and the checks behind it would go unexplored)
  *   mode bit 1: rewrite the nparams header field to what the length implies (so the length check
  *               passes and the model-specific config checks are reached)
+ *   mode bit 2: safetensors: the rest is the JSON header, a NUL byte, then the tensor data, and the
+ *               8-byte header length is prepended (so mutations of the JSON text keep a consistent
+ *               length and reach the header parser and the shape checks); bits 0 and 1 are ignored
  * Checks (any violation aborts, which libFuzzer reports as a crash; ASan/UBSan catch the rest):
  *   - gl_weights_parse and every loader return GL_OK or an error code; on error *out stays NULL
  *   - a parsed header is consistent with the length (the length equals what the header implies)
- *   - a loaded model runs one small forward pass (STN predict, DRAW loss, NTM copy), saves, and
- *     its saved bytes load again; everything loaded is freed (LeakSanitizer checks at exit)
+ *   - a loaded model runs one small forward pass (STN predict, DRAW loss, NTM copy), saves in every
+ *     form (float32, float16, checkpoint, safetensors), and its saved bytes load again; everything
+ *     loaded is freed (LeakSanitizer checks at exit)
  * Build and run: scripts/fuzz.sh (kept out of the glob build.sh compiles, on purpose).
  */
 #include <stdint.h>
@@ -90,18 +94,19 @@ static void try_loader(const loader *L, const uint8_t *b, size_t len) {
     }
     if (!m) die("load returned GL_OK and a NULL model", rc);
     run_model(L, m);
-    /* An accepted file's model saves, and what it saves loads again. */
-    for (int f16 = 0; f16 < 2; f16++) {
-        size_t n = gl_model_save_size(m, f16);
-        if (n < HEADER + 4) die("save_size too small", (int)n);
+    /* An accepted file's model saves in every form, and what it saves loads again. */
+    static const int forms[] = {0, GL_SAVE_F16, GL_SAVE_CHECKPOINT, GL_SAVE_SAFETENSORS};
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+        size_t n = gl_model_save_size(m, forms[f]);
+        if (n < 9) die("save_size too small", (int)n);
         uint8_t *out = malloc(n);
-        int src = gl_model_save(m, out, n, f16);
+        int src = gl_model_save(m, out, n, forms[f]);
         if (src == GL_OK) {
             void *m2 = NULL;
             int lrc = gl_model_load(&m2, (int)L->kind, out, n);
             if (lrc != GL_OK) die("a saved model does not load again", lrc);
             gl_model_free(m2);
-        } else if (!(f16 && src == GL_ENUMERIC)) { /* float16 may overflow: refused, fine */
+        } else if (!(forms[f] == GL_SAVE_F16 && src == GL_ENUMERIC)) { /* float16 may overflow: refused, fine */
             die("save of a loaded model failed", src);
         }
         free(out);
@@ -114,9 +119,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t mode = data[0];
     size_t len = size - 1;
     /* A copy of exactly len bytes, so ASan sees any read past the end. */
-    uint8_t *b = malloc(len ? len : 1);
-    memcpy(b, data + 1, len);
-    if ((mode & 2) && len >= HEADER + 4) {
+    uint8_t *b;
+    if (mode & 4) { /* safetensors: 8-byte length of the JSON before the first NUL, JSON, data */
+        const uint8_t *rest = data + 1, *nul = memchr(rest, 0, len);
+        size_t hlen = nul ? (size_t)(nul - rest) : len, dlen = nul ? len - hlen - 1 : 0;
+        len = 8 + hlen + dlen;
+        b = malloc(len);
+        for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+        memcpy(b + 8, rest, hlen);
+        if (dlen) memcpy(b + 8 + hlen, nul + 1, dlen);
+    } else {
+        b = malloc(len ? len : 1);
+        memcpy(b, data + 1, len);
+    }
+    if ((mode & 4) == 0 && (mode & 2) && len >= HEADER + 4) {
         uint32_t nconfig = get_u32(b + 16), dtype = get_u32(b + 12);
         size_t per = dtype == GL_DTYPE_F16 ? 2 : 4;
         if (nconfig <= GL_WEIGHTS_MAX_CONFIG && len >= HEADER + 4u * nconfig + 4) {
@@ -124,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             put_u32(b + 20, (uint32_t)(rest / per));
         }
     }
-    if ((mode & 1) && len >= 4) put_u32(b + len - 4, gl_crc32(b, len - 4));
+    if ((mode & 4) == 0 && (mode & 1) && len >= 4) put_u32(b + len - 4, gl_crc32(b, len - 4));
 
     static const uint32_t kinds[] = {GL_KIND_STN, GL_KIND_DRAW, GL_KIND_NTM, 0, 4, 0xFFFFFFFFu};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
