@@ -15,7 +15,7 @@ test('npm pack → install into an empty folder → import works', { timeout: 18
     const info = JSON.parse(out)[0];
     const files = info.files.map((f) => f.path);
     t.diagnostic(`tarball ${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB`);
-    for (const f of ['package.json', 'src/js/index.js', 'src/js/index.d.ts', 'dist/glimpse-simd.wasm', 'dist/glimpse-scalar.wasm']) {
+    for (const f of ['package.json', 'src/js/index.js', 'src/js/index.d.ts', 'dist/glimpse-simd.wasm', 'dist/glimpse-scalar.wasm', 'src/js/tfjs.js', 'src/js/tfjs.d.ts']) {
       assert.ok(files.includes(f), `tarball lacks ${f}`);
     }
     assert.ok(!files.some((f) => f.startsWith('tests/') || f.startsWith('node_modules/')), 'tarball ships tests or node_modules');
@@ -43,6 +43,17 @@ test('npm pack → install into an empty folder → import works', { timeout: 18
     assert.deepEqual(res.a.map((v) => Math.round(v * 1e4) / 1e4), expected);
     assert.deepEqual(res.b, res.a);
     assert.ok(readdirSync(join(app, 'node_modules', 'glimpse-wasm', 'dist')).includes('glimpse-simd.wasm'));
+    // glimpse-wasm/tfjs resolves without TF.js installed (an optional peer, never installed with the
+    // package) and says what it needs when called without it.
+    assert.ok(!readdirSync(join(app, 'node_modules')).includes('@tensorflow'), 'TF.js came with the package');
+    const tfjsScript = `
+      import { load } from 'glimpse-wasm';
+      import { tfjsOps } from 'glimpse-wasm/tfjs';
+      const g = await load();
+      try { tfjsOps(g, undefined); console.log('no error'); } catch (e) { console.log(e.name + ': ' + e.message); }
+    `;
+    const said = execFileSync('node', ['--input-type=module', '-e', tfjsScript], { cwd: app, encoding: 'utf8' });
+    assert.match(said, /^TypeError: tfjsOps: tf must be the @tensorflow\/tfjs/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

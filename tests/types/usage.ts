@@ -1,5 +1,8 @@
 // Type-checked (never run) by tests/types.test.js: every public name of the package as a user
 // would write it. A declaration that drifts from the API breaks this file.
+// tfjs-core's own declarations (for glimpse-wasm/tfjs below) use the global Long of @types/long,
+// which tsconfig's "types": [] leaves out.
+/// <reference types="long" />
 import { load, loadMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
 import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted } from 'glimpse-wasm';
 
@@ -93,4 +96,24 @@ export async function usage(): Promise<void> {
   void nth; void why;
   gt.close();
   await load({ threads: 'auto' });
+}
+
+// glimpse-wasm/tfjs: the only entry that refers to TF.js types (type-only, from @tensorflow/tfjs-core).
+import { tfjsOps } from 'glimpse-wasm/tfjs';
+import type { TfjsOps, TfjsSampleOptions } from 'glimpse-wasm/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+
+export async function usageTfjs(): Promise<void> {
+  const g: Glimpse = await load();
+  const ops: TfjsOps = tfjsOps(g, tf);
+  const theta = tf.variable(tf.tensor3d([[[1, 0, 0], [0, 1, 0]]]));
+  const image: tf.Tensor4D = tf.zeros([1, 1, 28, 28]);
+  const grid: tf.Tensor4D = ops.affineGrid(theta, [1, 1, 14, 14], { alignCorners: false });
+  const opts: TfjsSampleOptions = { padding: 'border', mode: 'bilinear' };
+  const glimpse: tf.Tensor4D = ops.gridSample(image, grid, opts);
+  const dTheta: tf.Tensor = tf.grad((t: tf.Tensor) => tf.sum(ops.gridSample(image, ops.affineGrid(t, [1, 1, 14, 14]))))(theta);
+  const [dImage, dGrid] = tf.grads((x: tf.Tensor, gr: tf.Tensor) => tf.sum(ops.gridSample(x, gr)))([image, grid]);
+  const optimizer = tf.train.adam(1e-3);
+  optimizer.minimize(() => tf.sum(ops.gridSample(image, ops.affineGrid(theta, [1, 1, 14, 14]))));
+  tf.dispose([glimpse, dTheta, dImage, dGrid]);
 }
