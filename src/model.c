@@ -191,8 +191,8 @@ GL_API int gl_model_load(void **out, int kind, const uint8_t *bytes, size_t len)
     if (!bytes) return gl_fail(GL_EFORMAT, "%s load: no bytes", t->name);
     /* safetensors: an 8-byte length, then the JSON header's '{' (the weights format starts "GLMW") */
     if (len >= 9 && memcmp(bytes, "GLMW", 4) != 0 && bytes[8] == '{') return load_safetensors(out, t, bytes, len);
-    if (len < 4 || memcmp(bytes, "GLMW", 4) != 0)
-        return gl_fail(GL_EFORMAT, "%s load: neither glimpse-wasm weights (they start \"GLMW\") nor safetensors "
+    if (len >= 9 && memcmp(bytes, "GLMW", 4) != 0)
+        return gl_fail(GL_EFORMAT, "%s load: bad magic: neither glimpse-wasm weights (they start \"GLMW\") nor safetensors "
                        "(an 8-byte header length, then the JSON header's '{')", t->name);
     gl_weights_header h;
     int err = gl_weights_parse(&h, bytes, len, t->kind);

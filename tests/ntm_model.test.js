@@ -94,6 +94,13 @@ test('copy(): shapes, probabilities and normalised weightings', () => {
   const r2 = m2.copy(randomBits(4, 3 * 8), 3);
   assert.equal(r2.readWeights.length, 7 * 2 * 16);
   assert.equal(r2.writeWeights.length, 7 * 2 * 16);
+  // Longer than the memory's 16 rows: it runs, and says the sequence cannot fit
+  assert.equal(r.warning, '');
+  const long = m2.copy(randomBits(5, 17 * 8), 17, { traces: false });
+  assert.match(long.warning, /length 17 is longer than the memory's 16 rows/);
+  assert.equal(m2.copy(randomBits(5, 16 * 8), 16, { traces: false }).warning, '');
+  assert.match(m2.evaluateCopy({ minLength: 10, maxLength: 20, count: 2, batch: 2 }).warning, /length 20 .* 16 rows/);
+  assert.equal(m2.evaluateCopy({ maxLength: 16, count: 2, batch: 2 }).warning, '');
   m.free();
   m2.free();
 });

@@ -184,6 +184,15 @@ test('argument validation names the argument; use after free throws; free is ide
   const nan = new Float32Array(PIX);
   nan[5] = NaN;
   assert.throws(() => m.predict(nan), (e) => e instanceof RangeError && /images\[5\]/.test(e.message));
+  // ×255 pixels: refused by training (as DRAW and NTM do), weights untouched; predict takes any finite value
+  const before = m.save();
+  const scaled = new Float32Array(PIX).fill(0.5);
+  scaled[300] = 255;
+  assert.throws(() => m.trainBatch(scaled, [1]), (e) => e instanceof RangeError && /images\[300\] must be a pixel value in \[0, 1\], got 255/.test(e.message));
+  scaled[300] = -0.01;
+  assert.throws(() => m.trainBatch(scaled, [1]), (e) => e instanceof RangeError && /images\[300\]/.test(e.message));
+  assert.deepEqual(m.save(), before, 'refused batches leave the weights alone');
+  assert.equal(m.predict(scaled).labels.length, 1);
   assert.throws(() => { m.learningRate = 0; }, (e) => e instanceof RangeError && /learningRate/.test(e.message));
   m.learningRate = 0.05;
   assert.equal(m.learningRate, 0.05); // shown as the shortest decimal of the float32 the core stores

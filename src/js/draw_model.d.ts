@@ -59,7 +59,9 @@ export interface DRAWLoss {
 }
 
 /** A DRAW model (Gregor et al. 2015) whose weights live in wasm memory. */
-export declare class DRAWModel {
+export interface DRAWModel {
+  /** The model kind: 'DRAW'. */
+  readonly kind: 'DRAW';
   /** The full configuration. */
   readonly config: DRAWConfig;
   /** Number of glimpses T. */

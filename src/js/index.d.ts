@@ -14,6 +14,8 @@ export type { DRAWOptions, DRAWLoss, DRAWModel } from './draw_model.js';
 export type { NTMOptions, NTMConfig, NTMModel, CopyTaskOptions, CopyStats, TrainCopyResult, CopyResult } from './ntm_model.js';
 export type {
   Mnist,
+  StandardMnist,
+  UrlLike,
   MnistSplit,
   LoadMnistOptions,
   Idx,
@@ -23,7 +25,7 @@ export type {
   Distorted,
   DistortFunction,
 } from './data.js';
-export { loadMnist, parseIdx, loadIdx } from './data.js';
+export { loadMnist, loadStandardMnist, parseIdx, loadIdx } from './data.js';
 export type { TrainForResult, SchemaOption, SaveOptions } from './model.js';
 export type { AffineControls } from './stn.js';
 import type { SchemaOption } from './model.js';
@@ -77,6 +79,8 @@ export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFact
   pretrained(name: 'stn-mnist'): Promise<STNModel>;
   pretrained(name: 'draw-mnist'): Promise<DRAWModel>;
   pretrained(name: 'ntm-copy'): Promise<NTMModel>;
+  /** For a name only known as a PretrainedName (e.g. from a list): narrow the result with its .kind. */
+  pretrained(name: PretrainedName): Promise<STNModel | DRAWModel | NTMModel>;
   /** Bytes of wasm memory currently reserved by this instance. */
   memoryBytes(): number;
 }

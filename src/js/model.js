@@ -183,6 +183,8 @@ export class WasmModel {
     this._ptr = ptr;
     this._schema = schema;
     this._name = this.constructor.label;
+    /** 'STN', 'DRAW' or 'NTM' (narrows the union g.pretrained(name) returns for a PretrainedName). */
+    this.kind = this._name;
     const n = schema.fields.length;
     const words = core.scoped((s) => {
       const p = s.zeros(n);

@@ -84,10 +84,14 @@ export interface CopyResult extends CopyStats {
   memory: Float32Array | null;
   /** 2·length + 1: the inputs, the delimiter, then the blank output steps. */
   steps: number;
+  /** '' unless length exceeds the memory's R rows: then a sentence saying the sequence cannot fit (the run still happens). */
+  warning: string;
 }
 
 /** A Neural Turing Machine (Graves et al. 2014) that learns the copy task in wasm. */
 export interface NTMModel {
+  /** The model kind: 'NTM'. */
+  readonly kind: 'NTM';
   readonly config: Readonly<NTMConfig>;
   readonly bits: number;
   /** [R, C] */
@@ -103,7 +107,7 @@ export interface NTMModel {
   /** One optimiser step on fresh random copy-task sequences. Throws (weights unchanged) on a non-finite loss. */
   trainCopy(options?: CopyTaskOptions): TrainCopyResult;
   /** Loss and wrong bits on `count` fresh sequences from the stream `seed`, no update. */
-  evaluateCopy(options?: CopyTaskOptions & { count?: number; seed?: number }): CopyStats;
+  evaluateCopy(options?: CopyTaskOptions & { count?: number; seed?: number }): CopyStats & { warning: string };
   /** Run the copy task on one sequence (length×bits, values in [0, 1]). */
   copy(sequence: Float32Array, length: number, options?: { traces?: boolean }): CopyResult;
   /** Train for about `ms` ms of wall clock (at least one step) on trainCopy(nextBatch(step)). */

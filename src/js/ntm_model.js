@@ -59,7 +59,8 @@ export class NTMModel extends WasmModel {
   /**
    * Loss (bits per sequence) and wrong bits per sequence on `count` fresh random sequences drawn
    * from the stream `seed` (independent of training), in batches of `batch`, no update.
-   * @returns {{ loss: number, bitErrors: number }}
+   * warning: '' unless maxLength exceeds the memory's rows R.
+   * @returns {{ loss: number, bitErrors: number, warning: string }}
    */
   evaluateCopy(options) {
     const ptr = this.ptr;
@@ -72,8 +73,14 @@ export class NTMModel extends WasmModel {
       const po = s.zeros(2);
       core.check(core.x.gl_ntm_eval_copy(ptr, po, batch, minLength, maxLength, count, seed), 'NTM evaluateCopy');
       const r = s.get(po, 2);
-      return { loss: r[0], bitErrors: r[1] };
+      return { loss: r[0], bitErrors: r[1], warning: this._lengthWarning(maxLength) };
     });
+  }
+
+  /** '' when sequences of `length` vectors fit the memory's rows, else a sentence saying why the copy must fail. */
+  _lengthWarning(length) {
+    if (length <= this.R) return '';
+    return `length ${length} is longer than the memory's ${this.R} rows: the NTM writes one vector per row, so it overwrites earlier vectors and cannot copy the whole sequence (results are computed anyway)`;
   }
 
   /**
@@ -81,7 +88,8 @@ export class NTMModel extends WasmModel {
    * vectors, the delimiter, then L blank steps: steps = 2·length + 1.
    * output: length×bits probabilities (the output phase); readWeights: steps×R (steps×readHeads×R
    * with several read heads); writeWeights: steps×R (likewise); memory: steps×R×C, the memory after
-   * each step. loss (bits) and bitErrors compare the output with the sequence.
+   * each step. loss (bits) and bitErrors compare the output with the sequence. warning: '' unless
+   * length exceeds the memory's rows R (the sequence cannot fit; the run still happens).
    * options.traces = false skips the three trace arrays (null).
    */
   copy(sequence, length, options) {
@@ -112,6 +120,7 @@ export class NTMModel extends WasmModel {
         steps: T,
         loss: r[0],
         bitErrors: r[1],
+        warning: this._lengthWarning(L),
       };
     });
   }

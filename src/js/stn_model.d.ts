@@ -85,6 +85,8 @@ export interface STNConfig {
 
 /** A Spatial Transformer Network classifier whose weights live in wasm memory. */
 export interface STNModel {
+  /** The model kind: 'STN'. */
+  readonly kind: 'STN';
   readonly config: Readonly<STNConfig>;
   readonly height: number;
   readonly width: number;

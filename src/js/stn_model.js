@@ -20,13 +20,14 @@ export class STNModel extends WasmModel {
   }
 
   /**
-   * One optimiser step on a batch. images: count×height×width in [0, 1]; labels: class ids.
+   * One optimiser step on a batch. images: count×height×width in [0, 1] (a RangeError otherwise:
+   * ×255 pixels would silently wreck the network, as DRAW and NTM refuse them); labels: class ids.
    * Throws an Error (weights unchanged) when the loss or gradient is not finite.
    * @returns {{ loss: number, accuracy: number, gradNorm: number }}
    */
   trainBatch(images, labels) {
     const ptr = this.ptr;
-    const B = this._images('trainBatch', images);
+    const B = this._images('trainBatch', images, { unit: true });
     const lab = v.labels('trainBatch labels', labels, B, this.classes);
     const core = this._core;
     return core.scoped((s) => {
@@ -38,7 +39,8 @@ export class STNModel extends WasmModel {
   }
 
   /**
-   * Class scores without dropout: logits (count×classes, before softmax), probabilities (their
+   * Class scores without dropout (images: any finite values, so that a model imported from
+   * safetensors and trained on normalised pixels can be given them): logits (count×classes, before softmax), probabilities (their
    * softmax per image) and the argmax labels.
    */
   predict(images) {

@@ -3,8 +3,8 @@
 // tfjs-core's own declarations (for glimpse-wasm/tfjs below) use the global Long of @types/long,
 // which tsconfig's "types": [] leaves out.
 /// <reference types="long" />
-import { load, loadMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
-import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted } from 'glimpse-wasm';
+import { load, loadMnist, loadStandardMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
+import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted, PretrainedName, SaveOptions, StandardMnist } from 'glimpse-wasm';
 
 export async function usage(): Promise<void> {
   const ok: boolean = simdSupported();
@@ -88,6 +88,17 @@ export async function usage(): Promise<void> {
   const d2: DRAWModel = await g.pretrained('draw-mnist');
   const n2: NTMModel = await g.pretrained('ntm-copy');
   void s2; void d2; void n2;
+  for (const name of ['stn-mnist', 'draw-mnist', 'ntm-copy'] as const satisfies readonly PretrainedName[]) {
+    const any = await g.pretrained(name);
+    if (any.kind === 'STN') { const acc: number = any.evaluate(new Float32Array(784), [0]).accuracy; void acc; }
+    const saved: Uint8Array = any.save({ format: 'safetensors' });
+    const ckpt: Uint8Array = any.save({ optimizer: true });
+    const opts: SaveOptions = { float16: true };
+    void saved; void ckpt; void any.save(opts);
+  }
+  const std: StandardMnist = await loadStandardMnist({ url: new URL('file:///data/mnist/') });
+  const trainImages: Float32Array = std.train.images;
+  void trainImages;
   const bytes: number = g.memoryBytes();
   void bytes;
   const gt: Glimpse = await load({ threads: 2 });
