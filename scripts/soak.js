@@ -2,15 +2,22 @@
 // soak.js: long-run numerical and memory check of every model that exists (issue 7, "Numerics").
 // Trains each model for a given number of minutes on the wasm-SIMD build, asserting every step's
 // loss (and gradient norm) is finite, and reports loss at the start and end, steps, wasm memory
-// (g.memoryBytes()) after creation, after a warm-up and at the end. Then demonstrates the
+// (g.memoryBytes()) after creation, after a warm-up (10 steps and one evaluation) and at the end
+// (after the final evaluation). Then demonstrates the
 // non-finite refusal: models with an absurd learning rate and no clipping are trained until a step
 // is refused (an Error, the weights unchanged: save() before and after are identical, and the
 // model still predicts finite numbers), and images / sequences holding NaN are refused at the
 // boundary with a RangeError.
 //
-// Usage: node scripts/soak.js [--minutes 2] [--models stn,draw,ntm] [--json FILE] [--scalar]
+// --threads N runs everything on load({ threads: N }) (the threaded build with N threads; refused
+// if the instance gets fewer). With N > 1 it finally re-runs a short fixed sequence of training
+// steps of every model on fresh models in the threaded instance and in a load({ threads: 1 })
+// instance and checks that the losses, gradient norms and weights (save()) are bit-identical.
+//
+// Usage: node scripts/soak.js [--minutes 2] [--models stn,draw,ntm] [--json FILE] [--scalar] [--threads N]
 // Exit status: 1 if any step gave a non-finite loss without being refused, memory grew after the
-// warm-up, a refused step changed the weights, or a NaN input was not a RangeError.
+// warm-up, a refused step changed the weights, a NaN input was not a RangeError, or (--threads)
+// the threaded results differ from the 1-thread ones.
 import { writeFileSync } from 'node:fs';
 import { load, loadMnist } from '../src/js/index.js';
 
@@ -23,15 +30,24 @@ const minutes = Number(opt('minutes', 2));
 const wanted = opt('models', 'stn,draw,ntm').split(',');
 const jsonOut = opt('json', null);
 const simd = !args.includes('--scalar');
+const threads = opt('threads', null) === null ? null : Number(opt('threads'));
 if (!(minutes > 0)) throw new RangeError(`--minutes must be a positive number, got ${opt('minutes')}`);
+if (threads !== null && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`--threads must be a positive integer, got ${opt('threads')}`);
 
-const g = await load({ simd });
+const g = await load(threads === null ? { simd } : { simd, threads });
 const mnist = await loadMnist();
 const PIX = 28 * 28;
 const MiB = (b) => +(b / 2 ** 20).toFixed(1);
 const failures = [];
-const results = { build: g.build, minutesPerModel: minutes, models: {}, refusal: {} };
+const results = { build: g.build, threads: g.threads, minutesPerModel: minutes, models: {}, refusal: {} };
 const log = (s) => process.stdout.write(`${s}\n`);
+if (threads !== null) {
+  log(`instance: ${g.build}, ${g.threads} thread(s)${g.threadsReason ? ` (${g.threadsReason})` : ''}`);
+  if (g.threads !== threads) {
+    log(`FAILED: asked for ${threads} threads, got ${g.threads}: ${g.threadsReason}`);
+    process.exit(1);
+  }
+}
 
 /** Batch b (of size n) of the training images, cycling through the split. */
 function batch(b, n) {
@@ -101,7 +117,12 @@ for (const [name, M] of Object.entries(MODELS)) {
       failures.push(`${name}: step ${i} returned a non-finite loss ${r.loss} / gradient norm ${r.gradNorm}`);
     }
     losses.push(r.loss);
-    if (i === 9) memWarm = g.memoryBytes(); // activations laid out for the batch by now
+    if (i === 9) {
+      // warmed up: the training step's activations are laid out, and one evaluation now lays out
+      // (and copies in) what the final evaluation needs next to them; memory must stay flat after
+      M.evaluate(m);
+      memWarm = g.memoryBytes();
+    }
   }
   const secs = (performance.now() - t0) / 1000;
   const after = M.evaluate(m);
@@ -118,7 +139,7 @@ for (const [name, M] of Object.entries(MODELS)) {
   results.models[name] = res;
   log(`${name}: ${res.steps} steps in ${res.seconds} s (${res.stepsPerSecond}/s), loss ${res.lossFirst} -> ${res.lossLast} (mean of first/last ${w}; min ${res.lossMin}, max ${res.lossMax}), ` +
     `non-finite ${nonFinite}, refused ${refused}; eval ${JSON.stringify(before)} -> ${JSON.stringify(after)}; ` +
-    `memory MiB: ${res.memoryMiB.beforeCreate} before create, ${res.memoryMiB.afterCreate} after, ${res.memoryMiB.afterWarmup} after 10 steps, ${res.memoryMiB.end} at the end`);
+    `memory MiB: ${res.memoryMiB.beforeCreate} before create, ${res.memoryMiB.afterCreate} after, ${res.memoryMiB.afterWarmup} after 10 steps + an evaluation, ${res.memoryMiB.end} at the end`);
   m.free();
 }
 
@@ -238,7 +259,48 @@ for (const [what, f, m] of nanCases) {
 }
 for (const [, , m] of nanCases) m.free();
 
+// ------------------------------------------------------------------------------------------
+// --threads: the same short fixed sequence of steps on fresh models with N threads and with 1 must
+// give bit-identical losses, gradient norms and weights (GL_SHARDS fixed shards: the thread count
+// never changes the numbers).
+const IDENTITY_STEPS = { stn: 8, draw: 4, ntm: 8 };
+if (threads !== null && threads > 1) {
+  const g1 = await load({ simd, threads: 1 });
+  results.threadIdentity = {};
+  const bitsEqual = (a, b) => {
+    const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  };
+  for (const [name, M] of Object.entries(MODELS)) {
+    if (!wanted.includes(name) || !M.exists()) continue;
+    const run = (inst) => {
+      const m = { stn: () => inst.createSTN({ seed: 5 }), draw: () => inst.createDRAW({ seed: 5 }), ntm: () => inst.createNTM({ seed: 5 }) }[name]();
+      const losses = new Float32Array(IDENTITY_STEPS[name]), norms = new Float32Array(IDENTITY_STEPS[name]);
+      for (let i = 0; i < losses.length; i++) {
+        const r = M.step(m, 1000 + i);
+        losses[i] = r.loss;
+        norms[i] = r.gradNorm ?? NaN;
+      }
+      const weights = m.save();
+      m.free();
+      return { losses, norms, weights };
+    };
+    const a = run(g), b = run(g1);
+    const r = {
+      steps: a.losses.length, losses: bitsEqual(a.losses, b.losses), gradNorms: bitsEqual(a.norms, b.norms),
+      weights: bytesEqual(a.weights, b.weights), lossesN: Array.from(a.losses, (x) => +x.toPrecision(6)),
+    };
+    results.threadIdentity[name] = r;
+    const ok = r.losses && r.gradNorms && r.weights;
+    if (!ok) failures.push(`${name}: ${threads} threads vs 1: losses ${r.losses ? 'same' : 'DIFFER'}, gradient norms ${r.gradNorms ? 'same' : 'DIFFER'}, weights ${r.weights ? 'same' : 'DIFFER'}`);
+    log(`${name}, ${r.steps} fixed steps on fresh models, ${threads} threads vs 1: losses ${r.losses ? 'bit-identical' : 'DIFFER'}, ` +
+      `gradient norms ${r.gradNorms ? 'bit-identical' : 'DIFFER'}, weights (${a.weights.length} bytes) ${r.weights ? 'bit-identical' : 'DIFFER'}; losses ${r.lossesN.join(', ')}`);
+  }
+  g1.close();
+}
+
 results.failures = failures;
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);
 log(failures.length ? `FAILED:\n  ${failures.join('\n  ')}` : 'soak: all steps finite, memory stable after warm-up, refusals clean');
+g.close();
 process.exit(failures.length ? 1 : 0);

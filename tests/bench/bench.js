@@ -22,6 +22,7 @@ const SECTIONS = [
   { name: 'ntm-train', file: './ntm_train.js' },
   { name: 'draw-kernels', file: './draw_kernels.js' },
   { name: 'draw-train', file: './draw_train.js' },
+  { name: 'threads', file: './threads.js' },
 ];
 
 const USAGE = `usage: node tests/bench/bench.js [options]
@@ -30,7 +31,8 @@ const USAGE = `usage: node tests/bench/bench.js [options]
   --only a,b        run only these sections (${SECTIONS.map((s) => s.name).join(', ')})
   --runs R          timed runs per measurement (median is reported)
   --min-time S      minimum seconds per timed run
-  --clock C         cpu (default): process CPU time; wall: wall-clock time (for multi-threaded code)
+  --clock C         cpu (default): process CPU time; wall: wall-clock time (for multi-threaded code;
+                    the threads section always times wall-clock)
   --list            list the sections and exit`;
 
 function parseArgs(argv) {

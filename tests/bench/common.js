@@ -86,6 +86,72 @@ export function measure(fn, { warmup, minTime, runs, clock = 'cpu' }) {
   return clock === 'wall' ? summarize(wall, iters, wall, { clock, cpuRuns: cpu }) : summarize(cpu, iters, wall);
 }
 
+/**
+ * measure() for several fns whose times are to be compared (e.g. the same workload on 1 and 2
+ * threads): each fn is warmed up and calibrated as measure() does, then the timed runs alternate
+ * (run r of fns[0], run r of fns[1], ...), so a change in the machine's load during the
+ * measurement reaches all of them alike. Returns one measure() result per fn.
+ */
+export function measureInterleaved(fns, { warmup, minTime, runs, clock = 'cpu' }) {
+  const now = clock === 'wall' ? wallNow : cpuNow;
+  const iters = fns.map((fn) => {
+    let t0 = now();
+    for (let calls = 0; calls < 3 || now() - t0 < warmup; calls++) fn();
+    let k = 1, t = 0;
+    for (;;) {
+      t0 = now();
+      for (let i = 0; i < k; i++) fn();
+      t = now() - t0;
+      if (t >= minTime / 4 || k >= 1 << 30) break;
+      k *= 2;
+    }
+    let n = Math.max(1, Math.ceil((k * minTime) / Math.max(t, 1e-9)));
+    t0 = now();
+    for (let i = 0; i < n; i++) fn();
+    n = Math.max(1, Math.ceil((n * minTime) / Math.max(now() - t0, 1e-9)));
+    return n;
+  });
+  const cpu = fns.map(() => []), wall = fns.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    fns.forEach((fn, f) => {
+      const w0 = performance.now();
+      const c0 = cpuNow();
+      for (let i = 0; i < iters[f]; i++) fn();
+      cpu[f].push((cpuNow() - c0) / iters[f]);
+      wall[f].push((performance.now() - w0) / 1000 / iters[f]);
+    });
+  }
+  return fns.map((_, f) => (clock === 'wall' ? summarize(wall[f], iters[f], wall[f], { clock, cpuRuns: cpu[f] }) : summarize(cpu[f], iters[f], wall[f])));
+}
+
+/** measure() for an async fn (awaited on every call; e.g. onnxruntime-web's session.run): the same protocol and result. */
+export async function measureAsync(fn, { warmup, minTime, runs, clock = 'cpu' }) {
+  const now = clock === 'wall' ? wallNow : cpuNow;
+  let t0 = now();
+  for (let calls = 0; calls < 3 || now() - t0 < warmup; calls++) await fn();
+  let k = 1, t = 0;
+  for (;;) {
+    t0 = now();
+    for (let i = 0; i < k; i++) await fn();
+    t = now() - t0;
+    if (t >= minTime / 4 || k >= 1 << 30) break;
+    k *= 2;
+  }
+  let iters = Math.max(1, Math.ceil((k * minTime) / Math.max(t, 1e-9)));
+  t0 = now();
+  for (let i = 0; i < iters; i++) await fn();
+  iters = Math.max(1, Math.ceil((iters * minTime) / Math.max(now() - t0, 1e-9)));
+  const cpu = [], wall = [];
+  for (let r = 0; r < runs; r++) {
+    const w0 = performance.now();
+    const c0 = cpuNow();
+    for (let i = 0; i < iters; i++) await fn();
+    cpu.push((cpuNow() - c0) / iters);
+    wall.push((performance.now() - w0) / 1000 / iters);
+  }
+  return clock === 'wall' ? summarize(wall, iters, wall, { clock, cpuRuns: cpu }) : summarize(cpu, iters, wall);
+}
+
 /** Median/min/max of seconds-per-call samples on the timing clock (also for helper programs' results). */
 export function summarize(per, iters, wall = null, { clock = 'cpu', cpuRuns = null } = {}) {
   const cpu = clock === 'cpu' ? per : cpuRuns;
