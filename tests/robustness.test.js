@@ -428,7 +428,7 @@ const MODELS = {
   },
   NTM: {
     create: 'createNTM', load: 'loadNTM', opts: NTM_OPTS,
-    api: ['trainCopy', 'copy', 'save', 'free'],
+    api: ['trainCopy', 'copy', 'trainTask', 'evaluateTask', 'runTask', 'taskExample', 'save', 'free'],
     optionKeys: schemaOptionKeys(g.schema.NTM, {
       memory: {
         bad: () => [[[0, 4], 'R'], [[5000, 4], 'R'], [[6, 2000], 'R'], [[6], 'R'], ['6x4', 'T'], [null, 'T'], [[6, 4.5], 'R']]
@@ -518,6 +518,59 @@ function modelSpecs(kind, m) {
     specs.push({
       id: 'NTM.copy', call: (...a) => m.copy(...a),
       args: [seqArg, int('length', 3, 1, 10000, { names: ['length', 'sequence'] }), options('copy options', { traces: true }, { traces: optBool('traces') })],
+    });
+    // the task entry points (a copy model here; the other tasks' option rules: tests/ntm_tasks.test.js)
+    const huge = { batch: 65536, minLength: 10000, maxLength: 10000 };
+    specs.push({
+      id: 'NTM.trainTask', call: (...a) => m.trainTask(...a), mutating: true,
+      args: [options('trainTask options', { batch: 2, minLength: 2, maxLength: 3 }, lens(65536))],
+      extra: [
+        { args: [{ batch: 2, minLength: 5, maxLength: 3 }], cls: 'R', names: ['maxLength', 'minLength'], what: 'maxLength < minLength' },
+        { args: [{ minRepeats: 2 }], cls: 'R', names: ['minRepeats'], what: "repeat-copy's option on a copy model" },
+        { args: [huge], cls: 'R', names: ['batch', 'sequences', 'length'], what: 'batch 65536 × length 10000 (over 1 GiB)' },
+      ],
+    });
+    specs.push({
+      id: 'NTM.evaluateTask', call: (...a) => m.evaluateTask(...a),
+      args: [options('evaluateTask options', { batch: 2, minLength: 2, maxLength: 3, count: 2, seed: 1 },
+        { ...lens(65536), count: optInt('count', 1, 1 << 24), seed: optInt('seed', 0, 0xffffffff) })],
+      extra: [{ args: [{ ...huge, count: 65536 }], cls: 'R', names: ['batch', 'sequences', 'length'], what: 'over 1 GiB' }],
+    });
+    const exOpts = () => options('taskExample options', { seed: 1, minLength: 2, maxLength: 3 },
+      { seed: optInt('seed', 0, 0xffffffff), minLength: optInt('minLength', 1, 10000), maxLength: optInt('maxLength', 1, 10000) });
+    specs.push({ id: 'NTM.taskExample', call: (...a) => m.taskExample(...a), args: [exOpts()] });
+    const ex = m.taskExample({ seed: 3, minLength: 3, maxLength: 3 });
+    const Ix = m.inputWidth;
+    const withInput = (input, what, cls = 'R') => bad({ ...ex, input }, cls, ['input'], what);
+    const broken = (edit, what) => {
+      const a = ex.input.slice();
+      edit(a);
+      return withInput(a, what);
+    };
+    const exampleArg = {
+      name: 'example',
+      valid: ex,
+      bad: () => [
+        ...notTyped(['example']).filter((b) => typeof b.v !== 'object' || b.v === null),
+        bad([ex.input], 'T', ['example'], 'an array'), bad(ex.input, 'T', ['example'], 'a Float32Array'),
+        bad({ ...ex, bogusKey: 1 }, 'R', ['bogusKey'], 'unknown key'),
+        ...['x', null, 3, [0, 1]].map((v) => withInput(v, `input ${show(v)}`, 'T')),
+        withInput(new Float64Array(ex.input.length), 'input Float64Array', 'T'),
+        withInput(new Float32Array(ex.input.length + 1), 'input of steps×width + 1 floats'),
+        withInput(new Float32Array(0), 'an empty input'),
+        broken((a) => { a[5] = NaN; }, 'a NaN in the input'),
+        broken((a) => { a[1] = 2; }, 'a bit 2'),
+        broken((a) => { a[3 * Ix + m.bits] = 0; }, 'no delimiter'),
+        broken((a) => { a[5 * Ix] = 1; }, 'a bit in the output phase'),
+        withInput(ex.input.slice(0, ex.input.length - Ix), 'one step short'),
+        bad({ seed: -1 }, 'R', ['seed'], 'the options of an example: seed -1'),
+        bad({ minLength: 0 }, 'R', ['minLength'], 'the options of an example: minLength 0'),
+        bad({ itemLength: 2 }, 'R', ['itemLength'], "the options of an example: recall's itemLength"),
+      ],
+    };
+    specs.push({
+      id: 'NTM.runTask', call: (...a) => m.runTask(...a),
+      args: [exampleArg, options('runTask options', { traces: true }, { traces: optBool('traces') })],
     });
   }
   // trainFor: one step at ms 0; what nextBatch returns goes through the model's own checks

@@ -115,6 +115,32 @@ test('NTM training (LSTM with 2+2 heads, feed-forward) and evaluation are bit-id
   });
 });
 
+test('NTM tasks (repeat copy, recall with 2+1 heads, sort with a feed-forward 4+4-head controller, N-grams, the LSTM baseline): training, evaluation and runs are bit-identical with 1, 2 and 3 threads', async (t) => {
+  const cases = [
+    ['repeat-copy', { bits: 3 }, { maxLength: 3, maxRepeats: 3 }],
+    ['recall', { bits: 3, heads: { read: 2, write: 1 } }, { maxItems: 4, itemLength: 2 }],
+    ['sort', { bits: 3, controllerType: 'feedforward', heads: 4 }, { length: 6, outputLength: 4 }],
+    ['ngrams', {}, { length: 40 }],
+    ['copy', { bits: 4, architecture: 'lstm' }, { maxLength: 6 }],
+  ];
+  await acrossThreads(t, (g) => {
+    const out = {};
+    for (const [task, opts, topts] of cases) {
+      const name = `${task}${opts.architecture ? ' lstm' : ''}`;
+      const m = g.createNTM({ memory: [16, 6], controller: 24, seed: 3, task, ...opts });
+      out[`${name} losses`] = Float32Array.from({ length: 3 }, () => m.trainTask({ batch: 11, ...topts }).loss);
+      out[`${name} weights`] = m.save();
+      const e = m.evaluateTask({ count: 23, batch: 5, seed: 4, ...topts });
+      out[`${name} eval`] = Float32Array.of(e.loss, e.bitErrorsPerSequence, e.wrongSequences, e.bayesLoss ?? 0);
+      const r = m.runTask({ seed: 6, ...topts });
+      out[`${name} run`] = r.output;
+      if (r.memory) out[`${name} memory`] = r.memory;
+      m.free();
+    }
+    return out;
+  });
+});
+
 test('the parallel kernels (sampler, affine grid, DRAW read/write, NTM batched addressing) are bit-identical with 1, 2 and 3 threads', async (t) => {
   const r = rng(7);
   const N = 37, C = 3, H = 28, W = 28, Ho = 20, Wo = 24;

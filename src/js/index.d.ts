@@ -11,7 +11,7 @@ export type { DrawKernels, DrawSize } from './draw.js';
 export type { NtmKernels, NtmSize, NtmAddressParams, NtmAddressGradients } from './ntm.js';
 export type { STNOptions, STNConfig, STNModel } from './stn_model.js';
 export type { DRAWOptions, DRAWLoss, DRAWModel } from './draw_model.js';
-export type { NTMOptions, NTMConfig, NTMModel, CopyTaskOptions, CopyStats, TrainCopyResult, CopyResult } from './ntm_model.js';
+export type { NTMOptions, NTMConfig, NTMModel, CopyTaskOptions, CopyStats, TrainCopyResult, CopyResult, NTMTask, TaskOptions, TaskSizes, TrainTaskResult, EvaluateTaskResult, TaskExample, RunTaskResult } from './ntm_model.js';
 export type {
   Mnist,
   StandardMnist,

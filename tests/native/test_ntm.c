@@ -4,13 +4,19 @@
  *   2. finite-difference checks of read/write backward (every input) and of address backward
  *      (every input, batched, away from the kinks);
  *   3. finiteness at extremes (beta = 1000, gamma = 50, zero memory row, zero key, g = 0 with a
- *      zero prev) and argument errors.
+ *      zero prev) and argument errors;
+ *   4. the task generators of src/ntm_tasks.c (natively, so ASan / UBSan see the parsers): for every
+ *      task, seeds and sizes, the example has gl_task_steps steps, its mask counts the output phase,
+ *      re-parsing its input gives the same target, mask and sizes, a broken input is refused, and
+ *      the N-gram Bayes cost is finite and below one bit per prediction on average.
  * Exit status: the number of failures (0 = pass). Built by ./build.sh as build/native/test_ntm
  * (SSE branch) and build/native-scalar/test_ntm (scalar branch).
  */
 #include "common.h"
 #include "glimpse.h"
 #include "ntm.h"
+#include "ntm_tasks.h"
+#include "rng.h"
 #include "simd.h"
 
 #include <string.h>
@@ -354,8 +360,76 @@ static void test_extremes(test_rng *r) {
     free(w); free(cache); free(dw); free_addr(&a);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* 4. task generators */
+
+static void test_tasks(void) {
+    const int bits = 5;
+    double bayes = 0.0;
+    int nbayes = 0;
+    for (int task = 0; task < GL_TASK_COUNT; task++) {
+        gl_task_opts o;
+        gl_task_default_opts(task, &o);
+        o.max_items = 9;
+        CHECK(gl_task_check("test", task, &o) == GL_OK, "task %d: default options refused: %s", task, gl_last_error());
+        int b = task == GL_TASK_NGRAMS ? 1 : bits, Ix, Y;
+        gl_task_widths(task, b, &Ix, &Y);
+        for (uint32_t seed = 0; seed < 300; seed++) {
+            gl_rng r;
+            gl_rng_seed(&r, seed, 3);
+            gl_task_sizes s, p;
+            gl_task_draw(task, &o, &r, &s);
+            int T = gl_task_steps(task, &s), q;
+            float *x = alloc((size_t)T * Ix), *y = alloc((size_t)T * Y), *m = alloc(T);
+            float *y2 = alloc((size_t)T * Y), *m2 = alloc(T);
+            gl_task_example(task, b, &s, &r, x, (size_t)Ix, y, (size_t)Y);
+            gl_task_mask(task, &s, m);
+            int rc = gl_task_target("test", task, b, T, x, (size_t)Ix, y2, (size_t)Y, m2, &p, &q);
+            CHECK(rc == GL_OK, "task %d seed %u: its own input refused: %s", task, seed, gl_last_error());
+            CHECK(!memcmp(y, y2, (size_t)T * Y * sizeof(float)) && !memcmp(m, m2, (size_t)T * sizeof(float)) &&
+                      !memcmp(&s, &p, sizeof s),
+                  "task %d seed %u: re-parsed target, mask or sizes differ", task, seed);
+            int out = 0;
+            for (int t = 0; t < T; t++) out += m[t] == 1.0f;
+            int want = task == GL_TASK_COPY ? s.length : task == GL_TASK_REPEAT_COPY ? s.length * s.repeats + 1
+                     : task == GL_TASK_RECALL ? s.item_length : task == GL_TASK_SORT ? s.out_length : T - 1;
+            CHECK(out == want, "task %d seed %u: %d output steps, expected %d", task, seed, out, want);
+            CHECK((task == GL_TASK_RECALL) == (q >= 0), "task %d: query %d", task, q);
+            /* one step short (sort and N-grams: a valid shorter example), or a marker / bit out of place: refused */
+            int shorter = gl_task_target("test", task, b, T - 1, x, (size_t)Ix, NULL, 0, NULL, NULL, NULL);
+            CHECK(shorter == (task == GL_TASK_SORT || task == GL_TASK_NGRAMS ? GL_OK : GL_EINVAL),
+                  "task %d seed %u: an input one step short gave %d", task, seed, shorter);
+            x[(size_t)(T - 1) * Ix] = task == GL_TASK_NGRAMS ? 0.5f : 1.0f;
+            CHECK(gl_task_target("test", task, b, T, x, (size_t)Ix, NULL, 0, NULL, NULL, NULL) == GL_EINVAL,
+                  "task %d seed %u: a bit in the last step accepted", task, seed);
+            if (task == GL_TASK_NGRAMS) {
+                x[(size_t)(T - 1) * Ix] = 0.0f;
+                double c = gl_task_ngrams_bayes(T, x, 1, NULL);
+                CHECK(isfinite(c) && c > 0, "ngrams seed %u: Bayes cost %g", seed, c);
+                bayes += c / (T - 1);
+                nbayes++;
+            }
+            free(x); free(y); free(m); free(y2); free(m2);
+        }
+    }
+    /* the tables are Beta(1/2, 1/2): most entries near 0 or 1, so the sequences are predictable (sec.
+     * 4.4; the paper's optimal estimator is near 0.6 bits per bit on 200-bit sequences) */
+    bayes /= nbayes;
+    CHECK(bayes > 0.5 && bayes < 0.8, "Bayes-optimal cost %.3f bits per predicted bit", bayes);
+    gl_task_opts o;
+    gl_task_default_opts(GL_TASK_REPEAT_COPY, &o);
+    o.max_length = o.max_repeats = 10000;
+    CHECK(gl_task_check("test", GL_TASK_REPEAT_COPY, &o) == GL_EINVAL && strstr(gl_last_error(), "steps"), "huge repeat copy accepted");
+    gl_task_default_opts(GL_TASK_SORT, &o);
+    o.out_length = 21;
+    CHECK(gl_task_check("test", GL_TASK_SORT, &o) == GL_EINVAL && strstr(gl_last_error(), "outputLength"), "sort 21 of 20 accepted");
+    printf("test_ntm: task generators: %d tasks x 300 seeds re-parse to the same targets; Bayes-optimal N-gram cost %.3f bits per bit\n",
+           GL_TASK_COUNT, bayes);
+}
+
 int main(void) {
     test_rng r = {12345};
+    test_tasks();
     /* (B, H, R, C, S, beta, gamma) */
     test_address_fast_vs_ref(&r, 1, 1, 128, 20, 3, 10, 3);
     test_address_fast_vs_ref(&r, 3, 2, 128, 20, 5, 20, 5);

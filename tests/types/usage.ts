@@ -4,7 +4,7 @@
 // which tsconfig's "types": [] leaves out.
 /// <reference types="long" />
 import { load, loadMnist, loadStandardMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
-import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted, PretrainedName, SaveOptions, StandardMnist } from 'glimpse-wasm';
+import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted, PretrainedName, SaveOptions, StandardMnist, NTMTask, TaskOptions, TaskSizes, TrainTaskResult, EvaluateTaskResult, TaskExample, RunTaskResult } from 'glimpse-wasm';
 
 export async function usage(): Promise<void> {
   const ok: boolean = simdSupported();
@@ -82,6 +82,23 @@ export async function usage(): Promise<void> {
   const c = ntm.trainCopy({ batch: 2, minLength: 1, maxLength: 3 });
   const be: number = c.bitErrors + c.loss;
   void be;
+  // the paper's other tasks: train, evaluate, an example edited and run
+  const rc: NTMModel = g.createNTM({ task: 'repeat-copy', memory: [32, 8], controller: 16 });
+  const task: NTMTask = rc.task;
+  const ttr: TrainTaskResult = rc.trainTask({ batch: 2, minLength: 1, maxLength: 3, minRepeats: 1, maxRepeats: 2 });
+  const ev: EvaluateTaskResult = rc.evaluateTask({ count: 4, seed: 1, maxRepeats: 3 });
+  const ex: TaskExample = rc.taskExample({ seed: 2, minLength: 2, maxLength: 2 });
+  ex.input[0] = 1 - ex.input[0];
+  const run: RunTaskResult = rc.runTask(ex, { traces: false });
+  const fresh: RunTaskResult = rc.runTask({ seed: 3 });
+  const sizes: TaskSizes = run.sizes;
+  const topts: TaskOptions = { minItems: 2, maxItems: 6, itemLength: 3 };
+  const ng: NTMModel = g.createNTM({ task: 'ngrams', architecture: 'lstm' });
+  const bayes: number | undefined = ng.evaluateTask({ count: 2, length: 20 }).bayesLoss;
+  const rw: Float32Array | null = fresh.readWeights;
+  void task; void ttr.wrongSequences; void ev.bitErrorsPerSequence; void sizes.repeats; void topts; void bayes; void rw; void run.correct;
+  rc.free();
+  ng.free();
   ntm.free();
 
   const s2: STNModel = await g.pretrained('stn-mnist');
