@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// train_ntm.js: trains the NTM copy model shipped as weights/ntm-copy.bin (g.pretrained('ntm-copy')),
-// in Node with the project's own wasm build (the same C as the native build: src/ntm_model.c).
+// train_ntm.js: trains the NTM models shipped as weights/ntm-<task>.bin (g.pretrained('ntm-copy'),
+// 'ntm-repeat-copy', 'ntm-recall', ...), in Node with the project's own wasm build (the same C as the
+// native build: src/ntm_model.c, the tasks' examples from src/ntm_tasks.c).
 //
+// The paper's other tasks and the LSTM baseline (see "Tasks" below):
+//   node scripts/train_ntm.js --task repeat-copy|recall|sort|ngrams [--architecture lstm] [--threads 1] [--resume]
+//        [--seed S] [--batch B] [--lr X] [--schedule e:lr,...] [--max-sequences N] [--eval-every N] [--target X]
+//        [--controller N] [--controller-type lstm|feedforward] [--heads N] [--memory R,C] [--bits N] [--polish N]
+//        [--run DIR] [--out FILE] [--float32] [--no-save]
+//   node scripts/train_ntm.js --plot     (re-draws docs/ntm-*-curve.png from the curves' JSON)
+//
+// The copy task, as it was trained for weights/ntm-copy.bin:
 //   node scripts/train_ntm.js [--seed 3] [--batch 16] [--min-length 1] [--max-length 20] [--lr 1e-3]
 //        [--schedule 1:3e-4,0.3:1e-4] [--clip 10] [--max-sequences 600000] [--eval-every 3200]
 //        [--eval-per-length 16] [--target 0.1] [--out weights/ntm-copy.bin] [--curve docs/ntm-learning-curve.csv]
@@ -27,9 +36,28 @@
 // seconds) as CSV to --curve; the weights to --out; a final report of the error per length 1..20
 // and at lengths 30, 50, 80, 120 (100 sequences each). --seeds a,b,c trains one model per seed (no
 // files written unless --out/--curve contain "{seed}") and reports how many converge.
+//
+// Tasks (--task other than copy, or --architecture lstm): the settings of TASKS below (the paper's
+// sec. 4.2-4.5 data and Table 2/3 networks, Adam instead of RMSProp as for copy), each overridable.
+// Training draws its examples from the model's own training stream; every evaluation uses streams
+// of fixed seeds (the *_SEED ranges below) the trainer never draws from. Every --eval-every
+// sequences: the task's quick evaluation (its metric: wrong bits per sequence, or for ngrams the
+// excess of the loss over the Bayes-optimal predictor's), a progress line, a point of the curve,
+// the schedule (--schedule e:lr lowers the learning rate the first time the metric falls below e)
+// and a checkpoint in the run folder (runs/ntm-<task>[-lstm]/: checkpoint.bin is save({ optimizer:
+// true }), best.bin the best model so far, state.json the rest), so --resume continues
+// bit-identically. Training stops when the metric is under --target and a five times larger fresh
+// evaluation confirms it (then --polish N more sequences at --polish-lr), or at --max-sequences.
+// The model kept is the best evaluated one. Then the final report on fresh streams (the goals of
+// issue 13 and the paper's generalisation cases), the weights (float16 when that keeps the
+// result) to weights/ntm-<task>.bin with weights/ntm-<task>.json beside them, and the curve to
+// docs/ntm-<task>-curve.json / .png. An LSTM baseline (--architecture lstm; the budget: the NTM's
+// sequences, --max-sequences, and about its parameter count) writes no weights: its report goes to
+// docs/ntm-<task>-lstm.json and into the task's weights JSON as lstmBaseline.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { load } from '../src/js/index.js';
+import { TASKS, trainTaskModel, plotAll } from './ntm_tasks_train.js';
 
 const USAGE = 'usage: node scripts/train_ntm.js [--seed S | --seeds a,b,c] [--batch B] [--min-length L] [--max-length L] [--lr X] [--schedule e:lr,...] [--clip X] [--max-sequences N] [--eval-every N] [--eval-per-length N] [--target X] [--polish N] [--polish-lr X] [--out FILE] [--curve FILE] [--float32] [--no-save] [--json FILE] [--scalar]';
 
@@ -38,6 +66,7 @@ function parseArgs(argv) {
     seeds: [3], batch: 16, minLength: 1, maxLength: 20, lr: 1e-3, schedule: [[1, 3e-4], [0.3, 1e-4]], clip: 10,
     maxSequences: 600000, evalEvery: 3200, evalPerLength: 16, target: 0.1, polish: 0, polishLr: 3e-5, out: 'weights/ntm-copy.bin',
     curve: 'docs/ntm-learning-curve.csv', float16: true, save: true, json: null, simd: true, multi: false,
+    task: 'copy', architecture: 'ntm', threads: 1, resume: false, plot: false, run: null, model: {}, set: new Set(),
   };
   const num = (a, x) => {
     const v = Number(x);
@@ -50,7 +79,19 @@ function parseArgs(argv) {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
       return argv[++i];
     };
+    if (a.startsWith('--')) o.set.add(a);
     switch (a) {
+      case '--task': o.task = next(); break;
+      case '--architecture': o.architecture = next(); break;
+      case '--threads': o.threads = num(a, next()); break;
+      case '--resume': o.resume = true; break;
+      case '--plot': o.plot = true; break;
+      case '--run': o.run = next(); break;
+      case '--controller': o.model.controller = num(a, next()); break;
+      case '--controller-type': o.model.controllerType = next(); break;
+      case '--heads': o.model.heads = num(a, next()); break;
+      case '--memory': o.model.memory = next().split(',').map((x) => num(a, x)); break;
+      case '--bits': o.model.bits = num(a, next()); break;
       case '--seed': o.seeds = [num(a, next())]; break;
       case '--seeds': o.seeds = next().split(',').map((s) => num(a, s)); o.multi = true; break;
       case '--batch': o.batch = num(a, next()); break;
@@ -221,6 +262,14 @@ async function main() {
   } catch (e) {
     process.stderr.write(`train_ntm.js: ${e.message}\n${USAGE}\n`);
     process.exit(2);
+  }
+  if (o.plot) return plotAll();
+  if (o.task !== 'copy' || o.architecture !== 'ntm') {
+    if (!TASKS[o.task]) throw new Error(`--task must be one of ${Object.keys(TASKS).join(', ')}; got ${o.task}`);
+    const g = await load({ simd: o.simd, threads: o.threads });
+    await trainTaskModel(g, o);
+    g.close();
+    return;
   }
   const g = await load({ simd: o.simd });
   const results = [];
