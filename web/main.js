@@ -58,6 +58,15 @@ client.on('error', ({ error }) => {
   showBanner('The compute worker reported an error.', error.message);
 });
 
+// The heartbeat found the worker gone (terminated, killed for memory, or hung): say so, stop the
+// panels' "Training…" states and offer Restart, as for any other worker failure.
+client.on('dead', ({ error }) => {
+  setBuild('worker stopped', 'pill-bad');
+  showBanner('The compute worker stopped responding.', `${error.message}. Training and the panels' buttons need it: restart it to go on.`);
+  document.documentElement.dataset.workerReady = 'dead';
+  for (const p of panels) p.lost?.(error);
+});
+
 client.on('restart', () => {
   setBuild('loading wasm…', 'pill-wait');
   $('memory').textContent = '';
@@ -89,3 +98,5 @@ setInterval(async () => {
 
 client.start();
 window.glimpsePage = { client, panels }; // for the e2e test and curious readers
+// Test hooks (tests/e2e.test.js): kill the worker the way a crash would, without telling the client.
+window.__glimpse = { client, panels, terminateWorker: () => client.worker.terminate() };

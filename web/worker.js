@@ -14,7 +14,11 @@ import { ntmController } from './controllers/ntm.js';
 // Trap (TOOLCHAIN.md): install onmessage before any await, or messages posted meanwhile are lost.
 const inbox = [];
 let dispatch = null;
-self.onmessage = (e) => (dispatch ? dispatch(e.data) : inbox.push(e.data));
+// The page's heartbeat ({ ping }) is answered at once, also while the core is still loading.
+self.onmessage = (e) => {
+  if (e.data?.ping !== undefined) return self.postMessage({ pong: e.data.ping });
+  return dispatch ? dispatch(e.data) : inbox.push(e.data);
+};
 
 self.addEventListener('unhandledrejection', (e) => {
   e.preventDefault();
