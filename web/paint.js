@@ -96,7 +96,7 @@ export function placeholder(canvas, cssW, cssH, lines) {
   ctx.setLineDash([6, 4]);
   ctx.strokeRect(0.5, 0.5, cssW - 1, cssH - 1);
   ctx.setLineDash([]);
-  ctx.fillStyle = '#6b7280';
+  ctx.fillStyle = '#57606e';
   ctx.font = '13px system-ui, sans-serif';
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
@@ -107,8 +107,12 @@ export function placeholder(canvas, cssW, cssH, lines) {
 
 /**
  * A small line chart. series: [{ points: [[x, y], …], color, label }]; y range fixed or from data.
+ * clipStart: the y range leaves out the first tenth of the points (at least the first), so that a
+ * training curve's first values (e.g. DRAW's ~660 nats before ~100) do not flatten the rest; points
+ * above the range are drawn at its top edge, and the top label says how high they went.
+ * The range drawn is recorded on the canvas (data-y0, data-y1) for tests.
  */
-export function lineChart(canvas, cssW, cssH, series, { yMin, yMax, xLabel = '', yFormat = (v) => v.toFixed(2), title = '' } = {}) {
+export function lineChart(canvas, cssW, cssH, series, { yMin, yMax, xLabel = '', yFormat = (v) => v.toFixed(2), title = '', clipStart = false } = {}) {
   const ctx = fitCanvas(canvas, cssW, cssH);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, cssW, cssH);
@@ -120,13 +124,18 @@ export function lineChart(canvas, cssW, cssH, series, { yMin, yMax, xLabel = '',
     x1 = Math.max(...all.map((p) => p[0]));
     if (x1 === x0) x1 = x0 + 1;
   }
-  let y0 = yMin ?? (all.length ? Math.min(...all.map((p) => p[1])) : 0);
-  let y1 = yMax ?? (all.length ? Math.max(...all.map((p) => p[1])) : 1);
+  const ranged = clipStart ? series.flatMap((s) => s.points.slice(Math.max(1, Math.ceil(s.points.length / 10)))) : all;
+  const ys = (ranged.length ? ranged : all).map((p) => p[1]);
+  let y0 = yMin ?? (ys.length ? Math.min(...ys) : 0);
+  let y1 = yMax ?? (ys.length ? Math.max(...ys) : 1);
   if (y1 === y0) y1 = y0 + 1;
+  const top = all.length ? Math.max(...all.map((p) => p[1])) : y1;
+  canvas.dataset.y0 = String(y0);
+  canvas.dataset.y1 = String(y1);
   const X = (v) => L + ((v - x0) / (x1 - x0)) * (cssW - L - R);
-  const Y = (v) => cssH - B - ((v - y0) / (y1 - y0)) * (cssH - T - B);
+  const Y = (v) => cssH - B - ((Math.min(v, y1) - y0) / (y1 - y0)) * (cssH - T - B);
   ctx.strokeStyle = '#e5e7eb';
-  ctx.fillStyle = '#6b7280';
+  ctx.fillStyle = '#57606e';
   ctx.font = '10px system-ui, sans-serif';
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
@@ -145,6 +154,15 @@ export function lineChart(canvas, cssW, cssH, series, { yMin, yMax, xLabel = '',
     ctx.fillStyle = '#111827';
     ctx.font = '600 11px system-ui, sans-serif';
     ctx.fillText(title, L, 9);
+  }
+  if (top > y1) {
+    // Points clipped at the top edge: say how high they went (inside the plot, under its top line,
+    // where a falling training curve leaves room).
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'top';
+    ctx.fillStyle = '#57606e';
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.fillText(`↑ clipped: first points up to ${yFormat(top)}`, cssW - R, T + 3);
   }
   for (const s of series) {
     if (!s.points.length) continue;
@@ -195,4 +213,9 @@ export function quad(ctx, pts, color, width = 1.5) {
   pts.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
   ctx.closePath();
   ctx.stroke();
+}
+
+/** True when the visitor asked for less motion: panels then never start an animation by themselves. */
+export function reducedMotion() {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
 }

@@ -36,6 +36,8 @@ const yieldTick = () => new Promise((r) => {
 
 /** Wall-clock time of one training slice between yields. */
 const SLICE_MS = 40;
+/** The window over which the shown throughput is measured (wall clock). */
+const WALL_WINDOW_MS = 4000;
 
 /**
  * A panel's training state: running / token (a newer start or a pause supersedes a loop) and step
@@ -71,12 +73,18 @@ export class Training {
 
   /**
    * Train `model` in slices of model.trainFor(SLICE_MS, nextBatch) until stopped or superseded;
-   * after each slice, report(slice, stepItemsPerSecond) and yield. slice is trainFor's result
-   * (steps, items, itemsPerSecond over the whole slice, mean of the step results); this.step has
-   * already counted its steps. stepItemsPerSecond times the model's own steps only (nextBatch
+   * after each slice, report(slice, wallItemsPerSecond, stepItemsPerSecond) and yield. slice is
+   * trainFor's result (steps, items, itemsPerSecond over that slice alone, mean of the step
+   * results); this.step has already counted its steps.
+   * wallItemsPerSecond is what a visitor can check against the epoch counter: items trained over
+   * the wall-clock time of the loop in the last WALL_WINDOW_MS (everything between the slices
+   * included: making batches, the test evaluation, drawing views, and the other panels training
+   * in this same worker). stepItemsPerSecond times the model's own steps only (nextBatch
    * excluded) over the last `window` steps, as a loop over trainBatch / trainCopy would measure.
    */
   async slices(token, model, nextBatch, report, window) {
+    const wall = [[performance.now(), 0]]; // [time, items trained by then], oldest first
+    let itemsSoFar = 0;
     const times = [];
     let t1 = 0;
     const batch = (step) => {
@@ -91,8 +99,13 @@ export class Training {
     while (this.live(token)) {
       const r = model.trainFor(SLICE_MS, batch, timed);
       this.step += r.steps;
+      itemsSoFar += r.items;
+      const now = performance.now();
+      wall.push([now, itemsSoFar]);
+      while (wall.length > 2 && now - wall[1][0] >= WALL_WINDOW_MS) wall.shift();
+      const wallRate = ((itemsSoFar - wall[0][1]) * 1000) / Math.max(1, now - wall[0][0]);
       const perStep = r.items / r.steps;
-      report(r, (times.length * perStep * 1000) / times.reduce((a, t) => a + t, 0));
+      report(r, wallRate, (times.length * perStep * 1000) / times.reduce((a, t) => a + t, 0));
       await yieldTick();
     }
   }
@@ -138,6 +151,18 @@ export class ModelSlot {
     return this.pretrained || !this.model ? this.fresh() : this.model;
   }
 
+  /** The shipped weights again, in place of a model trained here (the way back from "Train from scratch"). */
+  async restore() {
+    this.training.stop();
+    const m = await this.g.pretrained(this.name); // throws (current model kept) when they cannot be read
+    this.model?.free();
+    this.model = m;
+    this.pretrained = true;
+    this.note = null;
+    this.training.step = 0;
+    return m;
+  }
+
   /** What the page shows about the model: where it came from, plus the panel's own fields. */
   info(fields) {
     return { pretrained: this.pretrained, note: this.note, ...fields, trainedSteps: this.training.step };
@@ -145,7 +170,8 @@ export class ModelSlot {
 
   /**
    * The requests `${panel}.init` (info(model)), `${panel}.train` (trainLoop(token) unless it runs;
-   * `${panel}.stopped` if it throws) and `${panel}.pause` (info(model), or { running: false }).
+   * `${panel}.stopped` if it throws), `${panel}.pause` (info(model), or { running: false }) and
+   * `${panel}.pretrained` (training stopped, the shipped weights reloaded: info(model)).
    */
   requests(panel, info, trainLoop) {
     return {
@@ -158,6 +184,7 @@ export class ModelSlot {
         this.training.stop();
         return this.model ? info(this.model) : { running: false };
       },
+      [`${panel}.pretrained`]: async () => info(await this.restore()),
     };
   }
 }

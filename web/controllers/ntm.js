@@ -33,6 +33,7 @@ export function ntmController({ g, lib }) {
       memory: r.memory,
       loss: r.loss,
       bitErrors: r.bitErrors,
+      warning: r.warning ?? '', // set when the sequence is longer than the memory has rows
       sequence: seq,
       length,
       bits: m.bits,

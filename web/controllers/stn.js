@@ -9,7 +9,12 @@ const TEST_SEED = 424242;
 const EVAL_CHUNK = 250; // test images per evaluate() call while training, so a slice stays short
 const VIEW_COUNT = 16;
 
-/** Downsample a pad drawing (P×P, [0,1]) to S×S by area averaging. */
+/**
+ * Downsample a pad drawing (P×P, [0,1]: 0 background, 1 ink) to S×S by area averaging. The whole
+ * pad becomes the model's whole S×S input canvas, the way g.distort places training digits on it
+ * (RTS: a 28×28 digit scaled 0.7-1.2 somewhere on 42×42), so a digit drawn a third to half the
+ * pad's height, anywhere, matches what the network was trained on.
+ */
 function downsample(src, P, S) {
   const out = new Float32Array(S * S);
   const f = P / S;
@@ -133,9 +138,10 @@ export function stnController({ g, lib, digits }) {
   /**
    * Training on freshly distorted batches of training digits, in slices: after each, post progress,
    * do a chunk of the periodic test evaluation and refresh the view now and then.
-   * imagesPerSecond counts the model's trainBatch time over the last 50 batches, so it compares
-   * with a Node loop over trainBatch; dataImagesPerSecond is trainFor's wall clock over the slice
-   * (making the batches with g.distort included).
+   * imagesPerSecond is wall clock (images trained over the loop's elapsed time in the last few
+   * seconds: everything included, also the other panels training in this worker), what the epoch
+   * counter moves by; stepImagesPerSecond counts the model's trainBatch time alone over the last
+   * 50 batches, as a Node loop over trainBatch would measure.
    */
   async function trainLoop(token, batch) {
     const d = await digits();
@@ -146,7 +152,7 @@ export function stnController({ g, lib, digits }) {
     stn.evalState = null;
     if (stn.lastAccuracy === null) post({ event: 'stn.eval', accuracy: evaluateAll(), step: train.step });
     const nextBatch = () => d.distort(d.trainIndices(rand, batch), stn.kind, (rand() * 2 ** 31) | 0);
-    await train.slices(token, model, nextBatch, (r, imagesPerSecond) => {
+    await train.slices(token, model, nextBatch, (r, imagesPerSecond, stepImagesPerSecond) => {
       const now = performance.now();
       stn.seen += r.items;
       post({
@@ -155,7 +161,7 @@ export function stnController({ g, lib, digits }) {
         loss: r.mean.loss,
         accuracy: r.mean.accuracy,
         imagesPerSecond,
-        dataImagesPerSecond: r.itemsPerSecond,
+        stepImagesPerSecond,
         epoch: stn.seen / d.nTrain,
       });
       if (stn.evalState || now - lastEval > 3000) {
@@ -220,18 +226,23 @@ export function stnController({ g, lib, digits }) {
       stn.kind = m.distortion;
       stn.test = null;
       await testSet();
-      return { size: m.height, kind: stn.kind, accuracy: evaluateAll() };
+      return { size: m.height, kind: stn.kind, accuracy: evaluateAll(), description: g.distortions[stn.kind].description };
     },
+    /**
+     * The pad through the same rule as the display batch: the network's θ and its prediction when
+     * there is a network and no manual θ is given; the manual θ otherwise (no prediction then: the
+     * network classifies only through its own θ).
+     */
     'stn.classify': ({ pad, P, manual }) => {
       const S = stn.model ? stn.model.height : stn.view?.S ?? g.distortions[stn.kind].side;
       const image = downsample(pad, P, S);
-      if (stn.model) {
+      if (stn.model && !manual) {
         const r = stn.model.transform(image);
         const p = stn.model.predict(image);
-        return { S, So: stn.model.outputHeight, image, output: r.output, theta: r.theta, label: p.labels[0], probs: p.probabilities };
+        return { S, So: stn.model.outputHeight, image, output: r.output, theta: r.theta, label: p.labels[0], probs: p.probabilities, from: 'model' };
       }
       const { theta, output } = manualTransform(image, 1, S, manual);
-      return { S, So: S, image, output, theta, label: null, probs: null };
+      return { S, So: S, image, output, theta, label: null, probs: null, from: 'manual', model: !!stn.model };
     },
   };
 }
