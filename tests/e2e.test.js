@@ -447,3 +447,504 @@ test('NTM: the copy task animates the memory', { skip: skipAll, timeout: 60000 }
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: how the page treats its visitor (the pad, accessibility, honest numbers, a dead worker).
+
+const DESKTOP = { viewport: { width: 1400, height: 1000 } };
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+/** A fresh page in a context with the given options (viewport, isMobile, reducedMotion, …), problems collected. */
+async function openWith(options, path = '/', { media } = {}) {
+  const context = await browser.newContext({ deviceScaleFactor: 1, ...options });
+  const page = await context.newPage();
+  if (media) await page.emulateMedia(media);
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  await page.goto(base + path);
+  return { page, context, problems };
+}
+
+// Digits as pen strokes in a unit box (x right, y down), drawn on the pad with the mouse.
+const arc = (cx, cy, rx, ry, a0, a1, n = 16) => Array.from({ length: n + 1 }, (_, i) => {
+  const a = ((a0 + ((a1 - a0) * i) / n) * Math.PI) / 180;
+  return [cx + rx * Math.cos(a), cy + ry * Math.sin(a)];
+});
+const DIGIT_STROKES = {
+  0: [arc(0.5, 0.5, 0.42, 0.5, -90, 270, 24)],
+  1: [[[0.35, 0.15], [0.55, 0], [0.55, 0.5], [0.55, 1]]],
+  2: [[...arc(0.5, 0.28, 0.4, 0.28, 180, 380, 12), [0.05, 1], [0.95, 1]]],
+  3: [[...arc(0.48, 0.25, 0.38, 0.25, 200, 450, 12), ...arc(0.48, 0.73, 0.44, 0.27, -90, 160, 12)]],
+  4: [[[0.62, 0], [0.05, 0.68], [0.98, 0.68]], [[0.72, 0.3], [0.72, 1]]],
+  5: [[[0.9, 0], [0.2, 0], [0.12, 0.45], ...arc(0.48, 0.68, 0.42, 0.32, -120, 160, 14)]],
+  6: [[[0.8, 0.02], ...arc(0.9, 0.62, 0.8, 0.6, 240, 180, 6), ...arc(0.5, 0.72, 0.4, 0.28, 180, 540, 18)]],
+  7: [[[0.02, 0], [0.98, 0], [0.35, 1]]],
+  8: [[...arc(0.5, 0.24, 0.34, 0.24, 90, 450, 16), ...arc(0.5, 0.74, 0.42, 0.26, -90, 270, 16)]],
+  9: [[...arc(0.5, 0.28, 0.4, 0.28, 0, 360, 18), [0.9, 0.28], [0.85, 1]]],
+};
+
+/** Digit d's strokes `size` (a fraction of the pad's side) tall, turned by `deg` (clockwise), centred at (cx, cy). */
+function placeDigit(d, { size, deg = 0, cx = 0.5, cy = 0.5 }) {
+  const a = (deg * Math.PI) / 180, c = Math.cos(a), s = Math.sin(a);
+  return DIGIT_STROKES[d].map((line) => line.map(([x, y]) => {
+    const u = (x - 0.5) * 0.62 * size, v = (y - 0.5) * size;
+    return [cx + u * c - v * s, cy + u * s + v * c];
+  }));
+}
+
+/** Draw strokes (pad fractions) on the pad with the mouse and wait for the pad's reading of the last one. */
+async function drawOnPad(page, strokes) {
+  const box = await page.getByTestId('stn-pad').boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  for (const line of strokes) {
+    await page.mouse.move(...at(line[0]));
+    await page.mouse.down();
+    for (const p of line.slice(1)) await page.mouse.move(...at(p));
+    await page.mouse.up();
+  }
+  await page.waitForFunction(() => {
+    const p = window.__glimpse.panels[0];
+    return p.padLast && p.padLast.version === p.padVersion;
+  }, null, { timeout: 10000 });
+  return page.evaluate(() => window.__glimpse.panels[0].padLast.label);
+}
+
+test('the drawing pad: background is 0, and small digits in the corners and digits turned up to ±40°, drawn with the mouse, are read', { skip: skipAll, timeout: 120000 }, async (t) => {
+  const { page, context, problems } = await openWith(DESKTOP);
+  await waitReady(page);
+  await page.getByTestId('stn-pretrained').click();
+  await page.waitForFunction(() => /%$/.test(document.querySelector('[data-testid="stn-accuracy"]').textContent), null, { timeout: 30000 });
+  const kind = await page.inputValue('[data-testid="stn-kind"]');
+  // Item 6: the pad says what the network was trained for, not "anywhere, at any angle".
+  const range = await page.getByTestId('stn-pad-range').textContent();
+  const help = await page.getByTestId('stn-pad-help').textContent();
+  t.diagnostic(`pad help: ${help.replace(/\s+/g, ' ')} | ${range}`);
+  assert.doesNotMatch(`${help} ${range}`, /any angle/);
+  assert.match(range, new RegExp(`trained on ${kind} digits \\(.*±45°`));
+  await page.getByTestId('stn-pad').scrollIntoViewIfNeeded();
+
+  const corners = [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]];
+  const cases = [];
+  for (let d = 0; d < 10; d++) {
+    // every digit in two opposite corners, every corner five times
+    for (const [cx, cy] of [corners[d % 4], corners[3 - (d % 4)]]) cases.push({ d, kind: 'small, in a corner', o: { size: 0.36, cx, cy } });
+    for (const deg of [-40, 40]) cases.push({ d, kind: 'turned ±40°', o: { size: 0.5, deg, cx: 0.5, cy: 0.5 } });
+  }
+  const tally = {};
+  const wrong = [];
+  let pixels = null;
+  for (const c of cases) {
+    await page.locator('#stn-pad-clear').click();
+    const label = await drawOnPad(page, placeDigit(c.d, c.o));
+    // The same strokes the old way: the pad painted #111 and read as red/255 (background 0.067).
+    const old = await page.evaluate(async () => {
+      const pad = document.getElementById('stn-pad');
+      const a = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+      const img = new Float32Array(pad.width * pad.height);
+      for (let i = 0; i < img.length; i++) img[i] = (17 + (238 * a[i * 4 + 3]) / 255) / 255;
+      const r = await window.__glimpse.client.request('stn.classify', { pad: img, P: pad.width });
+      return r.label;
+    });
+    if (!pixels) {
+      // What the page sends: 0 where nothing was drawn, up to 1 on the strokes.
+      pixels = await page.evaluate(() => {
+        const im = window.__glimpse.panels[0].padLast.image;
+        let zeros = 0, max = 0, min = Infinity;
+        for (const v of im) {
+          zeros += v === 0 ? 1 : 0;
+          max = Math.max(max, v);
+          min = Math.min(min, v);
+        }
+        const pad = document.getElementById('stn-pad');
+        const corner = pad.getContext('2d').getImageData(0, 0, 8, 8).data;
+        return { n: im.length, zeros, min, max, cornerAlpha: Math.max(...corner.filter((_, i) => i % 4 === 3)) };
+      });
+    }
+    const k = (tally[c.kind] ??= { n: 0, right: 0, old: 0 });
+    k.n++;
+    k.right += label === c.d ? 1 : 0;
+    k.old += old === c.d ? 1 : 0;
+    if (label !== c.d) wrong.push(`${c.d} read as ${label} (${c.kind}, ${JSON.stringify(c.o)})`);
+  }
+  const all = Object.values(tally).reduce((a, k) => ({ n: a.n + k.n, right: a.right + k.right, old: a.old + k.old }), { n: 0, right: 0, old: 0 });
+  for (const [name, k] of Object.entries(tally)) t.diagnostic(`pad, ${name}: ${k.right}/${k.n} right (the old #111 background: ${k.old}/${k.n})`);
+  t.diagnostic(`pad, all: ${all.right}/${all.n} right (old: ${all.old}/${all.n}); pixels sent: ${pixels.zeros}/${pixels.n} exactly 0, range [${pixels.min}, ${pixels.max.toFixed(3)}]${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
+  writeFileSync(new URL('pad-recognition.txt', ARTIFACTS), `${JSON.stringify({ tally, all, pixels, wrong }, null, 1)}\n`);
+  assert.equal(pixels.cornerAlpha, 0, 'the pad holds ink only: its background must read as 0');
+  assert.equal(pixels.min, 0);
+  assert.ok(pixels.zeros > pixels.n / 2, `only ${pixels.zeros}/${pixels.n} input pixels are 0: the background is read as ink`);
+  assert.ok(pixels.max > 0.9, 'strokes should reach full ink');
+  const corner = tally['small, in a corner'], turned = tally['turned ±40°'];
+  assert.ok(corner.right >= 0.75 * corner.n, `small digits in the corners: ${corner.right}/${corner.n}`);
+  assert.ok(turned.right >= 0.75 * turned.n, `turned digits: ${turned.right}/${turned.n}`);
+  assert.ok(all.right >= 0.8 * all.n, `${all.right}/${all.n}`);
+
+  // Item 3: with a network, moving θ by hand shows (it ticks "use my θ"), and the pad follows the same rule.
+  assert.equal(await page.getByTestId('stn-manual').isChecked(), false);
+  const out0 = await canvasStats(page, 'stn-outputs');
+  const padOut0 = await canvasStats(page, 'stn-pad-out');
+  await page.locator('#stn-rot').fill('30');
+  await waitChange(page, 'stn-outputs', out0.hash);
+  assert.equal(await page.getByTestId('stn-manual').isChecked(), true, 'moving a θ slider should switch to "use my θ"');
+  assert.equal(await page.getByTestId('stn-out-from').textContent(), '(your θ)');
+  await waitChange(page, 'stn-pad-out', padOut0.hash);
+  await page.waitForFunction(() => window.__glimpse.panels[0].padLast?.from === 'manual');
+  assert.equal(await page.getByTestId('stn-pad-label').textContent(), '–');
+  await page.getByTestId('stn-manual').uncheck();
+  await page.waitForFunction(() => window.__glimpse.panels[0].padLast?.from === 'model');
+  assert.match(await page.getByTestId('stn-pad-label').textContent(), /^\d$/);
+  assert.equal(await page.getByTestId('stn-out-from').textContent(), '(network’s θ)');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a worker that dies mid-training is noticed: the error banner with Restart, no panel left "Training…"', { skip: skipAll, timeout: 90000 }, async (t) => {
+  const { page, context, problems } = await openWith(DESKTOP);
+  await waitReady(page);
+  const train = page.getByTestId('stn-train');
+  await train.click();
+  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="stn-throughput"]').textContent), null, { timeout: 30000 });
+  assert.equal(await train.textContent(), 'Pause');
+  const t0 = Date.now();
+  await page.evaluate(() => window.__glimpse.terminateWorker()); // as a crash or the browser's OOM killer would
+  const banner = page.getByTestId('error-banner');
+  await banner.waitFor({ state: 'visible', timeout: 20000 });
+  const detected = (Date.now() - t0) / 1000;
+  const text = await banner.textContent();
+  t.diagnostic(`dead worker noticed after ${detected.toFixed(1)} s: ${text.replace(/\s+/g, ' ').trim()}`);
+  assert.match(text, /stopped responding/);
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.workerReady), 'dead');
+  assert.equal(await train.textContent(), 'Train', 'the STN panel still says it trains');
+  assert.equal(await train.isDisabled(), true);
+  assert.match(await page.locator('#stn-note').textContent(), /Restart/);
+  // Requests fail at once now instead of hanging.
+  const err = await page.evaluate(() => window.__glimpse.client.request('info').then(() => 'answered', (e) => e.message));
+  assert.match(err, /stopped responding/);
+  await page.getByTestId('restart-worker').click();
+  await waitReady(page);
+  assert.equal(await banner.isVisible(), false);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="stn-train"]').disabled);
+  await train.click();
+  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="stn-throughput"]').textContent), null, { timeout: 30000 });
+  await train.click();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('all three panels training at once: images/s is wall clock (it matches the steps counted), and Load pretrained leaves no stale number', { skip: skipAll, timeout: 120000 }, async (t) => {
+  const { page, context, problems } = await openWith(DESKTOP);
+  await waitReady(page);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="draw-train"]').disabled && !document.querySelector('[data-testid="ntm-train"]').disabled, null, { timeout: 30000 });
+  await page.getByTestId('stn-train').click();
+  await page.getByTestId('draw-train').click();
+  await page.getByTestId('ntm-train').click();
+  // Every progress event, stamped on arrival, to count what was really trained in the shown window.
+  await page.evaluate(() => {
+    window.__log = { stn: [], draw: [], ntm: [] };
+    for (const k of Object.keys(window.__log)) window.__glimpse.client.on(`${k}.progress`, (m) => window.__log[k].push({ at: performance.now(), ...m }));
+  });
+  await page.waitForFunction(() => window.__glimpse.panels.every((p) => p.lastProgress), null, { timeout: 30000 });
+  await page.waitForTimeout(9000);
+  const log = await page.evaluate(() => window.__log);
+  const rows = [['stn', 64, 'imagesPerSecond', 'images'], ['draw', 16, 'imagesPerSecond', 'images'], ['ntm', 8, 'sequencesPerSecond', 'sequences']];
+  const lines = [];
+  for (const [name, batch, key, unit] of rows) {
+    // The worker's figure covers the last 4 s of its loop: count the steps that arrived in those 4 s.
+    const ev = log[name], last = ev.at(-1);
+    const first = ev.find((e) => e.at >= last.at - 4000);
+    const real = ((last.step - first.step) * batch * 1000) / (last.at - first.at);
+    const shown = last[key];
+    const old = last.stepImagesPerSecond;
+    lines.push({ name, real, shown, old, unit });
+    t.diagnostic(`${name}: shown ${shown.toFixed(1)} ${unit}/s, counted from its steps ${real.toFixed(1)} ${unit}/s${old ? `; the old trainBatch-only figure ${old.toFixed(0)}` : ''}`);
+  }
+  writeFileSync(new URL('throughput-wall.txt', ARTIFACTS), `${JSON.stringify(lines, null, 1)}\n`);
+  for (const { name, real, shown } of lines) {
+    assert.ok(real > 0, `${name} did not train`);
+    assert.ok(Math.abs(shown / real - 1) < 0.25, `${name}: shows ${shown.toFixed(1)}/s, trains ${real.toFixed(1)}/s`);
+  }
+  const shownText = Number((await page.getByTestId('stn-throughput').textContent()).replace(/,/g, ''));
+  assert.ok(Math.abs(shownText / lines[0].real - 1) < 0.35, `STN shows ${shownText} images/s`);
+  assert.ok(lines[0].old > 1.5 * lines[0].real, 'the trainBatch-only figure should be the larger one here (else this test cannot tell them apart)');
+  assert.match(await page.getByTestId('stn-throughput').getAttribute('title'), /^wall clock/);
+
+  // DRAW's loss chart: the first steps (~660 nats) are clipped so the rest of the curve shows.
+  const chart = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="draw-loss-chart"]');
+    const pts = window.__glimpse.panels[1].losses.map((p) => p[1]);
+    return { y0: Number(c.dataset.y0), y1: Number(c.dataset.y1), first: pts[0], last: pts.at(-1), n: pts.length };
+  });
+  t.diagnostic(`DRAW loss chart: ${chart.n} points, first ${chart.first.toFixed(0)}, last ${chart.last.toFixed(0)} nats; y axis ${chart.y0.toFixed(0)}–${chart.y1.toFixed(0)}`);
+  assert.ok(chart.n >= 3);
+  assert.ok(chart.y1 < chart.first, 'the first point sets the scale again');
+  assert.ok(chart.last > chart.y0 && chart.last <= chart.y1);
+
+  // Load pretrained while training: none of the old run's numbers stay.
+  await page.getByTestId('stn-pretrained').click();
+  await page.waitForFunction(() => /Pretrained transformer loaded/.test(document.getElementById('stn-note').textContent), null, { timeout: 30000 });
+  await page.waitForTimeout(1000);
+  for (const id of ['stn-loss', 'stn-throughput', 'stn-epoch']) assert.equal(await page.locator(`#${id}`).textContent(), '–', `#${id} kept the old run's value`);
+  assert.equal(await page.locator('#stn-epoch-bar').evaluate((e) => e.value), 0);
+  assert.equal(await page.getByTestId('stn-train').textContent(), 'Train');
+
+  // DRAW and NTM: "Train from scratch" replaced the pretrained model; Load pretrained brings it back.
+  for (const panel of ['draw', 'ntm']) {
+    const button = page.getByTestId(`${panel}-pretrained`);
+    assert.equal(await button.isDisabled(), false, `${panel}: no way back to the pretrained model`);
+    await button.click();
+    await page.waitForFunction((p) => /^Pretrained/.test(document.getElementById(`${p}-note`).textContent), panel, { timeout: 30000 });
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator(`#${panel}-train-stat`).textContent(), '', `${panel}: the old run's numbers stayed`);
+    assert.equal(await page.locator(`#${panel}-loss-chart`).isHidden(), true);
+    assert.equal(await page.getByTestId(`${panel}-train`).textContent(), 'Train from scratch');
+    assert.equal(await button.isDisabled(), true);
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+/** WCAG contrast of every visible text on the page, from computed styles: the colour against what is painted under it. */
+function textContrasts(page) {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [r, g, b, a];
+    };
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+    /** The colour painted under element el at its text: the backgrounds of what lies beneath, composited. */
+    const backdrop = (node) => {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const r = range.getClientRects()[0];
+      const stack = document.elementsFromPoint(r.left + Math.min(4, r.width / 2), r.top + r.height / 2);
+      const layers = [];
+      for (const e of stack) {
+        const bg = parse(getComputedStyle(e).backgroundColor);
+        if (bg && bg[3] > 0) layers.push(bg);
+        if (bg && bg[3] === 1) break;
+      }
+      let c = [255, 255, 255, 1];
+      for (const l of layers.reverse()) c = over(l, c);
+      return c;
+    };
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || seen.has(el)) continue;
+      seen.add(el);
+      if (el.closest('[hidden], .sr-only, option, script, style') || !el.getClientRects().length) continue;
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      if (!range.getClientRects().length) continue;
+      const cs = getComputedStyle(el);
+      if (cs.visibility !== 'visible') continue;
+      if (el.closest('button:disabled, input:disabled, select:disabled, label:has(input:disabled)')) continue; // inactive controls are exempt (WCAG 1.4.3)
+      el.scrollIntoView({ block: 'center', behavior: 'instant' });
+      let opacity = 1;
+      for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+      const under = backdrop(n);
+      const fg = over([...parse(cs.color).slice(0, 3), parse(cs.color)[3] * opacity], under);
+      const [a, b] = [lum(fg), lum(under)];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const size = parseFloat(cs.fontSize), bold = Number(cs.fontWeight) >= 700;
+      const large = size >= 24 || (size >= 18.66 && bold);
+      out.push({ text: n.textContent.trim().slice(0, 40), tag: el.tagName, id: el.id || el.className, ratio, need: large ? 3 : 4.5, color: cs.color, under: `rgb(${under.slice(0, 3).map(Math.round).join(',')})` });
+    }
+    window.scrollTo(0, 0);
+    return out;
+  });
+}
+
+/** Chromium's accessibility tree (CDP): every control with its role and computed name. */
+async function axControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  await cdp.detach();
+  const CONTROLS = new Set(['button', 'slider', 'checkbox', 'combobox', 'textbox', 'spinbutton', 'link', 'radio', 'switch', 'tab', 'menuitem', 'listbox', 'application', 'scrollbar']);
+  return nodes
+    .filter((n) => !n.ignored)
+    .map((n) => ({
+      role: n.role?.value,
+      name: (n.name?.value ?? '').trim(),
+      focusable: (n.properties ?? []).some((p) => p.name === 'focusable' && p.value.value),
+    }))
+    .filter((n) => CONTROLS.has(n.role) || (n.focusable && n.role !== 'RootWebArea'));
+}
+
+test('accessibility: every control is named, results are announced, text contrast ≥ 4.5:1, and the pad, the filterbank window and the NTM bits work from the keyboard', { skip: skipAll, timeout: 120000 }, async (t) => {
+  const { page, context, problems } = await openWith(DESKTOP);
+  await waitReady(page);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="ntm-play"]').disabled && !document.querySelector('[data-testid="draw-play"]').disabled, null, { timeout: 30000 });
+  await page.getByTestId('stn-pretrained').click();
+  await page.waitForFunction(() => /%$/.test(document.querySelector('[data-testid="stn-accuracy"]').textContent), null, { timeout: 30000 });
+
+  const controls = await axControls(page);
+  const unnamed = controls.filter((c) => !c.name);
+  t.diagnostic(`accessibility tree: ${controls.length} controls (${[...new Set(controls.map((c) => c.role))].join(', ')}), ${unnamed.length} unnamed`);
+  writeFileSync(new URL('aria-snapshot.yml', ARTIFACTS), await page.ariaSnapshot());
+  assert.deepEqual(unnamed, [], 'controls without an accessible name');
+  const sliders = controls.filter((c) => c.role === 'slider');
+  assert.ok(sliders.length >= 16, `${sliders.length} sliders`);
+  // Each slider is named by its own label, not by the number beside it.
+  for (const name of ['rotation', 'zoom (θ scale)', 'shift x', 'shift y', 'N (grid)', 'stride δ', 'σ', 'key ≈ row', 'key strength β', 'gate g', 'sharpen γ', 'shift −1', 'shift +1', 'length', 'step']) {
+    assert.ok(await page.getByRole('slider', { name, exact: true }).count() >= 1, `no slider named "${name}"`);
+  }
+  // Results are announced: the test accuracy, the pad's prediction, the copy task's outcome.
+  for (const sel of ['#stn-accuracy', '#stn-pad-label', '#ntm-note']) {
+    assert.ok(await page.locator(sel).evaluate((e) => !!e.closest('[aria-live="polite"], [aria-live="assertive"], [role="status"]')), `${sel} is not in a live region`);
+  }
+
+  const contrasts = await textContrasts(page);
+  const low = contrasts.filter((c) => c.ratio < c.need);
+  const min = contrasts.reduce((a, c) => (c.ratio < a.ratio ? c : a));
+  const footerCode = contrasts.find((c) => c.tag === 'CODE' && /simd=0/.test(c.text));
+  t.diagnostic(`text contrast: ${contrasts.length} texts, lowest ${min.ratio.toFixed(2)}:1 ("${min.text}", ${min.color} on ${min.under}); footer code ${footerCode.ratio.toFixed(2)}:1`);
+  assert.deepEqual(low.map((c) => `${c.ratio.toFixed(2)}:1 "${c.text}" (${c.tag}#${c.id}, ${c.color} on ${c.under})`), [], 'text below WCAG AA contrast');
+  // The train-accuracy line (a graphic: ≥ 3:1 on the chart's white).
+  const trainLine = await page.evaluate(() => window.__glimpse.panels[0]._charts.toString().match(/trainAcc, color: '(#[0-9a-f]{6})'/)[1]);
+  const hex = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+  const lumOf = (rgb) => 0.2126 * f(rgb[0]) + 0.7152 * f(rgb[1]) + 0.0722 * f(rgb[2]);
+  function f(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }
+  const lineRatio = 1.05 / (lumOf(hex(trainLine)) + 0.05);
+  t.diagnostic(`train-accuracy line ${trainLine}: ${lineRatio.toFixed(2)}:1 on white`);
+  assert.ok(lineRatio >= 3, `train-accuracy line ${trainLine} is ${lineRatio.toFixed(2)}:1`);
+
+  // Keyboard: the pad (Enter puts a test digit on it and it is read; Delete clears), ...
+  const pad = page.getByTestId('stn-pad');
+  await pad.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.__glimpse.panels[0].padLast?.label !== undefined && window.__glimpse.panels[0].padLast?.label !== null);
+  const keyed = await page.evaluate(() => ({ label: window.__glimpse.panels[0].padLast.label, truth: window.__glimpse.panels[0].padKeyDigit }));
+  t.diagnostic(`pad from the keyboard: a test ${keyed.truth} read as ${keyed.label}`);
+  assert.match(await page.getByTestId('stn-pad-label').textContent(), /^\d$/);
+  await page.keyboard.press('Delete');
+  assert.equal(await page.getByTestId('stn-pad-label').textContent(), '–');
+  // ... the filterbank window (arrow keys move it, and the glimpse follows), ...
+  const fb = page.getByTestId('draw-fb-image');
+  await fb.focus();
+  const g0 = await canvasStats(page, 'draw-glimpse');
+  const pos0 = await page.getByTestId('draw-fb-pos').textContent();
+  for (let k = 0; k < 3; k++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Shift+ArrowDown');
+  await waitChange(page, 'draw-glimpse', g0.hash);
+  const pos1 = await page.getByTestId('draw-fb-pos').textContent();
+  t.diagnostic(`filterbank from the keyboard: ${pos0} → ${pos1}`);
+  assert.match(pos1, /\(17\.5, 18\.5\)/);
+  // ... and the NTM input bits (arrow keys move a cursor, Space flips the bit under it).
+  const bits = page.getByTestId('ntm-input');
+  await bits.focus();
+  const before = await page.evaluate(() => window.__glimpse.panels[2].sequence[1 * 8 + 2]);
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Space');
+  await page.waitForFunction((b) => window.__glimpse.panels[2].trace.sequence[1 * 8 + 2] !== b, before);
+  const said = await page.locator('#ntm-cursor').textContent();
+  t.diagnostic(`NTM bits from the keyboard: "${said}"`);
+  assert.match(said, /^vector 2 of \d+, bit 3: (on|off)$/);
+  // Every one of them is in the tab order.
+  for (const id of ['stn-pad', 'fb-image', 'ntm-input']) assert.equal(await page.locator(`#${id}`).getAttribute('tabindex'), '0');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('prefers-reduced-motion: nothing animates by itself, Play still does', { skip: skipAll, timeout: 60000 }, async () => {
+  const { page, context, problems } = await openWith(DESKTOP, '/', { media: { reducedMotion: 'reduce' } });
+  await waitReady(page);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="ntm-play"]').disabled && !document.querySelector('[data-testid="draw-play"]').disabled, null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => matchMedia('(prefers-reduced-motion: reduce)').matches), true);
+  for (const panel of ['draw', 'ntm']) assert.equal(await page.getByTestId(`${panel}-play`).getAttribute('aria-pressed'), 'false', `${panel} autoplays`);
+  const d0 = await canvasStats(page, 'draw-canvas');
+  const n0 = await canvasStats(page, 'ntm-memory');
+  await page.waitForTimeout(1500);
+  assert.equal((await canvasStats(page, 'draw-canvas')).hash, d0.hash, 'the DRAW canvas moved by itself');
+  assert.equal((await canvasStats(page, 'ntm-memory')).hash, n0.hash, 'the NTM memory moved by itself');
+  // What is shown is the finished result, not the blank first step.
+  assert.match(await page.locator('#draw-step-v').textContent(), /^(\d+) \/ \1$/);
+  await page.getByTestId('draw-play').click();
+  await waitChange(page, 'draw-canvas', d0.hash);
+  await page.getByTestId('draw-play').click();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('layout at 1400 px and on a phone: both STN grids level, the distortion menu not cut off, NTM bits big enough to hit, the length up past the memory; screenshots of every panel', { skip: skipAll, timeout: 120000 }, async (t) => {
+  for (const [label, options] of [['1400', DESKTOP], ['390', PHONE]]) {
+    const { page, context, problems } = await openWith(options);
+    await waitReady(page);
+    await page.waitForFunction(() => !document.querySelector('[data-testid="ntm-play"]').disabled && !document.querySelector('[data-testid="draw-play"]').disabled, null, { timeout: 30000 });
+    await page.getByTestId('stn-pretrained').click();
+    await page.waitForFunction(() => /%$/.test(document.querySelector('[data-testid="stn-accuracy"]').textContent), null, { timeout: 30000 });
+    await page.waitForFunction(() => /network/.test(document.querySelector('[data-testid="stn-out-from"]').textContent));
+
+    // The "(network's θ)" caption does not wrap and push its grid down.
+    if (label === '1400') {
+      const [a, b] = await Promise.all(['stn-inputs', 'stn-outputs'].map((id) => page.getByTestId(id).boundingBox()));
+      t.diagnostic(`${label}: STN grids at y = ${a.y.toFixed(1)} and ${b.y.toFixed(1)}`);
+      assert.ok(Math.abs(a.y - b.y) < 1, `the output grid is ${(b.y - a.y).toFixed(1)} px lower than the input grid`);
+    }
+    // Every distortion's menu text fits the select (measured with its own font, less the arrow).
+    const menu = await page.getByTestId('stn-kind').evaluate((sel) => {
+      const cs = getComputedStyle(sel);
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
+      return { room, texts: [...sel.options].map((o) => ({ text: o.text, width: ctx.measureText(o.text).width })) };
+    });
+    const cut = menu.texts.filter((o) => o.width > menu.room);
+    t.diagnostic(`${label}: distortion menu ${menu.room.toFixed(0)} px for its text; widest "${menu.texts.reduce((a, o) => (o.width > a.width ? o : a)).text}"`);
+    assert.deepEqual(cut.map((o) => `${o.text} (${o.width.toFixed(0)} px)`), [], 'menu entries cut off');
+
+    // NTM: at length 40 every input bit is at least 24×24 px and a click flips the bit under it.
+    const R = await page.evaluate(() => window.__glimpse.panels[2].info.R);
+    await page.locator('#ntm-len').fill('40');
+    await page.waitForFunction(() => window.__glimpse.panels[2].trace?.length === 40);
+    const inp = page.getByTestId('ntm-input');
+    const cell = await inp.evaluate((c) => ({ w: c.getBoundingClientRect().width / 40, h: c.getBoundingClientRect().height / 8 }));
+    t.diagnostic(`${label}: NTM input bit at length 40: ${cell.w.toFixed(1)}×${cell.h.toFixed(1)} px`);
+    assert.ok(cell.w >= 24 && cell.h >= 24, `input bits ${cell.w.toFixed(1)}×${cell.h.toFixed(1)} px`);
+    await inp.scrollIntoViewIfNeeded();
+    await page.locator('#ntm-bits').evaluate((e, x) => (e.scrollLeft = x), 33 * cell.w - 100);
+    const bitBefore = await page.evaluate(() => window.__glimpse.panels[2].sequence[33 * 8 + 5]);
+    const ib = await inp.boundingBox();
+    const [x, y] = [ib.x + 33.5 * cell.w, ib.y + 5.5 * cell.h];
+    if (options.hasTouch) await page.touchscreen.tap(x, y);
+    else await page.mouse.click(x, y);
+    await page.waitForFunction((b) => window.__glimpse.panels[2].trace.sequence[33 * 8 + 5] !== b, bitBefore);
+    // The length goes past the memory's R rows, and the page says what breaks there.
+    const max = Number(await page.locator('#ntm-len').getAttribute('max'));
+    assert.ok(max > R, `length slider stops at ${max}, memory has ${R} rows`);
+    if (label === '1400') {
+      await page.locator('#ntm-len').fill(String(max));
+      await page.waitForFunction((L) => window.__glimpse.panels[2].trace?.length === L, max, { timeout: 20000 });
+      const note = await page.getByTestId('ntm-note').textContent();
+      t.diagnostic(`length ${max}: ${note.replace(/^.*?Length/, 'Length')}`);
+      assert.match(note, new RegExp(`longer than the memory's ${R} rows`));
+      assert.match(note, /[1-9]\d* wrong bits/);
+      await page.locator('#ntm-len').fill('8');
+      await page.waitForFunction(() => window.__glimpse.panels[2].trace?.length === 8);
+    }
+    await page.locator('#ntm-len').fill('12');
+    await page.waitForFunction(() => window.__glimpse.panels[2].trace?.length === 12);
+
+    // Screenshots of each panel (a DRAW run in progress for the loss chart).
+    await page.getByTestId('draw-train').click();
+    await page.waitForFunction(() => window.__glimpse.panels[1].losses.length >= 6, null, { timeout: 30000 });
+    await page.getByTestId('draw-train').click();
+    await page.getByTestId('ntm-play').evaluate((b) => b.getAttribute('aria-pressed') === 'true' && b.click());
+    await page.getByTestId('draw-play').evaluate((b) => b.getAttribute('aria-pressed') === 'true' && b.click());
+    for (const id of ['stn', 'draw', 'ntm']) await shot(page, `#${id}`, `${id}-${label}.png`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
+});

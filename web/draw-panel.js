@@ -2,7 +2,7 @@
 // (and, when reconstructing, read) window drawn as a box. Right: the read filterbank you can drag
 // around, with the N×N glimpse g.draw.read takes and what g.draw.write puts back.
 // Only DOM and canvas work here; every number comes from the worker.
-import { fitCanvas, drawValues, placeholder, widthOf, lineChart } from './paint.js';
+import { fitCanvas, drawValues, placeholder, widthOf, lineChart, reducedMotion } from './paint.js';
 
 const $ = (id) => document.getElementById(id);
 const FB = 252; // filterbank image side (css px)
@@ -49,7 +49,7 @@ export class DrawPanel {
     this._setTraining(false);
     $('draw-train-stat').textContent = '';
     $('draw-loss-chart').hidden = true;
-    for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train']) $(id).disabled = true;
+    for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train', 'draw-pretrained']) $(id).disabled = true;
     placeholder($('draw-canvas'), DC, DC, 'loading…');
     placeholder($('draw-strip'), 0, 40, '');
     placeholder($('fb-image'), FB, FB, 'loading…');
@@ -58,6 +58,14 @@ export class DrawPanel {
     placeholder($('fb-fx'), FB, 70, '');
     $('draw-note').textContent = 'Loading the wasm core…';
     $('fb-note').textContent = '';
+  }
+
+  /** The worker is gone (the page shows the banner). */
+  lost() {
+    this._stop();
+    this._setTraining(false);
+    for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train', 'draw-pretrained']) $(id).disabled = true;
+    $('draw-note').textContent = 'The compute worker stopped: press Restart worker above.';
   }
 
   unavailable(error) {
@@ -110,6 +118,16 @@ export class DrawPanel {
     };
     img.addEventListener('pointerup', end);
     img.addEventListener('pointercancel', end);
+    // Keyboard: the arrow keys move the window's centre by a pixel (with Shift, by 4).
+    img.addEventListener('keydown', (e) => {
+      const step = e.shiftKey ? 4 : 1;
+      const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[e.key];
+      if (!d || !this.digit) return;
+      e.preventDefault();
+      this.fb.gx = Math.max(1, Math.min(this.digit.W, this.fb.gx + d[0]));
+      this.fb.gy = Math.max(1, Math.min(this.digit.H, this.fb.gy + d[1]));
+      this._updateFb();
+    });
 
     $('draw-play').addEventListener('click', () => (this.playing ? this._stop() : this._play()));
     $('draw-step').addEventListener('pointerdown', () => (this.scrubbing = true));
@@ -125,6 +143,7 @@ export class DrawPanel {
     });
     $('draw-recon').addEventListener('click', () => this._reconstruct());
     $('draw-train').addEventListener('click', () => (this.training ? this._pauseTraining() : this._train()));
+    $('draw-pretrained').addEventListener('click', () => this._pretrained());
   }
 
   // ----- the filterbank view
@@ -146,6 +165,7 @@ export class DrawPanel {
     $('fb-n-v').textContent = String(N);
     $('fb-delta-v').textContent = `${delta.toFixed(1)} px`;
     $('fb-sigma-v').textContent = `${sigma.toFixed(1)} px`;
+    $('fb-pos').textContent = `window centre (gX, gY) = (${this.fb.gx.toFixed(1)}, ${this.fb.gy.toFixed(1)}) px`;
     // Raw attention parameters (g̃X, g̃Y, log σ², log δ̃, log γ), inverting eqs. 21–24.
     const params = [
       (2 * this.fb.gx) / (A + 1) - 1,
@@ -270,6 +290,7 @@ export class DrawPanel {
       await this._generate();
       // Enabled once the first sample plays, so a click cannot race the autoplay.
       for (const id of ['draw-play', 'draw-new', 'draw-recon', 'draw-step', 'draw-train']) $(id).disabled = false;
+      this._pretrainedButton(r);
     } catch (e) {
       $('draw-note').textContent = `DRAW model: ${e.message}`;
     }
@@ -283,6 +304,33 @@ export class DrawPanel {
         : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the windows move, but the ink is noise. Press Train from scratch to watch it learn.`;
   }
 
+  /** "Load pretrained" is the way back once a model trained here replaced the shipped one. */
+  _pretrainedButton(r) {
+    const b = $('draw-pretrained');
+    b.disabled = r.pretrained;
+    b.title = r.pretrained ? 'the pretrained model is loaded' : 'replace the model trained here by the shipped pretrained one';
+  }
+
+  async _pretrained() {
+    const b = $('draw-pretrained');
+    b.disabled = true;
+    try {
+      this._setTraining(false);
+      const r = await this.client.request('draw.pretrained');
+      // Nothing of the run trained here stays on screen.
+      this.losses = [];
+      this._setTraining(false);
+      $('draw-train-stat').textContent = '';
+      $('draw-loss-chart').hidden = true;
+      this._describe(r);
+      this._pretrainedButton(r);
+      await this._generate();
+    } catch (e) {
+      b.disabled = false;
+      $('draw-note').textContent = `Pretrained DRAW: ${e.message}`;
+    }
+  }
+
   _setTraining(on) {
     this.training = on;
     $('draw-train').textContent = on ? 'Pause training' : this.losses.length ? 'Resume training' : 'Train from scratch';
@@ -294,6 +342,7 @@ export class DrawPanel {
       this._setTraining(true);
       await this.client.request('draw.train');
       $('draw-loss-chart').hidden = false;
+      this._pretrainedButton({ pretrained: false });
       $('draw-note').textContent = 'Training a fresh DRAW on MNIST (Adam, batches of 16): a new sample from the same noise every 3 s. Expect blobs first, digits after a few thousand steps.';
     } catch (e) {
       this._setTraining(false);
@@ -311,18 +360,21 @@ export class DrawPanel {
   }
 
   _progress(m) {
+    if (!this.training) return; // a late event of a run that was paused or replaced
+    this.lastProgress = m;
     this.losses.push([m.step, m.loss]);
     if (this.losses.length > 1500) this.losses = this.losses.filter((_, i) => i % 2 === 0);
     $('draw-train-stat').textContent = `step ${m.step} · epoch ${m.epoch.toFixed(2)} · loss ${m.loss.toFixed(1)} nats (reconstruction ${m.reconstruction.toFixed(1)} + KL ${m.kl.toFixed(1)}) · ${Math.round(m.imagesPerSecond)} images/s`;
     const c = $('draw-loss-chart');
     c.hidden = false;
-    lineChart(c, widthOf(c, 200, 400), 100, [{ points: this.losses, color: '#ef4444' }], { xLabel: 'step', title: 'negative ELBO (nats / image)', yFormat: (v) => v.toFixed(0) });
+    // clipStart: the first steps (~660 nats) would flatten the rest of the curve (~100 nats).
+    lineChart(c, widthOf(c, 200, 400), 100, [{ points: this.losses, color: '#dc2626' }], { xLabel: 'step', title: 'negative ELBO (nats / image)', yFormat: (v) => v.toFixed(0), clipStart: true });
   }
 
   async _generate() {
     try {
       this._setTrace(await this.client.request('draw.generate', { seed: this.seed, count: 1 }));
-      this._play();
+      this._autoplay();
     } catch (e) {
       $('draw-note').textContent = e.message;
     }
@@ -332,7 +384,7 @@ export class DrawPanel {
     try {
       this.digitIndex += 1;
       this._setTrace(await this.client.request('draw.reconstruct', { index: this.digitIndex }));
-      this._play();
+      this._autoplay();
     } catch (e) {
       $('draw-note').textContent = e.message;
     }
@@ -348,6 +400,13 @@ export class DrawPanel {
     this._drawStrip();
     this._drawStep();
     if (keepPlaying && wasPlaying) this._play();
+  }
+
+  /** Play a new trace, unless the visitor prefers reduced motion: then show its finished canvas (Play animates it). */
+  _autoplay() {
+    if (!reducedMotion()) return this._play();
+    this.t = this.trace.steps - 1;
+    this._drawStep();
   }
 
   _play() {

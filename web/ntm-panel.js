@@ -2,11 +2,13 @@
 // output, write and read weightings over time as in the paper's Figure 6, the memory at each step).
 // Right: one head's addressing (g.ntm.address) taken apart stage by stage on a small memory.
 // Only DOM and canvas work here; every number comes from the worker.
-import { fitCanvas, drawValues, placeholder, bars, widthOf, lineChart } from './paint.js';
+import { fitCanvas, drawValues, placeholder, bars, widthOf, lineChart, reducedMotion } from './paint.js';
 
 const $ = (id) => document.getElementById(id);
 const R = 16; // rows of the demo memory
 const C = 8; // columns of the demo memory
+const CELL = 24; // an input bit's least width and height in CSS px (WCAG 2.5.8 target size), also on a phone
+const SMALL = 12; // row height of the target and output grids (shown, not clicked)
 
 export class NtmPanel {
   constructor(client) {
@@ -30,6 +32,9 @@ export class NtmPanel {
     this.seed = 1;
     this.training = false;
     this.curve = [];
+    this.cursor = { t: 0, b: 0 }; // the keyboard's input bit
+    this.copyBusy = false;
+    this.copyQueued = false;
     this._wire();
     client.on('ntm.progress', (m) => this._progress(m));
     client.on('ntm.trace', (tr) => this._setTrace(tr));
@@ -58,8 +63,9 @@ export class NtmPanel {
     this._setTraining(false);
     $('ntm-train-stat').textContent = '';
     $('ntm-loss-chart').hidden = true;
-    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = true;
-    for (const id of ['ntm-input', 'ntm-target', 'ntm-output']) placeholder($(id), 0, 90, 'loading…');
+    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train', 'ntm-pretrained']) $(id).disabled = true;
+    placeholder($('ntm-input'), 0, 8 * CELL, 'loading…');
+    for (const id of ['ntm-target', 'ntm-output']) placeholder($(id), 0, 8 * SMALL, '');
     for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, '');
     placeholder($('ntm-memory'), 0, 150, 'loading…');
     placeholder($('ntm-addr-memory'), 0, 176, 'loading…');
@@ -68,6 +74,15 @@ export class NtmPanel {
     $('ntm-note').textContent = 'Loading the wasm core…';
     $('na-note').textContent = '';
     this._labels();
+  }
+
+  /** The worker is gone (the page shows the banner). */
+  lost() {
+    this._stop();
+    this._stopDemo();
+    this._setTraining(false);
+    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train', 'ntm-pretrained']) $(id).disabled = true;
+    $('ntm-note').textContent = 'The compute worker stopped: press Restart worker above.';
   }
 
   unavailable(error) {
@@ -88,7 +103,7 @@ export class NtmPanel {
     if (this.caps.createNTM) {
       await this._initModel();
     } else {
-      for (const id of ['ntm-input', 'ntm-target', 'ntm-output']) placeholder($(id), 0, 90, 'waiting for g.createNTM');
+      for (const id of ['ntm-input', 'ntm-target', 'ntm-output']) placeholder($(id), 0, 8 * SMALL, 'waiting for g.createNTM');
       for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, 'waiting for g.createNTM');
       placeholder($('ntm-memory'), 0, 150, ['The memory matrix over time appears here once', 'the NTM model (g.createNTM / pretrained ntm-copy) is in this build.']);
       $('ntm-note').textContent = 'The copy task waits for g.createNTM and the pretrained ntm-copy weights. The addressing demo on the right shows the mechanism it relies on.';
@@ -125,23 +140,79 @@ export class NtmPanel {
       this._copy();
     });
     $('ntm-len').addEventListener('input', () => {
-      $('ntm-len-v').textContent = $('ntm-len').value;
+      this._lengthLabel();
       this.sequence = null;
       this._copy();
     });
     $('ntm-train').addEventListener('click', () => (this.training ? this._pauseTraining() : this._train()));
-    $('ntm-input').addEventListener('click', (e) => {
-      // Toggle the bit under the pointer and run the copy again.
-      if (!this.trace || !this.sequence) return;
-      const r = $('ntm-input').getBoundingClientRect();
-      const L = this.trace.length;
-      const col = Math.floor(((e.clientX - r.left) / r.width) * this.trace.steps);
-      const row = Math.floor(((e.clientY - r.top) / r.height) * this.bits);
-      const t = col - this.trace.inputOffset;
-      if (t < 0 || t >= L || row < 0 || row >= this.bits) return;
-      this.sequence[t * this.bits + row] = 1 - this.sequence[t * this.bits + row];
-      this._copy();
+    $('ntm-pretrained').addEventListener('click', () => this._pretrained());
+    const inp = $('ntm-input');
+    const under = (e) => {
+      const r = inp.getBoundingClientRect();
+      return [Math.floor(((e.clientX - r.left) / r.width) * this.trace.length), Math.floor(((e.clientY - r.top) / r.height) * this.bits)];
+    };
+    // The keyboard cursor goes where the pointer went down (before the focus that draws it).
+    inp.addEventListener('pointerdown', (e) => {
+      if (!this.trace) return;
+      const [t, b] = under(e);
+      if (t >= 0 && t < this.trace.length && b >= 0 && b < this.bits) this.cursor = { t, b };
     });
+    inp.addEventListener('click', (e) => {
+      // Toggle the bit under the pointer (input vector t: column t, bit b: row b) and run the copy again.
+      if (!this.trace || !this.sequence) return;
+      this._flip(...under(e));
+    });
+    // Keyboard: the arrow keys move a cursor over the bits, Space or Enter flips the bit under it.
+    inp.addEventListener('keydown', (e) => {
+      if (!this.trace || !this.sequence) return;
+      const L = this.trace.length, c = this.cursor;
+      const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1], Home: [-L, 0], End: [L, 0] };
+      if (moves[e.key]) {
+        e.preventDefault();
+        c.t = Math.max(0, Math.min(L - 1, c.t + moves[e.key][0]));
+        c.b = Math.max(0, Math.min(this.bits - 1, c.b + moves[e.key][1]));
+        this._drawCopy();
+        this._scrollTo(c.t * this.bitWidth, this.bitWidth);
+        this._announceCursor();
+      } else if (e.key === ' ' || e.key === 'Enter') {
+        e.preventDefault();
+        this._flip(c.t, c.b);
+      }
+    });
+    inp.addEventListener('focus', () => {
+      if (this.trace) this._drawCopy();
+      this._announceCursor();
+    });
+    inp.addEventListener('blur', () => this.trace && this._drawCopy());
+  }
+
+  _flip(t, b) {
+    if (t < 0 || t >= this.trace.length || b < 0 || b >= this.bits) return;
+    this.cursor = { t, b };
+    this.sequence[t * this.bits + b] = 1 - this.sequence[t * this.bits + b];
+    this._announceCursor();
+    this._copy();
+  }
+
+  _announceCursor() {
+    if (!this.sequence || document.activeElement !== $('ntm-input')) return;
+    const { t, b } = this.cursor;
+    $('ntm-cursor').textContent = `vector ${t + 1} of ${this.trace.length}, bit ${b + 1}: ${this.sequence[t * this.bits + b] > 0.5 ? 'on' : 'off'}`;
+  }
+
+  _lengthLabel() {
+    const L = Number($('ntm-len').value), Rm = this.info?.R;
+    $('ntm-len-v').textContent = Rm && L > Rm ? `${L} (> ${Rm} rows)` : String(L);
+    $('ntm-len').setAttribute('aria-valuetext', Rm && L > Rm ? `${L}, longer than the memory's ${Rm} rows` : `${L} vectors`);
+  }
+
+  /** The length slider goes past the memory's rows, to where the copy has to break; ticks at the training range and at R. */
+  _lengthRange(r) {
+    const s = $('ntm-len');
+    s.max = String(r.R + Math.max(8, r.R >> 2));
+    if (Number(s.value) > Number(s.max)) s.value = s.max;
+    $('ntm-len-marks').replaceChildren(...[this.maxTrain, r.R].map((v) => new Option(String(v), String(v))));
+    this._lengthLabel();
   }
 
   _labels() {
@@ -234,7 +305,7 @@ export class NtmPanel {
     ctx.textBaseline = 'top';
     ctx.fillText(`memory M (${R} rows × ${C})`, 0, 0);
     ctx.fillText('key k', kx, 0);
-    ctx.fillText('final weighting w', wx, 0);
+    ctx.fillText(ctx.measureText('final weighting w').width <= W - wx ? 'final weighting w' : 'final w', wx, 0); // fits a phone
     drawValues(ctx, d.memory, 0, R, C, 0, top, mw, h, { mode: 'heat', lo: -1, hi: 1 });
     drawValues(ctx, d.key, 0, 1, C, kx, top + d.keyRow * rh, kw, rh, { mode: 'heat', lo: -1, hi: 1 });
     ctx.strokeStyle = '#111827';
@@ -291,9 +362,11 @@ export class NtmPanel {
       this.bits = r.bits;
       this.maxTrain = r.maxLength ?? 20;
       this._describe(r);
+      this._lengthRange(r);
       await this._copy();
       // Enabled once the first trace plays, so a click cannot race the autoplay.
       for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = false;
+      this._pretrainedButton(r);
     } catch (e) {
       $('ntm-note').textContent = `NTM model: ${e.message}`;
     }
@@ -302,10 +375,37 @@ export class NtmPanel {
   _describe(r) {
     this.info = r;
     this.noteBase = r.pretrained
-      ? `Pretrained on copy sequences of length 1–${this.maxTrain} (memory ${r.R}×${r.C}). Push the length past that and watch where it breaks.`
+      ? `Pretrained on copy sequences of length 1–${this.maxTrain}; its memory has ${r.R} rows of ${r.C}, one per vector. Push the length past ${this.maxTrain}, then past ${r.R}, and watch where it breaks.`
       : r.trainedSteps > 0
         ? `Trained here from scratch for ${r.trainedSteps} steps (memory ${r.R}×${r.C}).`
         : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the heads wander and the output is noise. Train from scratch to watch it learn (it takes many thousands of steps).`;
+  }
+
+  /** "Load pretrained" is the way back once a model trained here replaced the shipped one. */
+  _pretrainedButton(r) {
+    const b = $('ntm-pretrained');
+    b.disabled = r.pretrained;
+    b.title = r.pretrained ? 'the pretrained model is loaded' : 'replace the model trained here by the shipped pretrained one';
+  }
+
+  async _pretrained() {
+    const b = $('ntm-pretrained');
+    b.disabled = true;
+    try {
+      this._setTraining(false);
+      const r = await this.client.request('ntm.pretrained');
+      this.curve = [];
+      this._setTraining(false);
+      $('ntm-train-stat').textContent = '';
+      $('ntm-loss-chart').hidden = true;
+      this._describe(r);
+      this._lengthRange(r);
+      this._pretrainedButton(r);
+      await this._copy();
+    } catch (e) {
+      b.disabled = false;
+      $('ntm-note').textContent = `Pretrained NTM: ${e.message}`;
+    }
   }
 
   _setTraining(on) {
@@ -318,6 +418,7 @@ export class NtmPanel {
     try {
       this._setTraining(true);
       await this.client.request('ntm.train');
+      this._pretrainedButton({ pretrained: false });
       this.noteBase = `Training a fresh NTM on random copy sequences of length 1–${this.maxTrain} (batches of 8); your sequence is re-run every 3 s.`;
     } catch (e) {
       this._setTraining(false);
@@ -336,6 +437,8 @@ export class NtmPanel {
   }
 
   _progress(m) {
+    if (!this.training) return; // a late event of a run that was paused or replaced
+    this.lastProgress = m;
     this.curve.push([m.step, m.bitErrors]);
     if (this.curve.length > 1500) this.curve = this.curve.filter((_, i) => i % 2 === 0);
     $('ntm-train-stat').textContent = `step ${m.step} · ${m.bitErrors.toFixed(2)} wrong bits per sequence · loss ${m.loss.toFixed(2)} bits · ${m.sequencesPerSecond.toFixed(1)} sequences/s`;
@@ -346,22 +449,37 @@ export class NtmPanel {
 
   _setTrace(tr) {
     this.sequence = tr.sequence.slice();
+    const first = !this.trace;
     this.trace = tr;
     $('ntm-step').max = String(tr.steps - 1);
-    this.t = Math.min(this.t, tr.steps - 1);
+    // Without autoplay (reduced motion), the first trace shows the finished copy: its last step.
+    this.t = first && reducedMotion() ? tr.steps - 1 : Math.min(this.t, tr.steps - 1);
+    this.cursor.t = Math.min(this.cursor.t, tr.length - 1);
     this._drawCopy();
     this._drawStep();
   }
 
+  /** Run the copy on the current sequence (latest wins: a dragged length slider fires faster than long copies run). */
   async _copy() {
+    if (this.copyBusy) {
+      this.copyQueued = true;
+      return;
+    }
+    this.copyBusy = true;
     try {
       const length = Number($('ntm-len').value);
       const args = { length, seed: this.seed };
       if (this.sequence && this.sequence.length === length * this.bits) args.sequence = Float32Array.from(this.sequence);
       this._setTrace(await this.client.request('ntm.copy', args));
-      if (!this.playing) this._play();
+      if (!this.playing && !reducedMotion()) this._play();
     } catch (e) {
       $('ntm-note').textContent = e.message;
+    } finally {
+      this.copyBusy = false;
+      if (this.copyQueued) {
+        this.copyQueued = false;
+        this._copy();
+      }
     }
   }
 
@@ -386,39 +504,70 @@ export class NtmPanel {
     $('ntm-play').setAttribute('aria-pressed', 'false');
   }
 
-  /** Bit grids and weightings over time: time runs right, as in Figure 6 of the paper. */
+  /**
+   * The bits: input vectors (fed at steps 1..L), target and output (the last L steps) stacked on one
+   * column axis, so vector t sits above its copy. Columns are at least CELL px wide (the strip
+   * scrolls sideways for long sequences); input rows are CELL px tall, so every bit can be hit.
+   */
   _drawCopy() {
     const tr = this.trace;
-    const { steps, bits, length, R: Rm } = tr;
-    // Input and output on the full time axis: inputs at steps 1..L, outputs in the last L steps.
-    const inp = new Float32Array(bits * steps);
-    const tgt = new Float32Array(bits * steps);
-    const out = new Float32Array(bits * steps);
+    const { bits, length } = tr;
+    const seq = new Float32Array(bits * length);
+    const out = new Float32Array(bits * length);
     for (let t = 0; t < length; t++) {
       for (let b = 0; b < bits; b++) {
-        inp[b * steps + (tr.inputOffset + t)] = tr.sequence[t * bits + b];
-        tgt[b * steps + (tr.outputOffset + t)] = tr.sequence[t * bits + b];
-        out[b * steps + (tr.outputOffset + t)] = tr.output[t * bits + b];
+        seq[b * length + t] = tr.sequence[t * bits + b];
+        out[b * length + t] = tr.output[t * bits + b];
       }
     }
-    const w = widthOf($('ntm-input'), 120, 600);
-    this._grid('ntm-input', inp, bits, steps, w, 90, 'paper');
-    this._grid('ntm-target', tgt, bits, steps, w, 90, 'paper');
-    const ctx = this._grid('ntm-output', out, bits, steps, w, 90, 'paper');
-    // Mark the output bits that come out wrong (thresholded at 0.5).
+    const avail = widthOf($('ntm-input'), 120, 4000);
+    const cw = Math.max(CELL, Math.min(40, Math.floor(avail / length)));
+    const w = cw * length;
+    const ictx = this._grid('ntm-input', seq, bits, length, w, bits * CELL, 'paper');
+    // Row lines too: the input is a grid of targets.
+    ictx.strokeStyle = 'rgba(0,0,0,0.12)';
+    for (let b = 1; b < bits; b++) {
+      ictx.beginPath();
+      ictx.moveTo(0, b * CELL);
+      ictx.lineTo(w, b * CELL);
+      ictx.stroke();
+    }
+    if (document.activeElement === $('ntm-input')) {
+      const { t, b } = this.cursor;
+      ictx.strokeStyle = '#4f46e5';
+      ictx.lineWidth = 3;
+      ictx.strokeRect(t * cw + 1.5, b * CELL + 1.5, cw - 3, CELL - 3);
+    }
+    this.bitWidth = cw;
+    this._grid('ntm-target', seq, bits, length, w, bits * SMALL, 'paper');
+    const ctx = this._grid('ntm-output', out, bits, length, w, bits * SMALL, 'paper');
+    // Mark the output bits that come out wrong (thresholded at 0.5), and find the first wrong vector.
     ctx.strokeStyle = '#dc2626';
     ctx.lineWidth = 1.5;
-    const cw = w / steps, ch = 90 / bits;
+    let firstWrong = -1;
     for (let t = 0; t < length; t++) {
       for (let b = 0; b < bits; b++) {
         if ((tr.output[t * bits + b] > 0.5) !== (tr.sequence[t * bits + b] > 0.5)) {
-          ctx.strokeRect((tr.outputOffset + t) * cw + 1, b * ch + 1, cw - 2, ch - 2);
+          ctx.strokeRect(t * cw + 1, b * SMALL + 1, cw - 2, SMALL - 2);
+          if (firstWrong < 0) firstWrong = t;
         }
       }
     }
+    $('ntm-input-cap').textContent = `(vectors 1–${length}, fed at steps 1–${length}; click a bit to flip it, or focus and use the arrow keys and Space)`;
+    $('ntm-target-cap').textContent = `(what it should write out at steps ${tr.outputOffset + 1}–${tr.steps})`;
     const errors = Math.round(tr.bitErrors ?? countErrors(tr.sequence, tr.output));
-    const beyond = length > (this.maxTrain ?? 20) ? ' (longer than any training sequence)' : '';
-    $('ntm-note').textContent = `${this.noteBase ?? ''} Length ${length}${beyond}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${length * bits}. Click input bits to flip them.`;
+    const beyond = length > (this.maxTrain ?? 20) && !tr.warning ? ' (longer than any training sequence)' : '';
+    const where = firstWrong >= 0 ? `, the first at vector ${firstWrong + 1}` : '';
+    const warning = tr.warning ? ` ${tr.warning[0].toUpperCase()}${tr.warning.slice(1)}.` : '';
+    $('ntm-note').textContent = `${this.noteBase ?? ''} Length ${length}${beyond}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${length * bits}${where}.${warning}`;
+    $('ntm-note').classList.toggle('bad', !!tr.warning);
+  }
+
+  /** Keep the keyboard's bit in view in the sideways-scrolling strip. */
+  _scrollTo(x, w) {
+    const box = $('ntm-bits');
+    if (x < box.scrollLeft) box.scrollLeft = x;
+    else if (x + w > box.scrollLeft + box.clientWidth) box.scrollLeft = x + w - box.clientWidth;
   }
 
   _grid(id, data, rows, cols, w, h, mode) {

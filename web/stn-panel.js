@@ -10,6 +10,8 @@ const COLS = 4;
 const TILE = 62;
 const GAP = 6;
 const SIDE = COLS * TILE + (COLS - 1) * GAP;
+// Short names for the distortion menu (the library's descriptions go in the line under it).
+const KIND_NAMES = { R: 'rotated', RTS: 'rotated, scaled, moved', P: 'projective', E: 'elastic', T: 'moved, cluttered' };
 
 /** Run an async function with "latest wins" semantics: at most one in flight, the newest queued. */
 function latest(fn) {
@@ -42,6 +44,11 @@ export class StnPanel {
     this.trainAcc = [];
     this.testAcc = [];
     this.padInk = false;
+    this.padVersion = 0; // bumped by every change to the pad's ink
+    this.padLast = null; // { version, label, from, image }: the last classification (tests read it)
+    this.padDigit = 0; // the next display digit Enter puts on the pad
+    this.distortions = null; // g.distortions, from the ready event
+    this.modelKind = null; // the distortion the current network was trained on
     this.apply = latest(() => this._apply());
     this.classify = latest(() => this._classify());
     this._wireControls();
@@ -77,12 +84,23 @@ export class StnPanel {
     $('stn-throughput').textContent = '–';
     $('stn-epoch').textContent = '–';
     $('stn-epoch-bar').value = 0;
+    this.modelKind = null;
+    $('stn-manual').checked = true;
+    $('stn-manual').disabled = true;
     placeholder($('stn-inputs'), SIDE, SIDE, 'loading…');
     placeholder($('stn-outputs'), SIDE, SIDE, 'loading…');
     this._charts();
     this._drawTheta();
     this._clearPad();
+    this._padRange();
     this._note('Loading the wasm core…');
+  }
+
+  /** The worker is gone (the page shows the banner): nothing runs until Restart. */
+  lost() {
+    this._setRunning(false);
+    for (const id of ['stn-train', 'stn-reset', 'stn-pretrained']) $(id).disabled = true;
+    this._note('The compute worker stopped: press Restart worker above.', true);
   }
 
   unavailable(error) {
@@ -93,7 +111,9 @@ export class StnPanel {
 
   async ready(info) {
     this.caps = info.caps;
+    this.distortions = info.distortions;
     this._distortionMenu(info.distortions);
+    this._padRange();
     $('stn-train').disabled = !this.caps.createSTN;
     $('stn-reset').disabled = !this.caps.createSTN;
     $('stn-pretrained').disabled = !this.caps.pretrained;
@@ -107,6 +127,7 @@ export class StnPanel {
   _wireControls() {
     $('stn-batch').addEventListener('click', () => this._sample());
     $('stn-kind').addEventListener('change', async () => {
+      this._kindDescription();
       // A new distortion is a new task (and maybe a new input size): start over.
       if (this.hasModel || this.running) await this._resetModel();
       await this._sample();
@@ -117,23 +138,27 @@ export class StnPanel {
       await this._sample();
     });
     $('stn-pretrained').addEventListener('click', () => this._pretrained());
-    for (const id of ['stn-rot', 'stn-scale', 'stn-tx', 'stn-ty']) {
-      $(id).addEventListener('input', () => {
-        this._drawTheta();
-        if (this._manual()) this.apply();
-        if (this.padInk) this.classify();
-      });
-    }
+    // Moving θ by hand always shows: with a network, it ticks "use my θ" (untick it to get the
+    // network's θ back). The pad follows the same rule as the 16 digits.
+    const steer = () => {
+      this._drawTheta();
+      if (this.hasModel && !$('stn-manual').checked) {
+        $('stn-manual').checked = true;
+        this._padRange();
+      }
+      this.apply();
+      if (this.padInk) this.classify();
+    };
+    for (const id of ['stn-rot', 'stn-scale', 'stn-tx', 'stn-ty']) $(id).addEventListener('input', steer);
     $('stn-identity').addEventListener('click', () => {
       $('stn-rot').value = 0;
       $('stn-scale').value = 1;
       $('stn-tx').value = 0;
       $('stn-ty').value = 0;
-      this._drawTheta();
-      if (this._manual()) this.apply();
-      if (this.padInk) this.classify();
+      steer();
     });
     $('stn-manual').addEventListener('change', () => {
+      this._padRange();
       this.apply();
       if (this.padInk) this.classify();
     });
@@ -143,7 +168,13 @@ export class StnPanel {
   _distortionMenu(table) {
     const sel = $('stn-kind');
     const current = sel.value;
-    sel.replaceChildren(...Object.entries(table).map(([kind, d]) => new Option(`${kind} · ${d.description}`, kind, false, kind === current)));
+    sel.replaceChildren(...Object.entries(table).map(([kind]) => new Option(`${kind} · ${KIND_NAMES[kind] ?? kind}`, kind, false, kind === current)));
+    this._kindDescription();
+  }
+
+  _kindDescription() {
+    const d = this.distortions?.[$('stn-kind').value];
+    $('stn-kind-desc').textContent = d ? `${d.description} (${d.side}×${d.side} inputs)` : '';
   }
 
   _manualTheta() {
@@ -165,6 +196,7 @@ export class StnPanel {
     $('stn-scale-v').textContent = m.scale.toFixed(2);
     $('stn-tx-v').textContent = m.tx.toFixed(2);
     $('stn-ty-v').textContent = m.ty.toFixed(2);
+    $('stn-rot').setAttribute('aria-valuetext', `${m.rotation} degrees`);
     const t = affineTheta(m);
     const f = (v) => (v >= 0 ? ' ' : '') + v.toFixed(2);
     $('stn-theta').textContent = `θ = ⎡${f(t[0])} ${f(t[1])} ${f(t[2])} ⎤\n    ⎣${f(t[3])} ${f(t[4])} ${f(t[5])} ⎦`;
@@ -209,8 +241,10 @@ export class StnPanel {
   async _apply() {
     if (!this.batch) return;
     try {
-      const v = await this.client.request('stn.apply', { manual: this._manualTheta() });
-      if (this._manual()) this._setView(v);
+      // Your θ, or (a network and "use my θ" unticked) the network's θ and its predictions.
+      const manual = this._manual();
+      const v = await this.client.request(manual ? 'stn.apply' : 'stn.view', manual ? { manual: this._manualTheta() } : {});
+      if (manual === this._manual()) this._setView(v);
     } catch (e) {
       this._note(e.message, true);
     }
@@ -221,8 +255,10 @@ export class StnPanel {
       this._setRunning(true);
       await this.client.request('stn.train', { kind: $('stn-kind').value, batch: 64 });
       this.hasModel = true;
+      this.modelKind = $('stn-kind').value;
       $('stn-manual').disabled = false;
       $('stn-manual').checked = false;
+      this._padRange();
       this._status();
     } catch (e) {
       this._setRunning(false);
@@ -248,14 +284,22 @@ export class StnPanel {
       this._note(e.message, true);
     }
     this.hasModel = false;
+    this.modelKind = null;
     $('stn-manual').checked = true;
     $('stn-manual').disabled = true;
+    this._clearStats();
+    this._padRange();
+  }
+
+  /** A new model (reset, pretrained): no number of the previous run stays on screen. */
+  _clearStats() {
     this.loss = [];
     this.trainAcc = [];
     this.testAcc = [];
     $('stn-accuracy').textContent = '–';
     $('stn-loss').textContent = '–';
     $('stn-throughput').textContent = '–';
+    $('stn-throughput').title = '';
     $('stn-epoch').textContent = '–';
     $('stn-epoch-bar').value = 0;
     this._charts();
@@ -268,14 +312,16 @@ export class StnPanel {
       if (this.running) await this._pause();
       const r = await this.client.request('stn.pretrained');
       this.hasModel = true;
-      this.loss = [];
-      this.trainAcc = [];
-      this.testAcc = [];
+      this.modelKind = r.kind;
+      this._clearStats();
       $('stn-kind').value = r.kind;
+      this._kindDescription();
       $('stn-manual').disabled = false;
       $('stn-manual').checked = false;
+      this._padRange();
       this._eval({ accuracy: r.accuracy, step: 0 });
       await this._sample();
+      if (this.padInk) this.classify();
       this._note(`Pretrained transformer loaded (${r.kind} distortion, ${r.size}×${r.size} inputs): ${(r.accuracy * 100).toFixed(1)}% on held-out digits. Draw on the pad, or press Train to keep training it.`);
     } catch (e) {
       this._note(`Pretrained model: ${e.message}`, true);
@@ -293,9 +339,11 @@ export class StnPanel {
   // ----- progress events
 
   _progress(m) {
+    if (!this.running) return; // a late event of a run that was paused or replaced
+    this.lastProgress = m;
     $('stn-loss').textContent = m.loss.toFixed(3);
     $('stn-throughput').textContent = Math.round(m.imagesPerSecond).toLocaleString('en-US');
-    $('stn-throughput').title = `trainBatch only (last 50 batches of 64); ${Math.round(m.dataImagesPerSecond)} images/s including making the distorted batches`;
+    $('stn-throughput').title = `wall clock: images trained over the last few seconds of training, everything included (making the distorted batches, test evaluation, other panels training in the same worker); trainBatch alone runs at ${Math.round(m.stepImagesPerSecond).toLocaleString('en-US')} images/s`;
     $('stn-epoch').textContent = m.epoch.toFixed(2);
     $('stn-epoch-bar').value = m.epoch % 1;
     this.loss.push([m.step, m.loss]);
@@ -320,7 +368,7 @@ export class StnPanel {
       yMin: 0, xLabel: 'step', title: 'training loss (cross-entropy)',
     });
     lineChart($('stn-acc-chart'), w, 118, [
-      { points: this.trainAcc, color: '#a5b4fc' },
+      { points: this.trainAcc, color: '#6366f1' }, // 4.5:1 on white
       { points: this.testAcc, color: '#059669', dots: true },
     ], { yMin: 0, yMax: 1, xLabel: 'step', title: 'accuracy: train (line), test (dots)', yFormat: (v) => `${Math.round(v * 100)}%` });
   }
@@ -331,7 +379,7 @@ export class StnPanel {
     this.view = v;
     this._drawInputs();
     this._drawOutputs();
-    $('stn-out-from').textContent = v.from === 'model' ? '(the network’s θ)' : '(your θ)';
+    $('stn-out-from').textContent = v.from === 'model' ? '(network’s θ)' : '(your θ)';
   }
 
   _tileXY(i) {
@@ -394,23 +442,22 @@ export class StnPanel {
   }
 
   // ----- the drawing pad
+  //
+  // The pad's pixels hold only ink: strokes are drawn in white on a transparent canvas (the dark
+  // background is the element's CSS, the "draw here" hint an HTML overlay), and the alpha channel
+  // is read as the image, so the background is exactly 0 and full ink 1, as in the training data.
 
   _wirePad() {
     const pad = $('stn-pad');
-    const ctx = pad.getContext('2d', { willReadFrequently: true });
+    const ctx = this._padCtx();
     let drawing = false, last = null;
     const pos = (e) => {
       const r = pad.getBoundingClientRect();
       return [((e.clientX - r.left) / r.width) * pad.width, ((e.clientY - r.top) / r.height) * pad.height];
     };
     pad.addEventListener('pointerdown', (e) => {
-      if (!this.padStarted) {
-        // First stroke: wipe the "draw here" hint so it is not read as ink.
-        ctx.fillStyle = '#111';
-        ctx.fillRect(0, 0, pad.width, pad.height);
-        this.padStarted = true;
-      }
       drawing = true;
+      $('stn-pad-hint').hidden = true;
       pad.setPointerCapture(e.pointerId);
       last = pos(e);
       this._stroke(ctx, last, last);
@@ -424,12 +471,31 @@ export class StnPanel {
     const end = () => {
       if (!drawing) return;
       drawing = false;
-      this.padInk = true;
-      this.classify();
+      this._inkChanged();
     };
     pad.addEventListener('pointerup', end);
     pad.addEventListener('pointercancel', end);
+    // Keyboard: nothing to draw with, but the classifier can still be tried on a test digit.
+    pad.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        this._padTestDigit();
+      } else if (e.key === 'Delete' || e.key === 'Backspace' || e.key === 'Escape') {
+        e.preventDefault();
+        this._clearPad();
+      }
+    });
     $('stn-pad-clear').addEventListener('click', () => this._clearPad());
+  }
+
+  _padCtx() {
+    return $('stn-pad').getContext('2d', { willReadFrequently: true });
+  }
+
+  _inkChanged() {
+    this.padInk = true;
+    this.padVersion++;
+    this.classify();
   }
 
   _stroke(ctx, a, b) {
@@ -443,50 +509,90 @@ export class StnPanel {
     ctx.stroke();
   }
 
+  /** Enter on the pad: the next of the 16 distorted test digits, as ink on the pad (the pad is the input canvas). */
+  _padTestDigit() {
+    const b = this.batch;
+    if (!b) return;
+    const k = this.padDigit++ % Math.min(b.N, COLS * COLS);
+    const S = b.S;
+    const small = document.createElement('canvas');
+    small.width = S;
+    small.height = S;
+    const sc = small.getContext('2d');
+    const img = sc.createImageData(S, S);
+    for (let i = 0; i < S * S; i++) {
+      img.data[i * 4] = img.data[i * 4 + 1] = img.data[i * 4 + 2] = 255;
+      img.data[i * 4 + 3] = Math.round(Math.max(0, Math.min(1, b.images[k * S * S + i])) * 255);
+    }
+    sc.putImageData(img, 0, 0);
+    const pad = $('stn-pad');
+    const ctx = this._padCtx();
+    ctx.clearRect(0, 0, pad.width, pad.height);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(small, 0, 0, pad.width, pad.height);
+    $('stn-pad-hint').hidden = true;
+    this.padKeyDigit = b.labels[k];
+    this._inkChanged();
+  }
+
   _clearPad() {
     const pad = $('stn-pad');
-    const ctx = pad.getContext('2d', { willReadFrequently: true });
-    ctx.fillStyle = '#111';
-    ctx.fillRect(0, 0, pad.width, pad.height);
-    ctx.fillStyle = '#6b7280';
-    ctx.font = '13px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    ctx.fillText('draw a digit here', pad.width / 2, pad.height / 2);
+    this._padCtx().clearRect(0, 0, pad.width, pad.height);
+    $('stn-pad-hint').hidden = false;
     this.padInk = false;
-    this.padStarted = false;
+    this.padVersion++;
+    this.padLast = null;
     $('stn-pad-label').textContent = '–';
+    $('stn-pad-why').textContent = '';
     placeholder($('stn-pad-out'), 180, 84, 'input → rectified');
     placeholder($('stn-pad-probs'), 180, 52, 'class probabilities');
+  }
+
+  /** What the pad's network was trained on (or that there is none): the range a drawing should stay in. */
+  _padRange() {
+    const el = $('stn-pad-range');
+    const d = this.modelKind && this.distortions?.[this.modelKind];
+    if (!this.hasModel) {
+      el.textContent = 'No network yet: the pad shows your θ applied to your drawing. Train one, or load the pretrained one, to read it.';
+    } else if (d) {
+      el.textContent = `This network was trained on ${this.modelKind} digits (${d.description}); drawings outside that range, such as upside-down digits or ones filling the pad, are guesses.`;
+    } else {
+      el.textContent = '';
+    }
   }
 
   async _classify() {
     if (!this.padInk || !this.caps) return;
     const pad = $('stn-pad');
     const P = pad.width;
-    const px = pad.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, P, P).data;
+    const version = this.padVersion;
+    const px = this._padCtx().getImageData(0, 0, P, P).data;
     const img = new Float32Array(P * P);
-    for (let i = 0; i < P * P; i++) img[i] = px[i * 4] / 255;
+    for (let i = 0; i < P * P; i++) img[i] = px[i * 4 + 3] / 255; // ink coverage: 0 background, 1 ink
     try {
       const useManual = this._manual();
       const r = await this.client.request('stn.classify', { pad: img, P, manual: useManual ? this._manualTheta() : undefined }, [img.buffer]);
+      if (version !== this.padVersion) return; // the pad changed meanwhile; its own request follows
       const ctx = fitCanvas($('stn-pad-out'), 180, 84);
       ctx.fillStyle = '#fff';
       ctx.fillRect(0, 0, 180, 84);
       drawValues(ctx, r.image, 0, r.S, r.S, 0, 0, 84, 84);
       drawValues(ctx, r.output, 0, r.So ?? r.S, r.So ?? r.S, 96, 0, 84, 84);
-      ctx.fillStyle = '#6b7280';
+      ctx.fillStyle = '#57606e';
       ctx.font = '16px system-ui, sans-serif';
       ctx.textAlign = 'center';
       ctx.textBaseline = 'middle';
       ctx.fillText('→', 90, 42);
+      this.padLast = { version, label: r.label, from: r.from, image: r.image };
       if (r.label !== null && r.label !== undefined) {
         $('stn-pad-label').textContent = String(r.label);
+        $('stn-pad-why').textContent = `${Math.round(r.probs[r.label] * 100)}% sure`;
         const pc = fitCanvas($('stn-pad-probs'), 180, 52);
         pc.fillStyle = '#fff';
         pc.fillRect(0, 0, 180, 52);
         for (let k = 0; k < 10; k++) {
           const h = r.probs[k] * 36;
-          pc.fillStyle = k === r.label ? '#4f46e5' : '#c7d2fe';
+          pc.fillStyle = k === r.label ? '#312e81' : '#7880f4'; // both ≥ 3:1 on white
           pc.fillRect(k * 18 + 2, 38 - h, 14, h);
           pc.fillStyle = '#374151';
           pc.font = '10px system-ui, sans-serif';
@@ -495,7 +601,8 @@ export class StnPanel {
         }
       } else {
         $('stn-pad-label').textContent = '–';
-        placeholder($('stn-pad-probs'), 180, 52, ['no classifier yet:', 'press Train']);
+        $('stn-pad-why').textContent = r.model ? 'your θ: the network reads only through its own θ (untick “use my θ”)' : 'no classifier yet';
+        placeholder($('stn-pad-probs'), 180, 52, r.model ? ['your θ is in use'] : ['no classifier yet:', 'press Train']);
       }
     } catch (e) {
       this._note(e.message, true);
