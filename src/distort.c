@@ -324,7 +324,7 @@ GL_API int gl_distort_batch(float *out, const float *src, const float *pool, int
         case GL_DISTORT_E: make_e(grid, grid + 2 * S2, &r); break;
         default: make_t(o, pool, P, self >= 0 ? b : -1, im, &r); continue;
         }
-        err = gl_grid_sample(o, im, grid, 1, 1, DS, DS, side, side, GL_PAD_ZEROS, 0);
+        err = gl_grid_sample(o, im, grid, 1, 1, DS, DS, side, side, GL_MODE_BILINEAR, GL_PAD_ZEROS, 0);
         if (err) break;
     }
     free(grid);

@@ -537,7 +537,8 @@ static const float *transformer_forward(stn_model *m, stn_ctx *cx, const float *
     gl_linear_forward(cx->a[A_TH], cx->a[A_LH], m->base.p[P_LF2W], m->base.p[P_LF2B], B, m->lfc, m->T);
     if (m->transform == TR_AFFINE) gl_affine_grid_serial(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo, 0);
     else proj_grid(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo);
-    gl_grid_sample_serial(cx->a[A_WS], cx->a[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo, GL_PAD_ZEROS, 0);
+    gl_grid_sample_serial(cx->a[A_WS], cx->a[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo, GL_MODE_BILINEAR,
+                          GL_PAD_ZEROS, 0);
     return cx->a[A_XS];
 }
 
@@ -578,7 +579,7 @@ static void backward(stn_model *m, stn_ctx *cx, float *const *g, const float *im
     if (!tr) return;
     /* sampler (paper eq. 6-7) and grid generator back to theta */
     gl_grid_sample_backward_serial(cx->a[A_WS], NULL, cx->d[A_GRID], cx->d[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W,
-                                   m->Ho, m->Wo, GL_PAD_ZEROS, 0);
+                                   m->Ho, m->Wo, GL_MODE_BILINEAR, GL_PAD_ZEROS, 0);
     if (m->transform == TR_AFFINE) gl_affine_grid_backward_serial(cx->d[A_TH], cx->d[A_GRID], B, m->Ho, m->Wo, 0);
     else proj_grid_backward(cx->d[A_TH], cx->d[A_GRID], cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo);
     gl_linear_backward(cx->d[A_LH], g[P_LF2W], g[P_LF2B], cx->d[A_TH], cx->a[A_LH], m->base.p[P_LF2W], B, m->lfc, m->T);

@@ -1,8 +1,11 @@
 // Correctness of the STN kernels g.stn (affineGrid, affineGridBackward, gridSample,
 // gridSampleBackward) in both wasm builds:
-//   - PyTorch fixtures (tests/gen_fixtures_stn.py → tests/fixtures/stn.json), every padding ×
-//     alignCorners, forward and both gradients, affine_grid forward and dTheta;
-//   - finite-difference gradient checks in float64 from the float32 forward, away from kinks;
+//   - PyTorch fixtures (tests/gen_fixtures_stn.py → tests/fixtures/stn.json, stn_modes.json), every
+//     mode (bilinear, nearest, bicubic) × padding × alignCorners, forward and both gradients,
+//     nearest's rounding ties, grids holding NaN / ±Inf / huge values (NaN where PyTorch has NaN),
+//     affine_grid forward and dTheta;
+//   - finite-difference gradient checks in float64 from the float32 forward, away from kinks
+//     (bilinear and bicubic; nearest's input gradient, and its grid gradient is zero);
 //   - SIMD vs scalar build, fast kernel vs the scalar C oracle (gl_grid_sample*_ref), and native
 //     (build/native*/stn_dump) vs wasm on the same inputs;
 //   - argument validation (and the instance still works afterwards), memory growth with a 40 MB
@@ -16,7 +19,9 @@ import { loadBuilds, loadTestBuilds, rng, uniform, compare, assertClose, fixture
 const builds = await loadBuilds();
 const testBuilds = await loadTestBuilds(); // with the scalar C oracles
 const FX = fixture('stn.json');
+const FXM = fixture('stn_modes.json');
 const PADS = ['zeros', 'border', 'reflection'];
+const MODES = ['bilinear', 'nearest', 'bicubic'];
 const COMBOS = PADS.flatMap((padding) => [false, true].map((alignCorners) => ({ padding, alignCorners })));
 const f32 = (a) => Float32Array.from(a);
 const fmt = (x) => x.toExponential(2);
@@ -149,16 +154,16 @@ function centralDiff(f, w, arr, i, h) {
 }
 
 /** Run the C oracle gl_grid_sample_ref / gl_grid_sample_backward_ref with wasm pointers. */
-function refSample(g, c, padding, alignCorners) {
+function refSample(g, c, padding, alignCorners, mode = 'bilinear') {
   const core = g._core, x = core.x;
   const [N, C, H, W] = c.size, [Ho, Wo] = c.outSize;
-  const pad = PADS.indexOf(padding), align = alignCorners ? 1 : 0;
+  const pad = PADS.indexOf(padding), align = alignCorners ? 1 : 0, m = MODES.indexOf(mode);
   const nIn = N * C * H * W, nOut = N * C * Ho * Wo, nGrid = N * Ho * Wo * 2;
   return core.scoped((s) => {
     const pi = s.put(c.input), pg = s.put(c.grid), pd = s.put(c.dOut);
     const po = s.zeros(nOut), pdi = s.zeros(nIn), pdg = s.zeros(nGrid);
-    core.check(x.gl_grid_sample_ref(po, pi, pg, N, C, H, W, Ho, Wo, pad, align), 'gl_grid_sample_ref');
-    core.check(x.gl_grid_sample_backward_ref(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, pad, align), 'gl_grid_sample_backward_ref');
+    core.check(x.gl_grid_sample_ref(po, pi, pg, N, C, H, W, Ho, Wo, m, pad, align), 'gl_grid_sample_ref');
+    core.check(x.gl_grid_sample_backward_ref(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, m, pad, align), 'gl_grid_sample_backward_ref');
     return { out: s.get(po, nOut), dInput: s.get(pdi, nIn), dGrid: s.get(pdg, nGrid) };
   });
 }
@@ -169,15 +174,32 @@ function runBoth(g, c, opts) {
   return { out, dInput, dGrid };
 }
 
-/** Max |a-b| over arrays, and whether they are bitwise identical. */
+/** Max |a-b| over arrays (NaN meeting NaN counts as equal), and whether they are bitwise identical. */
 function maxDiff(a, b) {
   let m = 0, same = a.length === b.length;
   for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
     const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = d; // NaN propagates
+    if (!(d <= m)) m = d; // NaN against a number propagates
     if (!Object.is(a[i], b[i])) same = false;
   }
   return { max: m, same };
+}
+
+/** Fixture numbers, with the strings 'NaN', 'Infinity', '-Infinity' of stn_modes.json. */
+const f32n = (a) => Float32Array.from(a, (v) => (typeof v === 'string' ? Number(v) : v));
+
+/** assertClose that requires NaN exactly where `expected` has NaN; returns the max |diff| elsewhere. */
+function assertCloseNaN(actual, expected, name, tol) {
+  assert.equal(actual.length, expected.length, `${name}: length`);
+  const a = [], e = [];
+  for (let i = 0; i < expected.length; i++) {
+    const ne = Number.isNaN(expected[i]);
+    if (ne !== Number.isNaN(actual[i])) assert.fail(`${name}: [${i}] is ${actual[i]}, expected ${expected[i]}`);
+    if (!ne) { a.push(actual[i]); e.push(expected[i]); }
+  }
+  assertClose(null, a, e, name, tol);
+  return compare(a, e).maxAbs;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -233,6 +255,98 @@ for (const [name, g] of builds) {
       wt = Math.max(wt, compare(dTheta, c.dTheta).maxAbs);
     }
     t.diagnostic(`${name} vs PyTorch max |diff|: grid ${fmt(wg)}, dTheta ${fmt(wt)}`);
+  });
+}
+
+test('mode fixtures cover nearest and bicubic × every padding × alignCorners, ties, and non-finite grids in every mode', () => {
+  for (const mode of ['nearest', 'bicubic']) {
+    for (const { padding, alignCorners } of COMBOS) {
+      assert.ok(FXM.modes.some((c) => c.mode === mode && c.padding === padding && c.alignCorners === alignCorners), `${mode} ${padding}/${alignCorners}`);
+    }
+  }
+  for (const mode of MODES) {
+    for (const { padding, alignCorners } of COMBOS) {
+      const c = FXM.nonFinite.find((k) => k.mode === mode && k.padding === padding && k.alignCorners === alignCorners);
+      assert.ok(c && c.grid.includes('NaN') && c.grid.includes('Infinity') && c.grid.includes('-Infinity'), `non-finite ${mode} ${padding}/${alignCorners}`);
+      // the backward is in the fixture except where torch 1.13 crashes (bilinear, border / reflection)
+      assert.equal(c.backward === null, mode === 'bilinear' && padding !== 'zeros', `non-finite ${mode} ${padding} backward`);
+    }
+  }
+  assert.equal(FXM.ties.length, COMBOS.length);
+  // a test that cannot fail is a defect: the non-finite fixtures do hold NaN outputs and gradients
+  assert.ok(FXM.nonFinite.some((c) => c.output.includes('NaN')) && FXM.nonFinite.some((c) => c.dGrid?.includes('NaN')));
+  assert.ok(FXM.nonFinite.some((c) => c.dInput?.includes('NaN')));
+});
+
+for (const [name, g] of builds) {
+  test(`${name}: nearest and bicubic match PyTorch fixtures (every padding × alignCorners, forward and both gradients)`, (t) => {
+    const worst = {};
+    for (const c of [...FXM.modes, ...FXM.ties]) {
+      const opts = { mode: c.mode, padding: c.padding, alignCorners: c.alignCorners };
+      const label = `${c.mode} ${c.padding}/align=${c.alignCorners} ${c.size}→${c.outSize}`;
+      const out = g.stn.gridSample(f32(c.input), c.size, f32(c.grid), c.outSize, opts);
+      const { dInput, dGrid } = g.stn.gridSampleBackward(f32(c.dOutput), f32(c.input), c.size, f32(c.grid), c.outSize, opts);
+      for (const [k, got] of [['output', out], ['dInput', dInput], ['dGrid', dGrid]]) {
+        assertClose(null, got, c[k], `${name} ${label} ${k}`);
+        const key = `${c.mode} ${k}`;
+        worst[key] = Math.max(worst[key] ?? 0, compare(got, c[k]).maxAbs);
+      }
+      if (c.mode === 'nearest') {
+        assert.deepEqual(out, f32(c.output), `${name} ${label}: nearest must pick exactly torch's pixels`);
+        assert.ok(dGrid.every((v) => v === 0), `${name} ${label}: nearest's grid gradient is zero`);
+      }
+    }
+    t.diagnostic(`${name} vs PyTorch max |diff|: ${Object.entries(worst).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  });
+
+  test(`${name}: grids holding NaN, ±Inf and huge values give PyTorch's results, NaN where it has NaN (every mode × padding × alignCorners)`, (t) => {
+    const worst = {};
+    let nans = 0;
+    for (const c of FXM.nonFinite) {
+      const opts = { mode: c.mode, padding: c.padding, alignCorners: c.alignCorners };
+      const label = `${name} ${c.mode} ${c.padding}/align=${c.alignCorners} non-finite`;
+      const grid = f32n(c.grid);
+      const out = g.stn.gridSample(f32(c.input), c.size, grid, c.outSize, opts);
+      const res = { output: out };
+      if (c.backward !== null) Object.assign(res, g.stn.gridSampleBackward(f32(c.dOutput), f32(c.input), c.size, grid, c.outSize, opts));
+      for (const k of ['output', 'dInput', 'dGrid']) {
+        if (!c[k]) continue;
+        const exp = f32n(c[k]);
+        nans += exp.filter(Number.isNaN).length;
+        const key = `${c.mode} ${k}`;
+        worst[key] = Math.max(worst[key] ?? 0, assertCloseNaN(res[k], exp, `${label} ${k}`));
+      }
+    }
+    assert.ok(nans > 100, `only ${nans} NaN values in the fixtures`);
+    t.diagnostic(`${name} vs PyTorch on non-finite grids (${nans} NaN positions, all matched) max |diff| elsewhere: ${Object.entries(worst).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  });
+
+  test(`${name}: bilinear backward with border / reflection padding treats a NaN (reflection: also ±Inf) as its forward does (torch 1.13 crashes there)`, () => {
+    // border: NaN and -Inf clip to pixel 0, +Inf to the last pixel, with zero gradient: the same as
+    // a grid value far outside on that side. reflection: NaN and ±Inf clip to pixel 0: the same as
+    // a value whose pixel coordinate is exactly 0 (aligned: -1) or in [-0.5, 0] (not aligned).
+    const rand = rng(4242);
+    const size = [2, 2, 5, 6], outSize = [3, 4];
+    for (const alignCorners of [false, true]) {
+      for (const padding of ['border', 'reflection']) {
+        const c = randomCase(rand, size, outSize);
+        const grid = c.grid.slice(), same = c.grid.slice();
+        const bads = [NaN, Infinity, -Infinity];
+        // the clipped equivalent on an axis of `n` pixels
+        const good = (bad, n) => (padding === 'border' ? (bad === Infinity ? 5 : -5) : alignCorners ? -1 : 0.5 / n - 1);
+        for (let i = 0; i < grid.length; i += 3) {
+          const bad = bads[(i / 3) % 3];
+          grid[i] = bad;
+          same[i] = good(bad, i % 2 === 0 ? size[3] : size[2]);
+        }
+        const opts = { padding, alignCorners };
+        const a = g.stn.gridSampleBackward(c.dOut, c.input, size, grid, outSize, opts);
+        const b = g.stn.gridSampleBackward(c.dOut, c.input, size, same, outSize, opts);
+        assert.deepEqual(a, b, `${name} ${padding}/${alignCorners}: NaN/Inf backward differs from the clipped equivalent`);
+        assert.ok(a.dGrid.every(Number.isFinite) && a.dInput.every(Number.isFinite));
+        assert.deepEqual(g.stn.gridSample(c.input, size, grid, outSize, opts), g.stn.gridSample(c.input, size, same, outSize, opts));
+      }
+    }
   });
 }
 
@@ -296,6 +410,56 @@ for (const [name, g] of builds) {
   });
 }
 
+// Bicubic is a cubic polynomial between integer pixel coordinates: the five-point stencil
+// (−f(+2h) + 8f(+h) − 8f(−h) + f(−2h)) / 12h is exact for it (up to float32 rounding of the outputs,
+// ~1.5·6e-8·C·P/h ≈ 3e-5) when no point crosses an integer; grid values are rounded to multiples of
+// 2^-20 so that every perturbed value is exact in float32. Nearest: d/dinput is the pick (exact with
+// a large step), d/dgrid is zero away from the rounding ties.
+const H_CUBIC = 2 ** -7;
+function fivePoint(f, w, arr, i, h) {
+  const at = (d) => { const a = arr.slice(); a[i] = arr[i] + d; return dot(w, f(a)); };
+  return (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
+}
+
+for (const [name, g] of builds) {
+  test(`${name}: bicubic and nearest gradients match finite differences (all paddings, grids in and far outside [-1,1])`, (t) => {
+    const rand = rng(111);
+    const size = [2, 2, 5, 7], outSize = [3, 5];
+    const worst = { bicubic: [0, 0], nearest: [0, 0] };
+    let count = 0;
+    for (const mode of ['bicubic', 'nearest']) {
+      for (const base of COMBOS) {
+        const opts = { ...base, mode };
+        for (const [lo, hi] of [[-1.6, 1.6], [-4, 4]]) {
+          const c = randomCase(rand, size, outSize, lo, hi);
+          const scale = Math.max(...size.slice(2)) / 2;
+          const round = () => { for (let i = 0; i < c.grid.length; i++) c.grid[i] = Math.round(c.grid[i] * 2 ** 20) / 2 ** 20; };
+          round();
+          avoidKinks(rand, c.grid, size[2], size[3], opts.alignCorners, 4 * H_CUBIC * scale + 1e-3, lo, hi);
+          round();
+          const { dInput, dGrid } = g.stn.gridSampleBackward(c.dOut, c.input, size, c.grid, outSize, opts);
+          const fdIn = new Float64Array(c.input.length), fdGrid = new Float64Array(c.grid.length);
+          for (let i = 0; i < c.input.length; i++) {
+            fdIn[i] = centralDiff((inp) => g.stn.gridSample(inp, size, c.grid, outSize, opts), c.dOut, c.input, i, 0.25);
+          }
+          for (let i = 0; i < c.grid.length; i++) {
+            fdGrid[i] = fivePoint((gr) => g.stn.gridSample(c.input, size, Float32Array.from(gr), outSize, opts), c.dOut, c.grid, i, H_CUBIC);
+          }
+          const label = `${name} ${mode} ${opts.padding}/align=${opts.alignCorners} grid in [${lo},${hi}]`;
+          assertClose(null, dInput, fdIn, `${label} dInput vs FD`, FD_TOL);
+          assertClose(null, dGrid, fdGrid, `${label} dGrid vs FD`, FD_TOL);
+          worst[mode][0] = Math.max(worst[mode][0], compare(dInput, fdIn).maxAbs);
+          worst[mode][1] = Math.max(worst[mode][1], compare(dGrid, fdGrid).maxAbs);
+          if (mode === 'bicubic') count += dGrid.filter((v) => v !== 0).length;
+          else assert.ok(dGrid.every((v) => v === 0), `${label}: nearest's dGrid must be zero`);
+        }
+      }
+    }
+    assert.ok(count > 100, `too few non-zero bicubic grid gradients (${count})`);
+    t.diagnostic(`${name} vs finite differences max |diff|: bicubic dInput ${fmt(worst.bicubic[0])}, dGrid ${fmt(worst.bicubic[1])}; nearest dInput ${fmt(worst.nearest[0])}, dGrid ${fmt(worst.nearest[1])}`);
+  });
+}
+
 // ------------------------------------------------------------------------------------------
 // 3. SIMD vs scalar, fast vs oracle, native vs wasm.
 
@@ -318,37 +482,48 @@ function largerCases(seed) {
   return cases;
 }
 
-test('SIMD and scalar builds agree on larger random inputs (all paddings, extreme grid values)', (t) => {
+/** Every mode × padding × alignCorners as gridSample options. */
+const ALL = MODES.flatMap((mode) => COMBOS.map((o) => ({ ...o, mode })));
+
+test('SIMD and scalar builds agree on larger random inputs (every mode × padding, extreme grid values)', (t) => {
   const [[, simd], [, scalar]] = builds;
-  let worst = 0, identical = true;
+  const worst = {}, identical = {};
   for (const c of largerCases(303)) {
-    for (const opts of COMBOS) {
+    for (const opts of ALL) {
       const a = runBoth(simd, c, opts), b = runBoth(scalar, c, opts);
       for (const k of ['out', 'dInput', 'dGrid']) {
-        assertClose(null, a[k], b[k], `simd vs scalar ${c.size}→${c.outSize} ${opts.padding}/${opts.alignCorners} ${k}`);
+        const what = `simd vs scalar ${opts.mode} ${c.size}→${c.outSize} ${opts.padding}/${opts.alignCorners} ${k}`;
+        assertCloseNaN(a[k], b[k], what);
         const d = maxDiff(a[k], b[k]);
-        worst = Math.max(worst, d.max);
-        identical &&= d.same;
-        assert.ok(a[k].every(Number.isFinite), `${k} has non-finite values`);
-      }
-    }
-  }
-  t.diagnostic(`simd vs scalar: max |diff| ${fmt(worst)}${identical ? ' (bitwise identical)' : ''}`);
-});
-
-for (const [name, g] of testBuilds) {
-  test(`${name}: fast kernels agree with the scalar C oracle (gl_grid_sample*_ref)`, (t) => {
-    let worst = { out: 0, dInput: 0, dGrid: 0 };
-    for (const c of largerCases(404)) {
-      for (const opts of COMBOS) {
-        const a = runBoth(g, c, opts), r = refSample(g, c, opts.padding, opts.alignCorners);
-        for (const k of ['out', 'dInput', 'dGrid']) {
-          assertClose(null, a[k], r[k], `${name} fast vs ref ${c.size}→${c.outSize} ${opts.padding}/${opts.alignCorners} ${k}`);
-          worst[k] = Math.max(worst[k], compare(a[k], r[k]).maxAbs);
+        worst[opts.mode] = Math.max(worst[opts.mode] ?? 0, d.max);
+        identical[opts.mode] = (identical[opts.mode] ?? true) && d.same;
+        // NaN comes only from non-finite grid values: zeros padding (bilinear, bicubic) or bicubic's weights
+        if (opts.mode === 'nearest' || (opts.mode === 'bilinear' && opts.padding !== 'zeros')) {
+          assert.ok(a[k].every(Number.isFinite), `${what} has non-finite values`);
         }
       }
     }
-    t.diagnostic(`${name} fast vs oracle max |diff|: out ${fmt(worst.out)}, dInput ${fmt(worst.dInput)}, dGrid ${fmt(worst.dGrid)}`);
+  }
+  t.diagnostic(`simd vs scalar max |diff|: ${MODES.map((m) => `${m} ${fmt(worst[m])}${identical[m] ? ' (bitwise identical)' : ''}`).join(', ')}`);
+});
+
+for (const [name, g] of testBuilds) {
+  test(`${name}: fast kernels agree with the scalar C oracle (gl_grid_sample*_ref), every mode`, (t) => {
+    const worst = {};
+    for (const c of largerCases(404)) {
+      for (const opts of ALL) {
+        const a = runBoth(g, c, opts), r = refSample(g, c, opts.padding, opts.alignCorners, opts.mode);
+        for (const k of ['out', 'dInput', 'dGrid']) {
+          const key = `${opts.mode} ${k}`;
+          worst[key] = Math.max(worst[key] ?? 0, assertCloseNaN(a[k], r[k], `${name} fast vs ref ${opts.mode} ${c.size}→${c.outSize} ${opts.padding}/${opts.alignCorners} ${k}`));
+        }
+        // nearest's forward and input gradient, bicubic's forward and grid gradient: the oracle's
+        // operations in its order, so the same bits
+        const exact = opts.mode === 'nearest' ? ['out', 'dInput', 'dGrid'] : opts.mode === 'bicubic' ? ['out', 'dGrid'] : [];
+        for (const k of exact) assert.ok(maxDiff(a[k], r[k]).same, `${name} ${opts.mode} ${opts.padding}/${opts.alignCorners} ${k}: not bitwise equal to the oracle`);
+      }
+    }
+    t.diagnostic(`${name} fast vs oracle max |diff|: ${Object.entries(worst).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   });
 }
 
@@ -378,21 +553,23 @@ test('native builds (build/native*/stn_dump) agree with both wasm builds on the 
   const TOL = { atol: 1e-5, rtol: 1e-5 };
   let worst = 0, identical = true;
   const note = (a, b, what) => {
-    assertClose(null, a, b, what, TOL);
+    assertCloseNaN(a, b, what, TOL);
     const d = maxDiff(a, b);
     worst = Math.max(worst, d.max);
     identical &&= d.same;
   };
   for (const c of largerCases(505)) {
     const [N, C, H, W] = c.size, [Ho, Wo] = c.outSize;
-    for (const opts of COMBOS) {
-      const pad = PADS.indexOf(opts.padding), align = opts.alignCorners ? 1 : 0;
-      const input = dumpInput(1, [N, C, H, W, Ho, Wo, pad, align], c.input, c.grid, c.dOut);
+    for (const opts of ALL) {
+      const pad = PADS.indexOf(opts.padding), align = opts.alignCorners ? 1 : 0, mode = MODES.indexOf(opts.mode);
+      // op 1 is bilinear, op 3 takes the mode
+      const input = mode === 0 && pad === 0 ? dumpInput(1, [N, C, H, W, Ho, Wo, pad, align], c.input, c.grid, c.dOut)
+        : dumpInput(3, [N, C, H, W, Ho, Wo, mode, pad, align], c.input, c.grid, c.dOut);
       const wasm = builds.map(([, g]) => runBoth(g, c, opts));
       for (const [dir, prog] of progs) {
         const [out, dInput, dGrid] = runDump(prog, input, [N * C * Ho * Wo, N * C * H * W, N * Ho * Wo * 2]);
         for (const [i, [bname]] of builds.entries()) {
-          const what = `${dir} vs wasm ${bname} ${c.size}→${c.outSize} ${opts.padding}/${opts.alignCorners}`;
+          const what = `${dir} vs wasm ${bname} ${opts.mode} ${c.size}→${c.outSize} ${opts.padding}/${opts.alignCorners}`;
           note(out, wasm[i].out, `${what} output`);
           note(dInput, wasm[i].dInput, `${what} dInput`);
           note(dGrid, wasm[i].dGrid, `${what} dGrid`);
@@ -458,7 +635,9 @@ for (const [name, g] of builds) {
       ['backward input Float64Array', () => g.stn.gridSampleBackward(dOut, new Float64Array(120), size, grid, outSize), TypeError, /input/],
       ['backward grid too short', () => g.stn.gridSampleBackward(dOut, input, size, new Float32Array(35), outSize), RangeError, /grid/],
       ['backward unknown padding', () => g.stn.gridSampleBackward(dOut, input, size, grid, outSize, { padding: 'circular' }), RangeError, /padding/],
-      ['backward unknown key', () => g.stn.gridSampleBackward(dOut, input, size, grid, outSize, { mode: 'nearest' }), RangeError, /mode/],
+      ['backward unknown key', () => g.stn.gridSampleBackward(dOut, input, size, grid, outSize, { interpolation: 'nearest' }), RangeError, /interpolation/],
+      ['unknown mode', () => g.stn.gridSample(input, size, grid, outSize, { mode: 'area' }), RangeError, /mode/],
+      ['backward mode not a string', () => g.stn.gridSampleBackward(dOut, input, size, grid, outSize, { mode: 2 }), TypeError, /mode/],
       ['theta too short', () => g.stn.affineGrid(new Float32Array(11), size), RangeError, /theta/],
       ['theta Float64Array', () => g.stn.affineGrid(new Float64Array(12), size), TypeError, /theta/],
       ['affineGrid size zero', () => g.stn.affineGrid(theta, [2, 3, 0, 5]), RangeError, /size\[2\]/],

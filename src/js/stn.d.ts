@@ -3,16 +3,32 @@ export interface AlignOptions {
   /** -1/+1 are the centres of the corner pixels (true) or the outer edges of the image (false, default). */
   alignCorners?: boolean;
 }
+/**
+ * torch.nn.functional.grid_sample's options. Grid values that are NaN or ±Inf give PyTorch 1.13's
+ * results: with 'zeros' padding bilinear and bicubic outputs are NaN there (nearest gives 0) and the
+ * grid gradient is NaN (bilinear: its x part where y is not finite, its y part where x is not);
+ * 'border' and 'reflection' clip a NaN to pixel 0 (±Inf to the border pixel for 'border', to pixel 0
+ * for 'reflection') so bilinear and nearest stay finite, while bicubic's weights, output and
+ * gradients are NaN. One difference: PyTorch 1.13 crashes (segmentation fault) in the bilinear
+ * backward with 'border' and a NaN, or 'reflection' and a NaN or ±Inf; here that backward treats the
+ * point as its forward does (pixel 0 or the border pixel, zero grid gradient).
+ */
 export interface SampleOptions extends AlignOptions {
   /** What lies outside the image: 'zeros' (default), 'border' or 'reflection'. */
   padding?: 'zeros' | 'border' | 'reflection';
+  /**
+   * 'bilinear' (default); 'nearest' (the pixel at the coordinate rounded half to even; its grid
+   * gradient is zero); 'bicubic' (cubic convolution, A = −0.75, over 4×4 pixels, the padding applied
+   * to each tap as PyTorch does).
+   */
+  mode?: 'bilinear' | 'nearest' | 'bicubic';
 }
 /** [N, C, H, W] */
 export type Shape4 = [number, number, number, number] | number[];
 /** [Ho, Wo] */
 export type Shape2 = [number, number] | number[];
 
-/** Spatial Transformer kernels with the semantics of torch.nn.functional.affine_grid / grid_sample (bilinear). */
+/** Spatial Transformer kernels with the semantics of torch.nn.functional.affine_grid / grid_sample. */
 /** Controls of an affine map: rotation in degrees, scale, shift in normalised coordinates. */
 export interface AffineControls {
   rotation?: number;
@@ -30,9 +46,9 @@ export interface StnKernels {
   affineGrid(theta: Float32Array, size: Shape4, options?: AlignOptions): Float32Array;
   /** dGrid N×H×W×2 → dTheta N×2×3. */
   affineGridBackward(dGrid: Float32Array, size: Shape4, options?: AlignOptions): Float32Array;
-  /** input N×C×H×W sampled bilinearly at grid N×Ho×Wo×2 → output N×C×Ho×Wo. */
+  /** input N×C×H×W sampled at grid N×Ho×Wo×2 (bilinear, nearest or bicubic) → output N×C×Ho×Wo. */
   gridSample(input: Float32Array, size: Shape4, grid: Float32Array, outSize: Shape2, options?: SampleOptions): Float32Array;
-  /** Gradients of gridSample: dInput N×C×H×W and dGrid N×Ho×Wo×2. */
+  /** Gradients of gridSample: dInput N×C×H×W and dGrid N×Ho×Wo×2 (zero for nearest). */
   gridSampleBackward(
     dOutput: Float32Array,
     input: Float32Array,

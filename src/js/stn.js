@@ -1,8 +1,10 @@
 // stn.js: g.stn, the Spatial Transformer kernels with PyTorch's affine_grid / grid_sample
-// semantics (see shared API). Each call validates, copies in, runs the C kernel, copies out.
+// semantics (see shared API; modes bilinear, nearest, bicubic). Each call validates, copies in,
+// runs the C kernel, copies out.
 import * as v from './validate.js';
 
 const PADDING = ['zeros', 'border', 'reflection'];
+const MODES = ['bilinear', 'nearest', 'bicubic']; // GL_MODE_* of src/stn.h
 const NCHW = ['N', 'C', 'H', 'W'];
 
 function alignOpt(fnName, opts, keys) {
@@ -10,6 +12,7 @@ function alignOpt(fnName, opts, keys) {
   return {
     align: v.bool(`${fnName} options.alignCorners`, o.alignCorners, false) ? 1 : 0,
     pad: PADDING.indexOf(v.oneOf(`${fnName} options.padding`, o.padding, PADDING, 'zeros')),
+    mode: MODES.indexOf(v.oneOf(`${fnName} options.mode`, o.mode, MODES, 'bilinear')),
   };
 }
 
@@ -63,7 +66,7 @@ export function makeStn(core) {
     gridSample(input, size, grid, outSize, opts) {
       const [N, C, H, W] = v.shape('size', size, 4, NCHW);
       const [Ho, Wo] = v.shape('outSize', outSize, 2, ['Ho', 'Wo']);
-      const { align, pad } = alignOpt('gridSample', opts, ['alignCorners', 'padding']);
+      const { align, pad, mode } = alignOpt('gridSample', opts, ['alignCorners', 'padding', 'mode']);
       const nIn = v.count('input', N, C, H, W);
       const nOut = v.count('output', N, C, Ho, Wo);
       const nGrid = v.count('grid', N, Ho, Wo, 2);
@@ -73,16 +76,16 @@ export function makeStn(core) {
         const pi = s.put(input);
         const pg = s.put(grid);
         const po = s.zeros(nOut);
-        core.check(x.gl_grid_sample(po, pi, pg, N, C, H, W, Ho, Wo, pad, align), 'gridSample');
+        core.check(x.gl_grid_sample(po, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSample');
         return s.get(po, nOut);
       });
     },
 
-    /** → { dInput (N×C×H×W), dGrid (N×Ho×Wo×2) } */
+    /** → { dInput (N×C×H×W), dGrid (N×Ho×Wo×2) } (nearest: dGrid is zero) */
     gridSampleBackward(dOutput, input, size, grid, outSize, opts) {
       const [N, C, H, W] = v.shape('size', size, 4, NCHW);
       const [Ho, Wo] = v.shape('outSize', outSize, 2, ['Ho', 'Wo']);
-      const { align, pad } = alignOpt('gridSampleBackward', opts, ['alignCorners', 'padding']);
+      const { align, pad, mode } = alignOpt('gridSampleBackward', opts, ['alignCorners', 'padding', 'mode']);
       const nIn = v.count('input', N, C, H, W);
       const nOut = v.count('dOutput', N, C, Ho, Wo);
       const nGrid = v.count('grid', N, Ho, Wo, 2);
@@ -95,7 +98,7 @@ export function makeStn(core) {
         const pg = s.put(grid);
         const pdi = s.zeros(nIn);
         const pdg = s.zeros(nGrid);
-        core.check(x.gl_grid_sample_backward(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, pad, align), 'gridSampleBackward');
+        core.check(x.gl_grid_sample_backward(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSampleBackward');
         return { dInput: s.get(pdi, nIn), dGrid: s.get(pdg, nGrid) };
       });
     },

@@ -61,13 +61,13 @@ function timeWasm(g, shape, profile, seed) {
     f32.set(uniform(rand, nIn, 0, 1), pin >> 2);
     f32.set(uniform(rand, nOut, -1, 1), pdout >> 2);
     core.check(x.gl_affine_grid(pgrid, ptheta, N, Ho, Wo, 0), 'gl_affine_grid');
-    const fwd = () => x.gl_grid_sample(pout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0);
+    const fwd = () => x.gl_grid_sample(pout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0, 0); // bilinear, zeros, align 0
     const fwdbwd = () => {
-      x.gl_grid_sample(pout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0);
-      x.gl_grid_sample_backward(pdin, pdgrid, pdout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0);
+      x.gl_grid_sample(pout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0, 0); // bilinear, zeros, align 0
+      x.gl_grid_sample_backward(pdin, pdgrid, pdout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0, 0);
     };
     core.check(fwd(), 'gl_grid_sample');
-    core.check(x.gl_grid_sample_backward(pdin, pdgrid, pdout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0), 'gl_grid_sample_backward');
+    core.check(x.gl_grid_sample_backward(pdin, pdgrid, pdout, pin, pgrid, N, C, H, W, Ho, Wo, 0, 0, 0), 'gl_grid_sample_backward');
     return { fwd: measure(fwd, profile), fwdbwd: measure(fwdbwd, profile) };
   });
 }

@@ -21,7 +21,7 @@ typedef struct {
 
 static int run_fwd(void *ctx) {
     bench_case *b = ctx;
-    return gl_grid_sample(b->out, b->inp, b->grid, b->N, b->C, b->H, b->W, b->Ho, b->Wo, GL_PAD_ZEROS, 0);
+    return gl_grid_sample(b->out, b->inp, b->grid, b->N, b->C, b->H, b->W, b->Ho, b->Wo, GL_MODE_BILINEAR, GL_PAD_ZEROS, 0);
 }
 
 static int run_fwdbwd(void *ctx) {
@@ -29,7 +29,7 @@ static int run_fwdbwd(void *ctx) {
     int rc = run_fwd(b);
     return rc ? rc
               : gl_grid_sample_backward(b->dinp, b->dgrid, b->dout, b->inp, b->grid, b->N, b->C, b->H, b->W, b->Ho,
-                                        b->Wo, GL_PAD_ZEROS, 0);
+                                        b->Wo, GL_MODE_BILINEAR, GL_PAD_ZEROS, 0);
 }
 
 #define MAX_SHAPES 16

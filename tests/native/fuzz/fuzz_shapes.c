@@ -1,5 +1,5 @@
 /* fuzz_shapes.c: libFuzzer target for the kernels' shape handling: gl_affine_grid*, gl_grid_sample*
- * (+ _ref), gl_draw_* (decode, filterbank, read, write and their backward, + _ref), gl_ntm_*
+ * (+ _ref; every mode: bilinear, nearest, bicubic, and invalid ones), gl_draw_* (decode, filterbank, read, write and their backward, + _ref), gl_ntm_*
  * (address, read, write and their backward, + _ref) and gl_distort_batch.
  *
  * Input: byte 0 picks the kernel family, byte 1 holds flags, then the sizes (one byte each,
@@ -8,7 +8,7 @@
  * or, with flag bit 0, raw float bits: NaN, Inf, denormals, huge).
  * Every buffer is allocated to exactly the floats the sizes imply (malloc(0) when a size is not
  * positive), so ASan reports any access outside them. Checks:
- *   - a non-positive size, a bad padding / kind, or a tensor over GL_MAX_FLOATS returns an error
+ *   - a non-positive size, a bad mode / padding / kind, or a tensor over GL_MAX_FLOATS returns an error
  *     code (and, since the buffers then hold nothing, must not touch them)
  *   - valid sizes whose buffers fit the fuzzing budget run, and return GL_OK unless the values are
  *     outside the kernel's documented domain (DRAW params), in which case GL_EINVAL
@@ -154,22 +154,23 @@ static void fuzz_sample(reader *r, int backward) {
     int N = dim(r), C = dim(r), H = dim(r), W = dim(r), Ho = dim(r), Wo = dim(r);
     uint8_t f = next(r);
     int pad = (int)(f % 5) - 1, align = (f >> 3) & 1, no_dinp = (f >> 4) & 1;
+    int mode = (int)((f >> 5) % 5) - 1; /* -1..3: 0 bilinear, 1 nearest, 2 bicubic valid */
     plan p = {0};
     add(&p, CNT(N, C, H, W));   /* input (and dinput) */
     add(&p, CNT(N, Ho, Wo, 2)); /* grid (and dgrid) */
     add(&p, CNT(N, C, Ho, Wo)); /* output (and doutput) */
     if (!p.bad && !p.over) p.total *= 2;
-    int run = decide(&p, pad < 0 || pad > 2);
+    int run = decide(&p, pad < 0 || pad > 2 || mode < 0 || mode > 2);
     if (run < 0) return;
     float *inp = alloc(r, p.n[0], run), *grid = alloc(r, p.n[1], run), *out = alloc(r, p.n[2], run);
     if (!backward) {
-        EXPECT_OK(gl_grid_sample(out, inp, grid, N, C, H, W, Ho, Wo, pad, align), run, "grid_sample");
-        EXPECT_OK(gl_grid_sample_ref(out, inp, grid, N, C, H, W, Ho, Wo, pad, align), run, "grid_sample_ref");
+        EXPECT_OK(gl_grid_sample(out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align), run, "grid_sample");
+        EXPECT_OK(gl_grid_sample_ref(out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align), run, "grid_sample_ref");
     } else {
         float *dinp = no_dinp ? NULL : alloc(r, p.n[0], run), *dgrid = alloc(r, p.n[1], run);
-        EXPECT_OK(gl_grid_sample_backward(dinp, dgrid, out, inp, grid, N, C, H, W, Ho, Wo, pad, align), run,
+        EXPECT_OK(gl_grid_sample_backward(dinp, dgrid, out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align), run,
                   "grid_sample_backward");
-        EXPECT_OK(gl_grid_sample_backward_ref(dinp, dgrid, out, inp, grid, N, C, H, W, Ho, Wo, pad, align), run,
+        EXPECT_OK(gl_grid_sample_backward_ref(dinp, dgrid, out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align), run,
                   "grid_sample_backward_ref");
         free(dinp);
         free(dgrid);
