@@ -270,38 +270,117 @@ function sig(x) {
   return h.digest('hex');
 }
 
+/** Another instance, whose Tensors every kernel of g must refuse. */
+const gOther = await load({ threads: 1 });
+const freedTensor = (shape) => {
+  const t = g.zeros(shape);
+  t.free();
+  return t;
+};
+/**
+ * Bad values of a kernel's `out` option: outs is { name: shape }, one entry for a kernel with one
+ * result (out is a Tensor), several for an object of Tensors.
+ */
+function outDesc(outs) {
+  const entries = Object.entries(outs);
+  const zerosOf = (shape) => g.zeros(shape);
+  if (entries.length === 1) {
+    const [, shape] = entries[0];
+    const n = shape.reduce((a, b) => a * b);
+    return {
+      name: 'out',
+      bad: () => [
+        bad(new Float32Array(n), 'T', ['out'], 'a Float32Array'), bad(null, 'T', ['out'], 'null'), bad({}, 'T', ['out'], '{}'),
+        bad('x', 'T', ['out'], 'a string'),
+        bad(zerosOf(shape.length > 1 ? [n] : [1, n]), 'R', ['out'], 'a Tensor of another shape with as many elements'),
+        bad(zerosOf([...shape.slice(0, -1), shape.at(-1) + 1]), 'R', ['out'], 'a Tensor one too long'),
+        bad(freedTensor(shape), 'Error', ['out'], 'a freed Tensor'), bad(gOther.zeros(shape), 'T', ['out', 'another'], "another instance's Tensor"),
+      ],
+    };
+  }
+  const valid = () => Object.fromEntries(entries.map(([k, s]) => [k, zerosOf(s)]));
+  return {
+    name: 'out',
+    bad: () => [
+      bad(zerosOf(entries[0][1]), 'T', ['out'], 'a single Tensor'), bad(null, 'T', ['out'], 'null'), bad([], 'T', ['out'], '[]'),
+      bad({ ...valid(), bogusKey: zerosOf([1]) }, 'R', ['out', 'bogusKey'], 'an unknown key'),
+      ...entries.flatMap(([k, shape]) => {
+        const without = valid();
+        delete without[k];
+        return [
+          bad(without, 'T', ['out', k], `out without ${k}`),
+          bad({ ...valid(), [k]: new Float32Array(shape.reduce((a, b) => a * b)) }, 'T', ['out', k], `out.${k} a Float32Array`),
+          bad({ ...valid(), [k]: zerosOf([shape.reduce((a, b) => a * b) + 1]) }, 'R', ['out', k], `out.${k} of the wrong shape`),
+          bad({ ...valid(), [k]: freedTensor(shape) }, 'Error', ['out', k], `out.${k} freed`),
+          bad({ ...valid(), [k]: gOther.zeros(shape) }, 'T', ['out', k], `out.${k} of another instance`),
+        ];
+      }),
+      bad(Object.fromEntries(entries.map(([k]) => [k, zerosOf(entries[0][1])])), 'R', ['out', 'same Tensor'], 'one Tensor for two outputs'),
+    ],
+  };
+}
+/**
+ * Hand-made cases of a kernel whose valid arguments are `valid` (index i a tensor argument of
+ * `shape`): that argument as a Tensor of the wrong shape, freed, or of another instance.
+ */
+function tensorExtras(valid, i, name, shape) {
+  const args = (t) => valid.map((a, j) => (j === i ? t : a));
+  const n = shape.reduce((a, b) => a * b);
+  return [
+    { args: args(g.zeros([n])), cls: 'R', names: [name], what: `${name}: a Tensor of shape [${n}]` },
+    { args: args(freedTensor(shape)), cls: 'Error', names: [name], what: `${name}: a freed Tensor` },
+    { args: args(gOther.zeros(shape)), cls: 'T', names: [name], what: `${name}: another instance's Tensor` },
+  ];
+}
+
 function kernelSpecs() {
   const specs = [];
   const N = 2, C = 2, H = 5, W = 6, Ho = 4, Wo = 3;
   const NCHW = [N, C, H, W];
   const theta = new Float32Array([1, 0.1, 0.05, -0.1, 0.9, 0, 0.8, 0, 0.1, 0.2, 1.1, -0.1]);
-  const alignOpts = options('options', { alignCorners: true }, { alignCorners: optBool('alignCorners') });
-  const sampleOpts = () => options('options', { padding: 'border', alignCorners: false }, {
+  const alignOpts = (outs) => options('options', { alignCorners: true }, { alignCorners: optBool('alignCorners'), out: outDesc(outs) });
+  const sampleOpts = (outs) => options('options', { padding: 'border', alignCorners: false, mode: 'bicubic' }, {
     padding: optEnum('padding', ['zeros', 'border', 'reflection']), alignCorners: optBool('alignCorners'),
+    mode: optEnum('mode', ['bilinear', 'nearest', 'bicubic']), out: outDesc(outs),
   });
+  // DRAW's and NTM's last argument: { out }
+  const outOpts = (outs) => options('options', {}, { out: outDesc(outs) });
   if (g.stn) {
     const t = { ...f32('theta', N * 6), valid: theta };
     specs.push({
       id: 'stn.affineGrid', call: g.stn.affineGrid,
-      args: [t, shape('size', NCHW, [true, false, false, false], ['theta', 'grid']), alignOpts],
+      args: [t, shape('size', NCHW, [true, false, false, false], ['theta', 'grid']), alignOpts({ grid: [N, H, W, 2] })],
+      extra: tensorExtras([theta, NCHW], 0, 'theta', [N, 2, 3]),
     });
     const ctl = { rotation: optNum('rotation', -Infinity, Infinity), scale: optNum('scale', -Infinity, Infinity), tx: optNum('tx', -Infinity, Infinity), ty: optNum('ty', -Infinity, Infinity) };
     specs.push({ id: 'stn.affineTheta', call: g.stn.affineTheta, args: [options('affineTheta options', { rotation: 30, scale: 0.8, tx: 0.1, ty: -0.2 }, ctl)] });
     specs.push({
       id: 'stn.affineGridBackward', call: g.stn.affineGridBackward,
-      args: [f32('dGrid', N * H * W * 2), shape('size', NCHW, [true, false, true, true], ['dGrid']), alignOpts],
+      args: [f32('dGrid', N * H * W * 2), shape('size', NCHW, [true, false, true, true], ['dGrid']), alignOpts({ dTheta: [N, 2, 3] })],
+      extra: tensorExtras([new Float32Array(N * H * W * 2), NCHW], 0, 'dGrid', [N, H, W, 2]),
     });
     const grid = f32('grid', N * Ho * Wo * 2, { lo: -1.2, hi: 1.2 });
     specs.push({
       id: 'stn.gridSample', call: g.stn.gridSample,
       args: [f32('input', N * C * H * W), shape('size', NCHW, [true, true, true, true], ['input', 'grid', 'output']), grid,
-        shape('outSize', [Ho, Wo], [true, true], ['grid', 'output']), sampleOpts()],
+        shape('outSize', [Ho, Wo], [true, true], ['grid', 'output']), sampleOpts({ output: [N, C, Ho, Wo] })],
+      extra: [
+        ...tensorExtras([new Float32Array(N * C * H * W), NCHW, grid.valid, [Ho, Wo]], 0, 'input', NCHW),
+        ...tensorExtras([new Float32Array(N * C * H * W), NCHW, grid.valid, [Ho, Wo]], 2, 'grid', [N, Ho, Wo, 2]),
+      ],
     });
     specs.push({
       id: 'stn.gridSampleBackward', call: g.stn.gridSampleBackward,
       args: [f32('dOutput', N * C * Ho * Wo), f32('input', N * C * H * W),
         shape('size', NCHW, [true, true, true, true], ['input', 'dOutput', 'grid', 'output']), grid,
-        shape('outSize', [Ho, Wo], [true, true], ['grid', 'dOutput', 'output']), sampleOpts()],
+        shape('outSize', [Ho, Wo], [true, true], ['grid', 'dOutput', 'output']), sampleOpts({ dInput: NCHW, dGrid: [N, Ho, Wo, 2] })],
+      extra: (() => {
+        const valid = [new Float32Array(N * C * Ho * Wo), g.tensor(new Float32Array(N * C * H * W), NCHW), NCHW, grid.valid, [Ho, Wo]];
+        return [
+          ...tensorExtras(valid, 0, 'dOutput', [N, C, Ho, Wo]),
+          { args: [...valid, { out: { dInput: valid[1], dGrid: g.zeros([N, Ho, Wo, 2]) } }], cls: 'R', names: ['out', 'dInput', 'input'], what: 'out.dInput is the input' },
+        ];
+      })(),
     });
   }
   if (g.draw) {
@@ -317,16 +396,19 @@ function kernelSpecs() {
     const sz = (boundN, boundAB) => shape('size', size, [true, boundN, boundAB, boundAB],
       ['params', 'x', 'xHat', 'w', 'dRead', 'dCanvas', 'image', 'Fx', 'Fy', 'read output']);
     const x = f32('x', b * B * A, { lo: 0, hi: 1 }), xHat = f32('xHat', b * B * A);
-    specs.push({ id: 'draw.filterbank', call: g.draw.filterbank, args: [params, sz(false, false)] });
-    if (g.draw.decode) specs.push({ id: 'draw.decode', call: g.draw.decode, args: [params, sz(false, false)] });
-    specs.push({ id: 'draw.read', call: g.draw.read, args: [x, xHat, params, sz(false, true)] });
+    specs.push({ id: 'draw.filterbank', call: g.draw.filterbank, args: [params, sz(false, false), outOpts({ Fx: [b, n, A], Fy: [b, n, B], gamma: [b] })] });
+    if (g.draw.decode) specs.push({ id: 'draw.decode', call: g.draw.decode, args: [params, sz(false, false), outOpts({ decoded: [b, 5] })] });
+    specs.push({
+      id: 'draw.read', call: g.draw.read, args: [x, xHat, params, sz(false, true), outOpts({ read: [b, 2, n, n] })],
+      extra: tensorExtras([x.valid, xHat.valid, params.valid, size], 2, 'params', [b, 5]),
+    });
     specs.push({
       id: 'draw.readBackward', call: g.draw.readBackward,
-      args: [f32('dRead', b * 2 * n * n), x, xHat, params, sz(true, true)],
+      args: [f32('dRead', b * 2 * n * n), x, xHat, params, sz(true, true), outOpts({ dX: [b, B, A], dXHat: [b, B, A], dParams: [b, 5] })],
     });
     const w = f32('w', b * n * n);
-    specs.push({ id: 'draw.write', call: g.draw.write, args: [w, params, sz(true, false)] });
-    specs.push({ id: 'draw.writeBackward', call: g.draw.writeBackward, args: [f32('dCanvas', b * B * A), w, params, sz(true, true)] });
+    specs.push({ id: 'draw.write', call: g.draw.write, args: [w, params, sz(true, false), outOpts({ canvas: [b, B, A] })] });
+    specs.push({ id: 'draw.writeBackward', call: g.draw.writeBackward, args: [f32('dCanvas', b * B * A), w, params, sz(true, true), outOpts({ dW: [b, n, n], dParams: [b, 5] })] });
   }
   if (g.ntm) {
     const R = 6, Cm = 4, size = shape('size', [R, Cm], [true, true], ['memory', 'key', 'prev', 'w', 'dW', 'erase', 'add']);
@@ -369,11 +451,38 @@ function kernelSpecs() {
         return out;
       },
     };
-    specs.push({ id: 'ntm.address', call: g.ntm.address, args: [addr, size] });
-    specs.push({ id: 'ntm.addressBackward', call: g.ntm.addressBackward, args: [f32('dW', R), addr, size] });
+    specs.push({
+      id: 'ntm.address', call: g.ntm.address, args: [addr, size, outOpts({ w: [R] })],
+      extra: [
+        { args: [{ ...addrValid, shift: g.tensor(new Float32Array([0.2, 0.2, 0.2])) }, [R, Cm]], cls: 'R', names: ['shift'], what: 'a shift Tensor not summing to 1' },
+        { args: [{ ...addrValid, prev: g.tensor(new Float32Array(R).fill(-1)) }, [R, Cm]], cls: 'R', names: ['prev'], what: 'a negative prev Tensor' },
+        { args: [{ ...addrValid, memory: g.zeros([R * Cm]) }, [R, Cm]], cls: 'R', names: ['memory'], what: 'a memory Tensor of shape [R·C]' },
+        { args: [{ ...addrValid, key: freedTensor([Cm]) }, [R, Cm]], cls: 'Error', names: ['key'], what: 'a freed key Tensor' },
+      ],
+    });
+    specs.push({ id: 'ntm.addressBackward', call: g.ntm.addressBackward, args: [f32('dW', R), addr, size, outOpts({ dMemory: [R, Cm], dKey: [Cm], dShift: [3], dPrev: [R] })] });
     const w = f32('w', R, { lo: 0, hi: 0.3 });
-    specs.push({ id: 'ntm.read', call: g.ntm.read, args: [memory, w, size] });
-    specs.push({ id: 'ntm.write', call: g.ntm.write, args: [memory, w, f32('erase', Cm, { lo: 0, hi: 1 }), f32('add', Cm), size] });
+    specs.push({ id: 'ntm.read', call: g.ntm.read, args: [memory, w, size, outOpts({ r: [Cm] })] });
+    const memT = g.tensor(memory.valid, [R, Cm]);
+    specs.push({
+      id: 'ntm.write', call: g.ntm.write, args: [memory, w, f32('erase', Cm, { lo: 0, hi: 1 }), f32('add', Cm), size, outOpts({ memory: [R, Cm] })],
+      extra: [{ args: [memT, w.valid, new Float32Array(Cm), new Float32Array(Cm), [R, Cm], { out: memT }], cls: 'R', names: ['out', 'memory'], what: 'out is the memory' }],
+    });
+  }
+  if (g.tensor) {
+    // the Tensor is freed at once: the barrage calls the valid form often
+    const use = (t) => { const a = t.toArray(); t.free(); return a; };
+    const tshape = { name: 'shape', valid: [3, 4], bad: () => [
+      bad('3,4', 'T', ['shape'], 'a string'), bad(null, 'T', ['shape'], 'null'), bad(12, 'T', ['shape'], 'a number'),
+      bad([], 'R', ['shape'], 'rank 0'), bad([3, 4.5], 'R', ['shape[1]'], 'a fraction'), bad([0, 12], 'R', ['shape[0]'], 'a zero'),
+      bad([-3, -4], 'R', ['shape[0]'], 'negative'), bad([2, 4], 'R', ['shape'], 'holding 8 of the 12 elements'),
+      bad([3, 5], 'R', ['shape'], 'holding 15'), bad(['3', 4], 'T', ['shape[0]'], 'a string entry'),
+      bad([1, 1, 1, 1, 1, 1, 1, 1, 12], 'R', ['shape'], 'rank 9'), bad([65536, 65536], 'R', ['shape', 'limit'], 'over 1 GiB'),
+      bad([NaN, 12], 'R', ['shape[0]'], 'NaN'), bad([Infinity, 1], 'R', ['shape[0]'], 'Infinity'),
+    ] };
+    specs.push({ id: 'tensor', call: (...a) => use(g.tensor(...a)), args: [f32('data', 12), tshape] });
+    const zshape = { ...tshape, bad: () => tshape.bad().filter((b) => !/holding/.test(b.what)).concat([bad(undefined, 'T', ['shape'], 'undefined')]) };
+    specs.push({ id: 'zeros', call: (...a) => use(g.zeros(...a)), args: [zshape] });
   }
   if (g.distort) {
     const count = 2, pix = 784;
@@ -720,7 +829,7 @@ const API_KERNELS = {
   ntm: ['address', 'addressBackward', 'read', 'write'],
 };
 // memoryBytes and close take no arguments (close: tests/threads.test.js); distort and pretrained have specs above
-const TOP_LEVEL = ['distort', 'memoryBytes', 'pretrained', 'close'];
+const TOP_LEVEL = ['distort', 'memoryBytes', 'pretrained', 'close', 'tensor', 'zeros'];
 
 /** Public member names of a model object: methods, getters and setters up the prototype chain. */
 function members(obj) {

@@ -100,6 +100,11 @@ export class WasmCore {
       s.release();
     }
   }
+
+  /** A Scope the caller must release() (in a finally): scoped() without the callback. */
+  scope() {
+    return new Scope(this);
+  }
 }
 
 class Scope {

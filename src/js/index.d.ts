@@ -5,10 +5,12 @@ import type { DistortFunction } from './data.js';
 import type { STNConstructors, STNModel } from './stn_model.js';
 import type { DRAWConstructors, DRAWModel } from './draw_model.js';
 import type { NtmModelFactory, NTMModel } from './ntm_model.js';
+import type { TensorConstructors } from './tensor.js';
 
-export type { StnKernels, AlignOptions, SampleOptions, Shape4, Shape2 } from './stn.js';
-export type { DrawKernels, DrawSize } from './draw.js';
-export type { NtmKernels, NtmSize, NtmAddressParams, NtmAddressGradients } from './ntm.js';
+export type { StnKernels, AlignOptions, SampleOptions, Shape4, Shape2, SampleGradients, OutOption } from './stn.js';
+export type { Tensor, Floats, TensorConstructors } from './tensor.js';
+export type { DrawKernels, DrawSize, Filterbank, ReadGradients, WriteGradients } from './draw.js';
+export type { NtmKernels, NtmSize, NtmAddressParams, NtmAddressGradients, NtmAddressGradientsOut } from './ntm.js';
 export type { STNOptions, STNConfig, STNModel } from './stn_model.js';
 export type { DRAWOptions, DRAWLoss, DRAWModel } from './draw_model.js';
 export type { NTMOptions, NTMConfig, NTMModel, CopyTaskOptions, CopyStats, TrainCopyResult, CopyResult, NTMTask, TaskOptions, TaskSizes, TrainTaskResult, EvaluateTaskResult, TaskExample, RunTaskResult } from './ntm_model.js';
@@ -50,7 +52,7 @@ export interface LoadOptions {
 export type PretrainedName = 'stn-mnist' | 'draw-mnist' | 'ntm-copy';
 
 /** One instantiated wasm core. Several load() calls give independent instances. */
-export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFactory {
+export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFactory, TensorConstructors {
   /** True when the SIMD build runs. */
   readonly simd: boolean;
   /** 'simd', 'scalar' or 'simd-threads' (the SIMD build on a shared memory). */

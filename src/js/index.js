@@ -6,6 +6,7 @@ import { makeStn } from './stn.js';
 import { makeStnModel } from './stn_model.js';
 import { makeDraw } from './draw.js';
 import { makeNtm } from './ntm.js';
+import { makeTensors } from './tensor.js';
 import { makeDrawModel } from './draw_model.js';
 import { makeNtmModel } from './ntm_model.js';
 import { makeDistort, distortionTable } from './data.js';
@@ -126,9 +127,13 @@ function instanceApi(core, { simd, build, threads, pool }) {
   const { schema: drawSchema, ...drawModel } = makeDrawModel(core); // createDRAW, loadDRAW
   const { schema: ntmSchema, ...ntmModel } = makeNtmModel(core); // createNTM, loadNTM
   const distortions = distortionTable(core);
+  const { tensor, zeros } = makeTensors(core);
   const g = {
     simd,
     build,
+    /** A Tensor in this instance's wasm memory: a copy of a Float32Array, or zeros (src/js/tensor.js). */
+    tensor,
+    zeros,
     stn: makeStn(core),
     ...stnModel,
     draw: makeDraw(core),

@@ -1,3 +1,5 @@
+import type { Tensor, Floats } from './tensor.js';
+
 /** Options shared by the STN kernels: torch's align_corners. */
 export interface AlignOptions {
   /** -1/+1 are the centres of the corner pixels (true) or the outer edges of the image (false, default). */
@@ -23,6 +25,15 @@ export interface SampleOptions extends AlignOptions {
    */
   mode?: 'bilinear' | 'nearest' | 'bicubic';
 }
+/** `{ out }`: write a result into an existing Tensor of its shape (returned). */
+export interface OutOption<O> {
+  out: O;
+}
+/** dInput N×C×H×W and dGrid N×Ho×Wo×2. */
+export interface SampleGradients<T> {
+  dInput: T;
+  dGrid: T;
+}
 /** [N, C, H, W] */
 export type Shape4 = [number, number, number, number] | number[];
 /** [Ho, Wo] */
@@ -39,22 +50,49 @@ export interface AffineControls {
 /** theta (2×3) rotating by `rotation` degrees, scaling by `scale` and shifting by (tx, ty). */
 export function affineTheta(options?: AffineControls): Float32Array;
 
+/**
+ * Every kernel takes Float32Arrays or Tensors (tensor.d.ts) for its tensor arguments: Tensors must
+ * be of this instance, live, and of exactly the shape the size arguments imply. Results are
+ * Float32Arrays, or Tensors when every tensor argument is a Tensor, or the `out` Tensors.
+ */
 export interface StnKernels {
   /** theta (2×3) rotating by `rotation` degrees, scaling by `scale` and shifting by (tx, ty). */
   affineTheta(options?: AffineControls): Float32Array;
   /** theta N×2×3 → sampling grid N×H×W×2 of (x, y) in normalised coordinates. */
-  affineGrid(theta: Float32Array, size: Shape4, options?: AlignOptions): Float32Array;
+  affineGrid(theta: Floats, size: Shape4, options: AlignOptions & OutOption<Tensor>): Tensor;
+  affineGrid(theta: Tensor, size: Shape4, options?: AlignOptions): Tensor;
+  affineGrid(theta: Floats, size: Shape4, options?: AlignOptions): Float32Array;
   /** dGrid N×H×W×2 → dTheta N×2×3. */
-  affineGridBackward(dGrid: Float32Array, size: Shape4, options?: AlignOptions): Float32Array;
+  affineGridBackward(dGrid: Floats, size: Shape4, options: AlignOptions & OutOption<Tensor>): Tensor;
+  affineGridBackward(dGrid: Tensor, size: Shape4, options?: AlignOptions): Tensor;
+  affineGridBackward(dGrid: Floats, size: Shape4, options?: AlignOptions): Float32Array;
   /** input N×C×H×W sampled at grid N×Ho×Wo×2 (bilinear, nearest or bicubic) → output N×C×Ho×Wo. */
-  gridSample(input: Float32Array, size: Shape4, grid: Float32Array, outSize: Shape2, options?: SampleOptions): Float32Array;
+  gridSample(input: Floats, size: Shape4, grid: Floats, outSize: Shape2, options: SampleOptions & OutOption<Tensor>): Tensor;
+  gridSample(input: Tensor, size: Shape4, grid: Tensor, outSize: Shape2, options?: SampleOptions): Tensor;
+  gridSample(input: Floats, size: Shape4, grid: Floats, outSize: Shape2, options?: SampleOptions): Float32Array;
   /** Gradients of gridSample: dInput N×C×H×W and dGrid N×Ho×Wo×2 (zero for nearest). */
   gridSampleBackward(
-    dOutput: Float32Array,
-    input: Float32Array,
+    dOutput: Floats,
+    input: Floats,
     size: Shape4,
-    grid: Float32Array,
+    grid: Floats,
+    outSize: Shape2,
+    options: SampleOptions & OutOption<SampleGradients<Tensor>>,
+  ): SampleGradients<Tensor>;
+  gridSampleBackward(
+    dOutput: Tensor,
+    input: Tensor,
+    size: Shape4,
+    grid: Tensor,
     outSize: Shape2,
     options?: SampleOptions,
-  ): { dInput: Float32Array; dGrid: Float32Array };
+  ): SampleGradients<Tensor>;
+  gridSampleBackward(
+    dOutput: Floats,
+    input: Floats,
+    size: Shape4,
+    grid: Floats,
+    outSize: Shape2,
+    options?: SampleOptions,
+  ): SampleGradients<Float32Array>;
 }

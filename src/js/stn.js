@@ -1,18 +1,28 @@
 // stn.js: g.stn, the Spatial Transformer kernels with PyTorch's affine_grid / grid_sample
-// semantics (see shared API; modes bilinear, nearest, bicubic). Each call validates, copies in,
-// runs the C kernel, copies out.
+// semantics (see shared API; modes bilinear, nearest, bicubic). Each call validates, then runs the C
+// kernel through kernelCall (tensor.js): Float32Arrays are copied in and out, Tensors stay in wasm
+// memory, `{ out }` writes into given Tensors.
 import * as v from './validate.js';
+import { floats, kernelCall, kernelSpec } from './tensor.js';
 
 const PADDING = ['zeros', 'border', 'reflection'];
 const MODES = ['bilinear', 'nearest', 'bicubic']; // GL_MODE_* of src/stn.h
 const NCHW = ['N', 'C', 'H', 'W'];
+const AFFINE_GRID = kernelSpec({ fn: 'affineGrid', inputs: ['theta'], outputs: ['grid'], full: ['grid'] });
+const AFFINE_GRID_BACKWARD = kernelSpec({ fn: 'affineGridBackward', inputs: ['dGrid'], outputs: ['dTheta'] });
+const GRID_SAMPLE = kernelSpec({ fn: 'gridSample', inputs: ['input', 'grid'], outputs: ['output'], full: ['output'] });
+const GRID_SAMPLE_BACKWARD = kernelSpec({
+  fn: 'gridSampleBackward', inputs: ['dOutput', 'input', 'grid'], outputs: ['dInput', 'dGrid'],
+  pack: (r) => ({ dInput: r[0], dGrid: r[1] }),
+});
 
 function alignOpt(fnName, opts, keys) {
   const o = v.options(`${fnName} options`, opts, keys);
   return {
     align: v.bool(`${fnName} options.alignCorners`, o.alignCorners, false) ? 1 : 0,
-    pad: PADDING.indexOf(v.oneOf(`${fnName} options.padding`, o.padding, PADDING, 'zeros')),
-    mode: MODES.indexOf(v.oneOf(`${fnName} options.mode`, o.mode, MODES, 'bilinear')),
+    pad: keys.includes('padding') ? PADDING.indexOf(v.oneOf(`${fnName} options.padding`, o.padding, PADDING, 'zeros')) : 0,
+    mode: keys.includes('mode') ? MODES.indexOf(v.oneOf(`${fnName} options.mode`, o.mode, MODES, 'bilinear')) : 0,
+    out: o.out,
   };
 }
 
@@ -37,28 +47,22 @@ export function makeStn(core) {
     /** theta (N×2×3) → grid (N×H×W×2) */
     affineGrid(theta, size, opts) {
       const [N, , H, W] = v.shape('size', size, 4, NCHW);
-      const { align } = alignOpt('affineGrid', opts, ['alignCorners']);
-      const n = v.count('grid', N, H, W, 2);
-      v.f32('theta', theta, N * 6, `${N}×2×3`);
-      return core.scoped((s) => {
-        const pt = s.put(theta);
-        const pg = s.zeros(n);
+      const { align, out } = alignOpt('affineGrid', opts, ['alignCorners', 'out']);
+      v.count('grid', N, H, W, 2);
+      const t = floats(core, 'theta', theta, [N, 2, 3], `${N}×2×3`);
+      return kernelCall(core, AFFINE_GRID, [t], [[N, H, W, 2]], out, (s, [pt], [pg]) => {
         core.check(x.gl_affine_grid(pg, pt, N, H, W, align), 'affineGrid');
-        return s.get(pg, n);
       });
     },
 
     /** dGrid (N×H×W×2) → dTheta (N×2×3) */
     affineGridBackward(dGrid, size, opts) {
       const [N, , H, W] = v.shape('size', size, 4, NCHW);
-      const { align } = alignOpt('affineGridBackward', opts, ['alignCorners']);
-      const n = v.count('dGrid', N, H, W, 2);
-      v.f32('dGrid', dGrid, n, `${N}×${H}×${W}×2`);
-      return core.scoped((s) => {
-        const pg = s.put(dGrid);
-        const pt = s.zeros(N * 6);
+      const { align, out } = alignOpt('affineGridBackward', opts, ['alignCorners', 'out']);
+      v.count('dGrid', N, H, W, 2);
+      const dg = floats(core, 'dGrid', dGrid, [N, H, W, 2], `${N}×${H}×${W}×2`);
+      return kernelCall(core, AFFINE_GRID_BACKWARD, [dg], [[N, 2, 3]], out, (s, [pg], [pt]) => {
         core.check(x.gl_affine_grid_backward(pt, pg, N, H, W, align), 'affineGridBackward');
-        return s.get(pt, N * 6);
       });
     },
 
@@ -66,18 +70,14 @@ export function makeStn(core) {
     gridSample(input, size, grid, outSize, opts) {
       const [N, C, H, W] = v.shape('size', size, 4, NCHW);
       const [Ho, Wo] = v.shape('outSize', outSize, 2, ['Ho', 'Wo']);
-      const { align, pad, mode } = alignOpt('gridSample', opts, ['alignCorners', 'padding', 'mode']);
-      const nIn = v.count('input', N, C, H, W);
-      const nOut = v.count('output', N, C, Ho, Wo);
-      const nGrid = v.count('grid', N, Ho, Wo, 2);
-      v.f32('input', input, nIn, `${N}×${C}×${H}×${W}`);
-      v.f32('grid', grid, nGrid, `${N}×${Ho}×${Wo}×2`);
-      return core.scoped((s) => {
-        const pi = s.put(input);
-        const pg = s.put(grid);
-        const po = s.zeros(nOut);
+      const { align, pad, mode, out } = alignOpt('gridSample', opts, ['alignCorners', 'padding', 'mode', 'out']);
+      v.count('input', N, C, H, W);
+      v.count('output', N, C, Ho, Wo);
+      v.count('grid', N, Ho, Wo, 2);
+      const inp = floats(core, 'input', input, [N, C, H, W], `${N}×${C}×${H}×${W}`);
+      const g = floats(core, 'grid', grid, [N, Ho, Wo, 2], `${N}×${Ho}×${Wo}×2`);
+      return kernelCall(core, GRID_SAMPLE, [inp, g], [[N, C, Ho, Wo]], out, (s, [pi, pg], [po]) => {
         core.check(x.gl_grid_sample(po, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSample');
-        return s.get(po, nOut);
       });
     },
 
@@ -85,22 +85,17 @@ export function makeStn(core) {
     gridSampleBackward(dOutput, input, size, grid, outSize, opts) {
       const [N, C, H, W] = v.shape('size', size, 4, NCHW);
       const [Ho, Wo] = v.shape('outSize', outSize, 2, ['Ho', 'Wo']);
-      const { align, pad, mode } = alignOpt('gridSampleBackward', opts, ['alignCorners', 'padding', 'mode']);
-      const nIn = v.count('input', N, C, H, W);
-      const nOut = v.count('dOutput', N, C, Ho, Wo);
-      const nGrid = v.count('grid', N, Ho, Wo, 2);
-      v.f32('dOutput', dOutput, nOut, `${N}×${C}×${Ho}×${Wo}`);
-      v.f32('input', input, nIn, `${N}×${C}×${H}×${W}`);
-      v.f32('grid', grid, nGrid, `${N}×${Ho}×${Wo}×2`);
-      return core.scoped((s) => {
-        const pd = s.put(dOutput);
-        const pi = s.put(input);
-        const pg = s.put(grid);
-        const pdi = s.zeros(nIn);
-        const pdg = s.zeros(nGrid);
-        core.check(x.gl_grid_sample_backward(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSampleBackward');
-        return { dInput: s.get(pdi, nIn), dGrid: s.get(pdg, nGrid) };
-      });
+      const { align, pad, mode, out } = alignOpt('gridSampleBackward', opts, ['alignCorners', 'padding', 'mode', 'out']);
+      v.count('input', N, C, H, W);
+      v.count('dOutput', N, C, Ho, Wo);
+      v.count('grid', N, Ho, Wo, 2);
+      const d = floats(core, 'dOutput', dOutput, [N, C, Ho, Wo], `${N}×${C}×${Ho}×${Wo}`);
+      const inp = floats(core, 'input', input, [N, C, H, W], `${N}×${C}×${H}×${W}`);
+      const g = floats(core, 'grid', grid, [N, Ho, Wo, 2], `${N}×${Ho}×${Wo}×2`);
+      return kernelCall(core, GRID_SAMPLE_BACKWARD, [d, inp, g], [[N, C, H, W], [N, Ho, Wo, 2]], out,
+        (s, [pd, pi, pg], [pdi, pdg]) => {
+          core.check(x.gl_grid_sample_backward(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSampleBackward');
+        });
     },
   };
 }

@@ -4,6 +4,7 @@
 // which tsconfig's "types": [] leaves out.
 /// <reference types="long" />
 import { load, loadMnist, loadStandardMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
+import type { Tensor, Floats, SampleGradients, Filterbank, NtmAddressGradients } from 'glimpse-wasm';
 import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted, PretrainedName, SaveOptions, StandardMnist, NTMTask, TaskOptions, TaskSizes, TrainTaskResult, EvaluateTaskResult, TaskExample, RunTaskResult } from 'glimpse-wasm';
 
 export async function usage(): Promise<void> {
@@ -39,6 +40,34 @@ export async function usage(): Promise<void> {
   const r: Float32Array = g.ntm.read(memory, w, [8, 4]);
   const m2: Float32Array = g.ntm.write(memory, w, r, r, [8, 4]);
   void m2;
+
+  // Tensors in wasm memory, every kernel through them; grid_sample's modes
+  const tImg: Tensor = g.tensor(img, [1, 1, 28, 28]);
+  const tGrid: Tensor = g.stn.affineGrid(g.tensor(theta, [1, 2, 3]), [1, 1, 28, 28]);
+  const tOut: Tensor = g.stn.gridSample(tImg, [1, 1, 28, 28], tGrid, [28, 28], { mode: 'bicubic', padding: 'border' });
+  const tg: SampleGradients<Tensor> = g.stn.gridSampleBackward(tOut, tImg, [1, 1, 28, 28], tGrid, [28, 28], { mode: 'nearest' });
+  const into: Tensor = g.stn.gridSample(img, [1, 1, 28, 28], grid, [28, 28], { out: g.zeros([1, 1, 28, 28]) });
+  const grads = g.stn.gridSampleBackward(out, img, [1, 1, 28, 28], grid, [28, 28], { out: { dInput: g.zeros([1, 1, 28, 28]), dGrid: g.zeros([1, 28, 28, 2]) } });
+  const mixed: Float32Array = g.stn.gridSample(tImg, [1, 1, 28, 28], grid, [28, 28]);
+  const back: Float32Array = tOut.toArray();
+  const dims: readonly number[] = tOut.shape;
+  const nElems: number = tOut.size + grads.dGrid.size;
+  const isFreed: boolean = tg.dGrid.freed;
+  tImg.set(back.subarray(0, 784)).free();
+  {
+    using scratch = g.zeros([4]);
+    void scratch.size;
+  }
+  const tFb: Filterbank<Tensor> = g.draw.filterbank(g.tensor(params, [1, 5]), [1, 5, 28, 28]);
+  const tRead: Tensor = g.draw.read(tOut, tOut, g.tensor(params, [1, 5]), [1, 5, 28, 28]);
+  const fArr: Float32Array = g.draw.decode(params, [1, 5, 28, 28]);
+  const tW: Tensor = g.ntm.read(g.tensor(memory, [8, 4]), g.tensor(w, [8]), [8, 4]);
+  const ta: NtmAddressGradients<Tensor> = g.ntm.addressBackward(g.tensor(w, [8]), {
+    memory: g.tensor(memory, [8, 4]), key: g.tensor(new Float32Array(4)), beta: 1, gate: 0.5,
+    shift: g.tensor(new Float32Array([0, 1, 0])), gamma: 1, prev: g.tensor(new Float32Array(8)),
+  }, [8, 4]);
+  const floats: Floats[] = [img, tOut];
+  void tGrid; void into; void mixed; void dims; void nElems; void isFreed; void tFb.gamma; void tRead; void fArr; void tW; void ta.dBeta; void floats;
 
   const mnist = await loadMnist();
   const d: Distorted = g.distort(mnist.train.images.subarray(0, 784), 1, 'RTS', { seed: 1 });
