@@ -20,7 +20,8 @@
 //
 // Data protocol: every training step distorts a fresh batch (seed = the step number), so the run
 // sees new distortions each epoch; epochs visit the training digits in a seeded permutation; the
-// test set is distorted once (seed 1,000,000 + the kind's index in R, RTS, P, E, T). Kind T
+// test set is distorted once (seed 1,000,000 + the kind's index in R, RTS, P, E, T). Kind RTS
+// (42×42): the ST-CNNs sample a 28×28 output (a digit-sized glimpse) for their classifier. Kind T
 // (60×60 translated, cluttered): the CNN max-pools the canvas once (classifierPool 1), the ST-CNNs
 // sample a 30×30 output from it.
 import { writeFileSync, readFileSync, mkdirSync, existsSync, renameSync } from 'node:fs';
@@ -107,6 +108,7 @@ function modelOptions(kind, transform, o) {
     if (transform === 'none') opts.classifierPool = 1;
     else opts.outputSize = [30, 30];
   }
+  if (kind === 'RTS' && transform !== 'none') opts.outputSize = [28, 28]; // the transformer crops a digit-sized glimpse
   return opts;
 }
 

@@ -326,6 +326,9 @@ GL_API int gl_distort_batch(float *out, const float *src, const float *pool, int
         }
         err = gl_grid_sample(o, im, grid, 1, 1, DS, DS, side, side, GL_MODE_BILINEAR, GL_PAD_ZEROS, 0);
         if (err) break;
+        /* a convex combination of pixels in [0, 1] stays there but for rounding; make it exact, so
+         * that distorted digits always pass the models' [0, 1] pixel check */
+        for (size_t p = 0; p < S2; p++) o[p] = fminf(fmaxf(o[p], 0.0f), 1.0f);
     }
     free(grid);
     return err;

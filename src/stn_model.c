@@ -3,10 +3,12 @@
  * (pytorch.org/tutorials/intermediate/spatial_transformer_tutorial.html):
  *
  *   localisation net  [maxpool 2]^lpool -> conv lc1@lk1 -> maxpool 2 -> ReLU -> conv lc2@lk2
- *                     -> maxpool 2 -> ReLU -> FC lfc -> ReLU -> FC T (T = 6 affine / 8 projective,
- *                     weight 0 and bias = the identity transform)
- *   grid generator    affine (paper eq. 1, gl_affine_grid) or projective (a homography,
- *                     x_s = (a x + b y + c) / (g x + h y + 1), y_s = (d x + e y + f) / (g x + h y + 1))
+ *                     -> maxpool 2 -> ReLU -> FC lfc -> ReLU -> FC T (T = 6 affine / 8 projective /
+ *                     2K thin-plate spline; weight 0 and bias = the identity transform)
+ *   grid generator    affine (paper eq. 1, gl_affine_grid), projective (a homography,
+ *                     x_s = (a x + b y + c) / (g x + h y + 1), y_s = (d x + e y + f) / (g x + h y + 1),
+ *                     gl_projective8_grid_serial) or a thin-plate spline through K = gy x gx control
+ *                     points (paper §3.1, gl_tps_grid_serial; theta = where the control points map to)
  *   sampler           bilinear, zeros padding, align_corners false (paper eq. 5, gl_grid_sample):
  *                     the input (N, 1, H, W) becomes the classifier input (N, 1, Ho, Wo)
  *   classifier        [maxpool 2]^cpool -> conv c1@k1 -> maxpool 2 -> ReLU -> conv c2@k2 -> Dropout2d
@@ -36,6 +38,7 @@
  */
 #include "stn_model.h"
 #include "distort.h"
+#include "grid.h"
 #include "layers.h"
 #include "model.h"
 #include "pool.h"
@@ -65,10 +68,11 @@ enum {
     CF_BETA1, CF_BETA2, /* float, Adam */
     CF_CPOOL,        /* 2x2 max-pools applied to the classifier's input (0..3) */
     CF_DISTORTION,   /* the distortion of the training data, if any (a record for users of the weights) */
+    CF_TPS_GY, CF_TPS_GX, /* the thin-plate spline's control grid (transform 'tps') */
     STN_NCONFIG
 };
 
-enum { TR_NONE = 0, TR_AFFINE = 1, TR_PROJECTIVE = 2 };
+enum { TR_NONE = 0, TR_AFFINE = 1, TR_PROJECTIVE = 2, TR_TPS = 3 };
 
 /* Parameter tensors, in arena order: the localisation net first (contiguous, so its learning-rate
  * multiplier is one loop), then the classifier. */
@@ -106,7 +110,9 @@ typedef struct {
 
 typedef struct {
     gl_model base; /* config, parameters, gradients, optimiser, random streams (model.h) */
-    int H, W, Ho, Wo, classes, transform, T; /* T: theta size, 0 / 6 / 8 */
+    int H, W, Ho, Wo, classes, transform, T; /* T: theta size, 0 / 6 / 8 / 2K */
+    int tps_gy, tps_gx;
+    float *tps_basis; /* (K, Ho*Wo), transform 'tps' only: made by the first stn_ensure, freed by release */
     int lpool, cpool;
     int lc1, lk1, lc2, lk2, lfc, c1, k1, c2, k2, fc;
     stack_geom lg, cg;
@@ -120,8 +126,8 @@ static const gl_field stn_fields[STN_NCONFIG] = {
     [CF_W] = {"width", GL_FIELD_INT, 4, 1024, 28, 0, 0, "Input width in pixels"},
     [CF_CLASSES] = {"classes", GL_FIELD_INT, 2, 100000, 10, 0, 0, "Number of classes"},
     [CF_SEED] = {"seed", GL_FIELD_INT, 0, 4294967295.0, 0, 0, 0, "Seed of the initialisation and of dropout"},
-    [CF_TRANSFORM] = {"transform", GL_FIELD_ENUM, 0, 0, TR_AFFINE, "none|affine|projective", 0,
-                      "'affine' (6 parameters), 'projective' (8, a homography) or 'none' (the plain CNN)"},
+    [CF_TRANSFORM] = {"transform", GL_FIELD_ENUM, 0, 0, TR_AFFINE, "none|affine|projective|tps", 0,
+                      "'affine' (6 parameters), 'projective' (8, a homography), 'tps' (a thin-plate spline: 2 per control point) or 'none' (the plain CNN)"},
     [CF_HO] = {"outputSize.0", GL_FIELD_INT, 1, 1024, 0, 0, GL_FIELD_DERIVED,
                "Height of the transformer's output, which the classifier sees (default: height)"},
     [CF_WO] = {"outputSize.1", GL_FIELD_INT, 1, 1024, 0, 0, GL_FIELD_DERIVED,
@@ -154,6 +160,10 @@ static const gl_field stn_fields[STN_NCONFIG] = {
     [CF_CPOOL] = {"classifierPool", GL_FIELD_INT, 0, MAX_POOL_IN, 0, 0, 0, "2x2 max-pools applied to the classifier's input"},
     [CF_DISTORTION] = {"distortion", GL_FIELD_ENUM, 0, 0, 0, "none|" GL_DISTORT_NAMES, 0,
                        "The distortion of the data it is trained on, recorded in its weights ('none', or a kind of g.distort); it changes nothing in the network"},
+    [CF_TPS_GY] = {"controlGrid.0", GL_FIELD_INT, 2, GL_TPS_MAX_SIDE, 4, 0, 0,
+                   "Rows of the thin-plate spline's regular grid of control points over [-1, 1]^2 (transform 'tps')"},
+    [CF_TPS_GX] = {"controlGrid.1", GL_FIELD_INT, 2, GL_TPS_MAX_SIDE, 4, 0, 0,
+                   "Columns of the thin-plate spline's control grid (transform 'tps')"},
 };
 
 /* The parameter tensors' names: those of the PyTorch STN tutorial's state_dict. */
@@ -191,7 +201,9 @@ static int stn_configure(gl_model *base) {
     if (c[CF_LPOOL] == GL_AUTO) c[CF_LPOOL] = (c[CF_H] < c[CF_W] ? c[CF_H] : c[CF_W]) >= 56 ? 1 : 0;
     if (c[CF_LR] == GL_AUTO) c[CF_LR] = gl_f2u(c[CF_OPTIMIZER] == GL_OPT_ADAM ? 0.001f : 0.01f);
     m->H = (int)c[CF_H]; m->W = (int)c[CF_W]; m->classes = (int)c[CF_CLASSES];
-    m->transform = (int)c[CF_TRANSFORM]; m->T = m->transform == TR_AFFINE ? 6 : m->transform == TR_PROJECTIVE ? 8 : 0;
+    m->transform = (int)c[CF_TRANSFORM];
+    m->tps_gy = (int)c[CF_TPS_GY]; m->tps_gx = (int)c[CF_TPS_GX];
+    m->T = m->transform == TR_AFFINE ? 6 : m->transform == TR_PROJECTIVE ? 8 : m->transform == TR_TPS ? 2 * m->tps_gy * m->tps_gx : 0;
     m->Ho = (int)c[CF_HO]; m->Wo = (int)c[CF_WO];
     m->lpool = (int)c[CF_LPOOL]; m->cpool = (int)c[CF_CPOOL];
     m->lc1 = (int)c[CF_LC1]; m->lk1 = (int)c[CF_LK1]; m->lc2 = (int)c[CF_LC2]; m->lk2 = (int)c[CF_LK2]; m->lfc = (int)c[CF_LFC];
@@ -214,6 +226,8 @@ static int stn_configure(gl_model *base) {
          !gl_size((size_t)m->lk1 * m->lk1, (size_t)m->lg.a1h, (size_t)m->lg.a1w, 1) ||
          !gl_size((size_t)m->lc1 * m->lk2 * m->lk2, (size_t)m->lg.a2h, (size_t)m->lg.a2w, 1)))
         return gl_fail(GL_ENOMEM, "stn: localisation net too large for a %dx%d input (locChannels, locKernels, locHidden)", m->H, m->W);
+    if (m->transform == TR_TPS && !gl_size((size_t)m->Ho * m->Wo, (size_t)m->T / 2, 1, 1))
+        return gl_fail(GL_ENOMEM, "stn: the thin-plate spline's basis is too large for a %dx%d output (outputSize, controlGrid)", m->Ho, m->Wo);
     if (!gl_size((size_t)m->k1 * m->k1, (size_t)m->cg.a1h, (size_t)m->cg.a1w, 1) ||
         !gl_size((size_t)m->c1 * m->k2 * m->k2, (size_t)m->cg.a2h, (size_t)m->cg.a2w, 1))
         return gl_fail(GL_ENOMEM, "stn: classifier too large for a %dx%d input (channels, kernels)", m->Ho, m->Wo);
@@ -261,7 +275,8 @@ static void stn_init(gl_model *base) {
         memset(m->base.p[P_LF2W], 0, m->base.psize[P_LF2W] * sizeof(float));
         static const float id_affine[6] = {1, 0, 0, 0, 1, 0};
         static const float id_proj[8] = {1, 0, 0, 0, 1, 0, 0, 0};
-        memcpy(m->base.p[P_LF2B], m->T == 6 ? id_affine : id_proj, (size_t)m->T * sizeof(float));
+        if (m->transform == TR_TPS) gl_tps_control_points(m->base.p[P_LF2B], m->tps_gy, m->tps_gx);
+        else memcpy(m->base.p[P_LF2B], m->T == 6 ? id_affine : id_proj, (size_t)m->T * sizeof(float));
     }
     float b1 = gl_fan_in_bound(m->k1 * m->k1), b2 = gl_fan_in_bound(m->c1 * m->k2 * m->k2);
     float b3 = gl_fan_in_bound(m->cg.flat), b4 = gl_fan_in_bound(m->fc);
@@ -368,73 +383,18 @@ static void zero_act_grads(stn_ctx *cx) {
 static int stn_ensure(gl_model *base, int c, int n, void *arg) {
     (void)arg;
     stn_model *m = (stn_model *)base;
+    if (m->transform == TR_TPS && !m->tps_basis) { /* the spline's basis: fixed by the sizes, made once */
+        size_t n_basis = gl_tps_basis_floats(m->Ho, m->Wo, m->tps_gy, m->tps_gx);
+        float *basis = (float *)malloc(n_basis * sizeof(float));
+        if (!basis) return gl_fail(GL_ENOMEM, "stn: out of memory for the thin-plate spline's basis");
+        int err = gl_tps_basis(basis, m->Ho, m->Wo, m->tps_gy, m->tps_gx, 0);
+        if (err) {
+            free(basis);
+            return err;
+        }
+        m->tps_basis = basis;
+    }
     return n <= m->ctx[c].cap ? GL_OK : layout_acts(m, &m->ctx[c], n);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* The projective grid generator: theta (N, 8) = (a, b, c, d, e, f, g, h), the homography
- * [[a b c] [d e f] [g h 1]] applied to the homogeneous target coordinates (x_t, y_t, 1):
- *     x_s = (a x_t + b y_t + c) / den,  y_s = (d x_t + e y_t + f) / den,  den = g x_t + h y_t + 1.
- * den is clamped below at PROJ_DEN_MIN (points at or behind the horizon would divide by ~0);
- * where it is clamped, d/dg and d/dh are 0. With g = h = 0 this is exactly the affine grid. */
-
-#define PROJ_DEN_MIN 0.1f
-
-/* torch's normalised base coordinate (as stn.c's base_coord with align_corners = 0). */
-static float base_coord(int i, int size) {
-    if (size <= 1) return 0.0f;
-    float step = 2.0f / (float)(size - 1);
-    float v = -1.0f + step * (float)i;
-    if (i >= size / 2) v = 1.0f - step * (float)(size - 1 - i);
-    return v * (float)(size - 1) / (float)size;
-}
-
-static void proj_grid(float *grid, const float *theta, int N, int H, int W) {
-    for (int n = 0; n < N; n++) {
-        const float *t = theta + 8 * (size_t)n;
-        for (int i = 0; i < H; i++) {
-            float y = base_coord(i, H);
-            float *g = grid + ((size_t)n * H + i) * W * 2;
-            for (int j = 0; j < W; j++) {
-                float x = base_coord(j, W);
-                float den = t[6] * x + t[7] * y + 1.0f;
-                if (!(den >= PROJ_DEN_MIN)) den = PROJ_DEN_MIN;
-                float inv = 1.0f / den;
-                g[2 * j + 0] = (t[0] * x + t[1] * y + t[2]) * inv;
-                g[2 * j + 1] = (t[3] * x + t[4] * y + t[5]) * inv;
-            }
-        }
-    }
-}
-
-/* dtheta (N, 8) += d grid / d theta contracted with dgrid (N, H, W, 2). */
-static void proj_grid_backward(float *dtheta, const float *dgrid, const float *grid, const float *theta, int N, int H,
-                               int W) {
-    for (int n = 0; n < N; n++) {
-        const float *t = theta + 8 * (size_t)n;
-        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int i = 0; i < H; i++) {
-            float y = base_coord(i, H);
-            const float *g = grid + ((size_t)n * H + i) * W * 2;
-            const float *dg = dgrid + ((size_t)n * H + i) * W * 2;
-            for (int j = 0; j < W; j++) {
-                float x = base_coord(j, W);
-                float den = t[6] * x + t[7] * y + 1.0f;
-                int clamped = !(den >= PROJ_DEN_MIN);
-                if (clamped) den = PROJ_DEN_MIN;
-                float inv = 1.0f / den;
-                float gx = dg[2 * j] * inv, gy = dg[2 * j + 1] * inv;
-                acc[0] += gx * x; acc[1] += gx * y; acc[2] += gx;
-                acc[3] += gy * x; acc[4] += gy * y; acc[5] += gy;
-                if (!clamped) {
-                    float q = gx * g[2 * j] + gy * g[2 * j + 1]; /* -(d loss / d den) */
-                    acc[6] -= q * x;
-                    acc[7] -= q * y;
-                }
-            }
-        }
-        for (int k = 0; k < 8; k++) dtheta[8 * (size_t)n + k] += (float)acc[k];
-    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -536,7 +496,8 @@ static const float *transformer_forward(stn_model *m, stn_ctx *cx, const float *
     gl_relu_forward(cx->a[A_LH], cx->a[A_LH], (size_t)B * m->lfc);
     gl_linear_forward(cx->a[A_TH], cx->a[A_LH], m->base.p[P_LF2W], m->base.p[P_LF2B], B, m->lfc, m->T);
     if (m->transform == TR_AFFINE) gl_affine_grid_serial(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo, 0);
-    else proj_grid(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo);
+    else if (m->transform == TR_PROJECTIVE) gl_projective8_grid_serial(cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo, 0);
+    else gl_tps_grid_serial(cx->a[A_GRID], m->tps_basis, cx->a[A_TH], B, m->Ho * m->Wo, m->tps_gy * m->tps_gx);
     gl_grid_sample_serial(cx->a[A_WS], cx->a[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W, m->Ho, m->Wo, GL_MODE_BILINEAR,
                           GL_PAD_ZEROS, 0);
     return cx->a[A_XS];
@@ -581,7 +542,9 @@ static void backward(stn_model *m, stn_ctx *cx, float *const *g, const float *im
     gl_grid_sample_backward_serial(cx->a[A_WS], NULL, cx->d[A_GRID], cx->d[A_XS], images, cx->a[A_GRID], B, 1, m->H, m->W,
                                    m->Ho, m->Wo, GL_MODE_BILINEAR, GL_PAD_ZEROS, 0);
     if (m->transform == TR_AFFINE) gl_affine_grid_backward_serial(cx->d[A_TH], cx->d[A_GRID], B, m->Ho, m->Wo, 0);
-    else proj_grid_backward(cx->d[A_TH], cx->d[A_GRID], cx->a[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo);
+    else if (m->transform == TR_PROJECTIVE)
+        gl_projective8_grid_backward_serial(cx->d[A_TH], cx->d[A_GRID], cx->a[A_TH], B, m->Ho, m->Wo, 0);
+    else gl_tps_grid_backward_serial(cx->d[A_TH], m->tps_basis, cx->d[A_GRID], B, m->Ho * m->Wo, m->tps_gy * m->tps_gx);
     gl_linear_backward(cx->d[A_LH], g[P_LF2W], g[P_LF2B], cx->d[A_TH], cx->a[A_LH], m->base.p[P_LF2W], B, m->lfc, m->T);
     gl_relu_mask(cx->d[A_LH], cx->a[A_LH], (size_t)B * m->lfc);
     conv_stack l = loc_stack(m, g);
@@ -599,6 +562,8 @@ static void stn_release(gl_model *base) {
         gl_arena_free(&m->ctx[c].act);
         gl_arena_free(&m->ctx[c].dact);
     }
+    free(m->tps_basis);
+    m->tps_basis = NULL;
 }
 
 static int check_batch(stn_model *m, const char *fn, const void *images, int B) {
@@ -726,7 +691,7 @@ static int stn_infer(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *
     const float *x = transformer_forward(m, cx, images, n);
     if (a->output) memcpy(a->output + (size_t)i0 * HoWo, x, (size_t)n * HoWo * sizeof(float));
     if (!a->theta) return GL_OK;
-    int tsz = m->transform == TR_PROJECTIVE ? 9 : 6;
+    int tsz = m->transform == TR_PROJECTIVE ? 9 : m->transform == TR_TPS ? m->T : 6;
     for (int i = 0; i < n; i++) {
         float *t = a->theta + ((size_t)i0 + i) * tsz;
         if (m->transform == TR_NONE) {
@@ -750,7 +715,8 @@ GL_API int gl_stn_predict(void *mp, float *logits, int32_t *labels, const float 
     return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
 }
 
-/* theta (B, 3, 3) for projective, (B, 2, 3) otherwise (the identity without a transformer) and
+/* theta (B, 3, 3) for projective, (B, K, 2) for tps (the control points' images), (B, 2, 3) otherwise
+ * (the identity without a transformer) and
  * the transformed images output (B, Ho, Wo) (either may be NULL). */
 GL_API int gl_stn_transform(void *mp, float *theta, float *output, const float *images, int B) {
     stn_model *m = (stn_model *)mp;

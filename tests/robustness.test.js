@@ -359,6 +359,36 @@ function kernelSpecs() {
       args: [f32('dGrid', N * H * W * 2), shape('size', NCHW, [true, false, true, true], ['dGrid']), alignOpts({ dTheta: [N, 2, 3] })],
       extra: tensorExtras([new Float32Array(N * H * W * 2), NCHW], 0, 'dGrid', [N, H, W, 2]),
     });
+    // projective and thin-plate-spline grids (src/grid.c)
+    const homography = { ...f32('theta', N * 9), valid: new Float32Array([1, 0.1, 0, 0, 1, 0, 0.05, 0, 1, 0.9, 0, 0.1, 0, 1.1, 0, 0, 0.1, 1]) };
+    specs.push({
+      id: 'stn.projectiveGrid', call: g.stn.projectiveGrid,
+      args: [homography, shape('size', NCHW, [true, false, false, false], ['theta', 'grid']), alignOpts({ grid: [N, H, W, 2] })],
+      extra: tensorExtras([homography.valid, NCHW], 0, 'theta', [N, 3, 3]),
+    });
+    specs.push({
+      id: 'stn.projectiveGridBackward', call: g.stn.projectiveGridBackward,
+      args: [f32('dGrid', N * H * W * 2), homography, shape('size', NCHW, [true, false, true, true], ['dGrid', 'theta']), alignOpts({ dTheta: [N, 3, 3] })],
+      extra: tensorExtras([new Float32Array(N * H * W * 2), homography.valid, NCHW], 1, 'theta', [N, 3, 3]),
+    });
+    const tpsOpts = (outs) => options('options', { controlGrid: [2, 3], alignCorners: true }, {
+      controlGrid: optPair('controlGrid', 8), alignCorners: optBool('alignCorners'), out: outDesc(outs),
+    });
+    const points = f32('points', N * 6 * 2);
+    specs.push({
+      id: 'stn.tpsGrid', call: g.stn.tpsGrid,
+      args: [points, shape('size', NCHW, [true, false, false, false], ['points', 'grid']), tpsOpts({ grid: [N, H, W, 2] })],
+      extra: tensorExtras([points.valid, NCHW, { controlGrid: [2, 3] }], 0, 'points', [N, 6, 2]),
+    });
+    specs.push({
+      id: 'stn.tpsGridBackward', call: g.stn.tpsGridBackward,
+      args: [f32('dGrid', N * H * W * 2), points, shape('size', NCHW, [true, false, true, true], ['dGrid', 'points']), tpsOpts({ dPoints: [N, 6, 2] })],
+      extra: tensorExtras([new Float32Array(N * H * W * 2), points.valid, NCHW, { controlGrid: [2, 3] }], 0, 'dGrid', [N, H, W, 2]),
+    });
+    specs.push({
+      id: 'stn.tpsControlPoints', call: g.stn.tpsControlPoints,
+      args: [{ name: 'controlGrid', valid: [3, 4], bad: () => optPair('controlGrid', 8).bad() }],
+    });
     const grid = f32('grid', N * Ho * Wo * 2, { lo: -1.2, hi: 1.2 });
     specs.push({
       id: 'stn.gridSample', call: g.stn.gridSample,
@@ -824,7 +854,7 @@ const report = (problems) => (problems.length ? `${problems.length} problems:\n 
 // Coverage: every public function / model method that exists has a spec; API.md's exist.
 
 const API_KERNELS = {
-  stn: ['affineGrid', 'affineGridBackward', 'gridSample', 'gridSampleBackward'],
+  stn: ['affineGrid', 'affineGridBackward', 'gridSample', 'gridSampleBackward', 'projectiveGrid', 'projectiveGridBackward', 'tpsGrid', 'tpsGridBackward'],
   draw: ['filterbank', 'read', 'readBackward', 'write', 'writeBackward'],
   ntm: ['address', 'addressBackward', 'read', 'write'],
 };

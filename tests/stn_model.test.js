@@ -33,7 +33,7 @@ const TENSOR_NAMES = ['loc conv1 w', 'loc conv1 b', 'loc conv2 w', 'loc conv2 b'
 
 for (const [build, gg] of builds) {
   // Every transform on the SIMD build; the scalar build (other GEMM/sampler branches) on affine.
-  for (const transform of build === 'simd' ? ['affine', 'projective', 'none'] : ['affine']) {
+  for (const transform of build === 'simd' ? ['affine', 'projective', 'tps', 'none'] : ['affine', 'tps']) {
     test(`${build} ${transform}: analytic gradient of the whole model matches finite differences`, (t) => {
       // A small network (fewer ReLU/max-pool kinks near the test point), dropout off; θ's regressor
       // randomised so the gradient really flows through the sampler.
@@ -44,7 +44,7 @@ for (const [build, gg] of builds) {
         const p = paramAccess(gg, m);
         if (transform !== 'none') {
           const th = p.tensors[6];
-          for (let i = 0; i < th.length; i++) p.set(th.offset + i, (r() - 0.5) * 0.2);
+          for (let i = 0; i < th.length; i++) p.set(th.offset + i, (r() - 0.5) * (transform === 'tps' ? 0.05 : 0.2));
         }
         const images = blobs(B, H, H, 3);
         const labels = [1, 7, 3];
@@ -95,10 +95,25 @@ test('identity initialisation: θ is the identity and the transformer output equ
   for (let i = 0; i < images.length; i++) maxDiff = Math.max(maxDiff, Math.abs(output[i] - images[i]));
   assert.ok(maxDiff < 1e-5, `projective identity changed the image by up to ${maxDiff}`);
   p.free();
+  // thin-plate spline: theta starts at the control points (a 3×5 grid here) and is the identity
+  const s = g.createSTN({ transform: 'tps', controlGrid: [3, 5] });
+  const ts = s.transform(images);
+  assert.equal(ts.theta.length, 2 * 15 * 2);
+  const cp = [];
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 5; j++) cp.push(-1 + (2 * j) / 4, -1 + i);
+  assert.deepEqual(Array.from(ts.theta.subarray(0, 30)), cp);
+  maxDiff = 0;
+  for (let i = 0; i < images.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ts.output[i] - images[i]));
+  assert.ok(maxDiff < 1e-4, `tps identity changed the image by up to ${maxDiff}`);
+  assert.deepEqual(s.config.controlGrid, [3, 5]);
+  const affine = g.createSTN();
+  assert.equal(s.parameterCount - affine.parameterCount, (30 - 6) * 33, 'the regressor has 2K outputs');
+  s.free();
+  affine.free();
 });
 
 test('save → load round trip gives bit-identical predictions and transforms (f32), close ones (f16)', () => {
-  for (const transform of ['affine', 'projective', 'none']) {
+  for (const transform of ['affine', 'projective', 'tps', 'none']) {
     const m = g.createSTN({ transform, seed: 4, height: 42, width: 42 });
     const images = uniform(rng(1), 8 * 42 * 42, 0, 1);
     const labels = Int32Array.from({ length: 8 }, (_, i) => i % 10);

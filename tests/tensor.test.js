@@ -48,6 +48,16 @@ function kernels() {
       call: (g, [t], o) => g.stn.affineGrid(t, size, { alignCorners: true, ...o }) });
     out.push({ id: 'stn.affineGridBackward', inputs: [['dGrid', uniform(rand, N * H * W * 2), [N, H, W, 2]]], outs: { dTheta: [N, 2, 3] }, single: true,
       call: (g, [d], o) => g.stn.affineGridBackward(d, size, o) });
+    const homography = uniform(rand, N * 9, -0.2, 0.2).map((v, i) => v + (i % 9 === 0 || i % 9 === 4 || i % 9 === 8 ? 1 : 0));
+    out.push({ id: 'stn.projectiveGrid', inputs: [['theta', homography, [N, 3, 3]]], outs: { grid: [N, H, W, 2] }, single: true,
+      call: (g, [t], o) => g.stn.projectiveGrid(t, size, { alignCorners: true, ...o }) });
+    out.push({ id: 'stn.projectiveGridBackward', inputs: [['dGrid', uniform(rand, N * H * W * 2), [N, H, W, 2]], ['theta', homography, [N, 3, 3]]],
+      outs: { dTheta: [N, 3, 3] }, single: true, call: (g, [d, t], o) => g.stn.projectiveGridBackward(d, t, size, o) });
+    const points = uniform(rand, N * 6 * 2, -1, 1);
+    out.push({ id: 'stn.tpsGrid', inputs: [['points', points, [N, 6, 2]]], outs: { grid: [N, H, W, 2] }, single: true,
+      call: (g, [p], o) => g.stn.tpsGrid(p, size, { controlGrid: [2, 3], ...o }) });
+    out.push({ id: 'stn.tpsGridBackward', inputs: [['dGrid', uniform(rand, N * H * W * 2), [N, H, W, 2]], ['points', points, [N, 6, 2]]],
+      outs: { dPoints: [N, 6, 2] }, single: true, call: (g, [d, p], o) => g.stn.tpsGridBackward(d, p, size, { controlGrid: [2, 3], alignCorners: true, ...o }) });
     for (const mode of ['bilinear', 'nearest', 'bicubic']) {
       for (const padding of ['zeros', 'reflection']) {
         const input = uniform(rand, N * C * H * W), dOut = uniform(rand, N * C * Ho * Wo);
@@ -100,7 +110,7 @@ test('every kernel of g.stn, g.draw and g.ntm is covered here', () => {
   const ids = new Set(KERNELS.map((k) => k.id.split(' ')[0]));
   for (const ns of ['stn', 'draw', 'ntm']) {
     for (const [k, f] of Object.entries(g[ns])) {
-      if (typeof f === 'function' && k !== 'affineTheta') assert.ok(ids.has(`${ns}.${k}`), `g.${ns}.${k} has no Tensor test`);
+      if (typeof f === 'function' && k !== 'affineTheta' && k !== 'tpsControlPoints') assert.ok(ids.has(`${ns}.${k}`), `g.${ns}.${k} has no Tensor test`);
     }
   }
 });

@@ -70,7 +70,7 @@ test('STN training (dropout, SGD and Adam, all transforms) and inference are bit
   const x = digits(45), y = labelsOf(45), probe = digits(37, 100);
   await acrossThreads(t, (g) => {
     const out = {};
-    for (const [name, opts] of [['affine', {}], ['projective', { transform: 'projective', optimizer: 'adam' }], ['none', { transform: 'none' }]]) {
+    for (const [name, opts] of [['affine', {}], ['projective', { transform: 'projective', optimizer: 'adam' }], ['tps', { transform: 'tps' }], ['none', { transform: 'none' }]]) {
       const m = g.createSTN({ seed: 4, dropout: 0.5, ...opts });
       out[`${name} losses`] = Float32Array.from({ length: 3 }, () => m.trainBatch(x, y).loss);
       out[`${name} weights`] = m.save();
@@ -141,7 +141,7 @@ test('NTM tasks (repeat copy, recall with 2+1 heads, sort with a feed-forward 4+
   });
 });
 
-test('the parallel kernels (sampler, affine grid, DRAW read/write, NTM batched addressing) are bit-identical with 1, 2 and 3 threads', async (t) => {
+test('the parallel kernels (sampler, affine, projective and tps grids, DRAW read/write, NTM batched addressing) are bit-identical with 1, 2 and 3 threads', async (t) => {
   const r = rng(7);
   const N = 37, C = 3, H = 28, W = 28, Ho = 20, Wo = 24;
   const input = uniform(r, N * C * H * W, 0, 1), theta = uniform(r, N * 6, -1, 1);
@@ -155,6 +155,12 @@ test('the parallel kernels (sampler, affine grid, DRAW read/write, NTM batched a
   await acrossThreads(t, (g) => {
     const grid = g.stn.affineGrid(theta, [N, C, Ho, Wo]);
     const out = { grid, dTheta: g.stn.affineGridBackward(dGridIn, [N, C, Ho, Wo]) };
+    const hom = Float32Array.from({ length: N * 9 }, (_, i) => ((i % 9) % 4 === 0 ? 1 : 0) + 0.1 * theta[i % theta.length]); // near the identity
+    out.projective = g.stn.projectiveGrid(hom, [N, C, Ho, Wo]);
+    out.dHomography = g.stn.projectiveGridBackward(dGridIn, hom, [N, C, Ho, Wo]);
+    const pts = Float32Array.from({ length: N * 32 }, (_, i) => theta[i % theta.length]);
+    out.tps = g.stn.tpsGrid(pts, [N, C, Ho, Wo]);
+    out.dPoints = g.stn.tpsGridBackward(dGridIn, pts, [N, C, Ho, Wo]);
     for (const padding of ['zeros', 'reflection']) {
       out[`sample ${padding}`] = g.stn.gridSample(input, [N, C, H, W], grid, [Ho, Wo], { padding });
       const b = g.stn.gridSampleBackward(dOut, input, [N, C, H, W], grid, [Ho, Wo], { padding });

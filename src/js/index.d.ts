@@ -30,6 +30,7 @@ export type {
 export { loadMnist, loadStandardMnist, parseIdx, loadIdx } from './data.js';
 export type { TrainForResult, SchemaOption, SaveOptions } from './model.js';
 export type { AffineControls } from './stn.js';
+export type { GridKernels, TpsOptions } from './grid.js';
 import type { SchemaOption } from './model.js';
 import type { STNOptions } from './stn_model.js';
 import type { DRAWOptions } from './draw_model.js';

@@ -1,4 +1,5 @@
 import type { Tensor, Floats } from './tensor.js';
+import type { GridKernels } from './grid.js';
 
 /** Options shared by the STN kernels: torch's align_corners. */
 export interface AlignOptions {
@@ -55,7 +56,7 @@ export function affineTheta(options?: AffineControls): Float32Array;
  * be of this instance, live, and of exactly the shape the size arguments imply. Results are
  * Float32Arrays, or Tensors when every tensor argument is a Tensor, or the `out` Tensors.
  */
-export interface StnKernels {
+export interface StnKernels extends GridKernels {
   /** theta (2×3) rotating by `rotation` degrees, scaling by `scale` and shifting by (tx, ty). */
   affineTheta(options?: AffineControls): Float32Array;
   /** theta N×2×3 → sampling grid N×H×W×2 of (x, y) in normalised coordinates. */

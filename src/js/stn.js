@@ -4,6 +4,7 @@
 // memory, `{ out }` writes into given Tensors.
 import * as v from './validate.js';
 import { floats, kernelCall, kernelSpec } from './tensor.js';
+import { makeGrids } from './grid.js';
 
 const PADDING = ['zeros', 'border', 'reflection'];
 const MODES = ['bilinear', 'nearest', 'bicubic']; // GL_MODE_* of src/stn.h
@@ -44,6 +45,8 @@ export function makeStn(core) {
   const x = core.x;
   return {
     affineTheta,
+    // projectiveGrid(/Backward), tpsGrid(/Backward), tpsControlPoints: src/grid.c through grid.js
+    ...makeGrids(core),
     /** theta (N×2×3) → grid (N×H×W×2) */
     affineGrid(theta, size, opts) {
       const [N, , H, W] = v.shape('size', size, 4, NCHW);

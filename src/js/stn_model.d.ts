@@ -12,8 +12,8 @@ export interface STNOptions {
   classes?: number;
   /** Seed of the initialisation and of dropout (default 0; 0..4294967295). */
   seed?: number;
-  /** 'affine' (6 parameters), 'projective' (8, a homography) or 'none' (the plain CNN) (default 'affine'). */
-  transform?: 'none' | 'affine' | 'projective';
+  /** 'affine' (6 parameters), 'projective' (8, a homography), 'tps' (a thin-plate spline: 2 per control point) or 'none' (the plain CNN) (default 'affine'). */
+  transform?: 'none' | 'affine' | 'projective' | 'tps';
   /** `outputSize.0`: Height of the transformer's output, which the classifier sees (default: height) (1..1024). `outputSize.1`: Width of the transformer's output (default: width) (1..1024). */
   outputSize?: [number, number] | number[];
   /** Dropout probability of the classifier's Dropout2d and of the dropout after its hidden layer (default 0.5; 0..0.95). */
@@ -52,6 +52,8 @@ export interface STNOptions {
   classifierPool?: number;
   /** The distortion of the data it is trained on, recorded in its weights ('none', or a kind of g.distort); it changes nothing in the network (default 'none'). */
   distortion?: 'none' | 'R' | 'RTS' | 'P' | 'E' | 'T';
+  /** `controlGrid.0`: Rows of the thin-plate spline's regular grid of control points over [-1, 1]^2 (transform 'tps') (default 4; 2..8). `controlGrid.1`: Columns of the thin-plate spline's control grid (transform 'tps') (default 4; 2..8). */
+  controlGrid?: [number, number] | number[];
 }
 
 /** The full configuration of a model (its options with defaults and derived values filled in). */
@@ -60,7 +62,7 @@ export interface STNConfig {
   readonly width: number;
   readonly classes: number;
   readonly seed: number;
-  readonly transform: 'none' | 'affine' | 'projective';
+  readonly transform: 'none' | 'affine' | 'projective' | 'tps';
   readonly outputSize: readonly [number, number];
   readonly dropout: number;
   readonly optimizer: 'sgd' | 'adam';
@@ -80,6 +82,7 @@ export interface STNConfig {
   readonly beta2: number;
   readonly classifierPool: number;
   readonly distortion: 'none' | 'R' | 'RTS' | 'P' | 'E' | 'T';
+  readonly controlGrid: readonly [number, number];
 }
 // </generated>
 
@@ -108,7 +111,7 @@ export interface STNModel {
   trainBatch(images: Float32Array, labels: Uint8Array | Int32Array | number[]): { loss: number; accuracy: number; gradNorm: number };
   /** Argmax labels and logits (count×classes), without dropout. */
   predict(images: Float32Array): { labels: Int32Array; logits: Float32Array; probabilities: Float32Array };
-  /** theta (count×2×3; count×3×3 for 'projective') and the transformed images (count×Ho×Wo). */
+  /** theta (count×2×3; count×3×3 for 'projective'; count×K×2 for 'tps', the control points' images) and the transformed images (count×Ho×Wo). */
   transform(images: Float32Array): { theta: Float32Array; output: Float32Array };
   /** Mean cross-entropy and accuracy over a labelled set, no update. */
   evaluate(images: Float32Array, labels: Uint8Array | Int32Array | number[]): { loss: number; accuracy: number };

@@ -1,6 +1,6 @@
 // stn_model.js: g.createSTN / g.loadSTN, the Spatial Transformer Network classifier trained in
 // the C core (src/stn_model.c). By default the architecture of the PyTorch STN tutorial, adapted
-// to the input size; transform: 'affine' (default), 'projective' or 'none' (the plain CNN). Its
+// to the input size; transform: 'affine' (default), 'projective', 'tps' (thin-plate spline) or 'none' (the plain CNN). Its
 // options, defaults and ranges are the C schema (stn_fields in src/stn_model.c); the lifecycle
 // (config, learningRate, save, free) is the shared model base (model.js).
 import * as v from './validate.js';
@@ -65,13 +65,14 @@ export class STNModel extends WasmModel {
 
   /**
    * The transformer applied to images: theta (count×2×3 for 'affine' and 'none' (the identity),
-   * count×3×3 for 'projective') and output (count×outputHeight×outputWidth, what the classifier sees).
+   * count×3×3 for 'projective', count×K×2 for 'tps': where each of the K control points maps to,
+   * as g.stn.tpsGrid takes them) and output (count×outputHeight×outputWidth, what the classifier sees).
    */
   transform(images) {
     const ptr = this.ptr;
     const B = this._images('transform', images);
     const core = this._core;
-    const nt = B * (this.transformType === 'projective' ? 9 : 6);
+    const nt = B * (this.transformType === 'projective' ? 9 : this.transformType === 'tps' ? 2 * this.config.controlGrid[0] * this.config.controlGrid[1] : 6);
     const no = B * this.outputHeight * this.outputWidth;
     return core.scoped((s) => {
       const pi = s.put(images), pt = s.zeros(nt), po = s.zeros(no);

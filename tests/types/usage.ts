@@ -5,7 +5,7 @@
 /// <reference types="long" />
 import { load, loadMnist, loadStandardMnist, parseIdx, simdSupported, seededRandom } from 'glimpse-wasm';
 import type { Tensor, Floats, SampleGradients, Filterbank, NtmAddressGradients } from 'glimpse-wasm';
-import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted, PretrainedName, SaveOptions, StandardMnist, NTMTask, TaskOptions, TaskSizes, TrainTaskResult, EvaluateTaskResult, TaskExample, RunTaskResult } from 'glimpse-wasm';
+import type { Glimpse, STNModel, DRAWModel, NTMModel, Distorted, PretrainedName, SaveOptions, StandardMnist, TpsOptions, NTMTask, TaskOptions, TaskSizes, TrainTaskResult, EvaluateTaskResult, TaskExample, RunTaskResult } from 'glimpse-wasm';
 
 export async function usage(): Promise<void> {
   const ok: boolean = simdSupported();
@@ -20,6 +20,17 @@ export async function usage(): Promise<void> {
   const { dInput, dGrid } = g.stn.gridSampleBackward(out, img, [1, 1, 28, 28], grid, [28, 28]);
   const dTheta: Float32Array = g.stn.affineGridBackward(dGrid, [1, 1, 28, 28]);
   void dInput; void dTheta;
+  const hom = new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  const pGrid: Float32Array = g.stn.projectiveGrid(hom, [1, 1, 28, 28], { alignCorners: true });
+  const dHom: Float32Array = g.stn.projectiveGridBackward(dGrid, hom, [1, 1, 28, 28]);
+  const cp: Float32Array = g.stn.tpsControlPoints([4, 4]);
+  const tpsOptions: TpsOptions = { controlGrid: [4, 4], alignCorners: false };
+  const tGrid2: Float32Array = g.stn.tpsGrid(cp, [1, 1, 28, 28], tpsOptions);
+  const dCp: Float32Array = g.stn.tpsGridBackward(tGrid2, cp, [1, 1, 28, 28], tpsOptions);
+  const tpsTensor: Tensor = g.stn.tpsGrid(g.tensor(cp, [1, 16, 2]), [1, 1, 28, 28]);
+  const tpsModel = g.createSTN({ transform: 'tps', controlGrid: [3, 3] });
+  const points: Float32Array = tpsModel.transform(img).theta;
+  void pGrid; void dHom; void dCp; void tpsTensor; void points;
 
   const params = new Float32Array(5);
   const fb = g.draw.filterbank(params, [1, 5, 28, 28]);
