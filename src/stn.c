@@ -774,7 +774,7 @@ static inline __attribute__((always_inline)) void gs_block_backward(const gs_blo
 static inline __attribute__((always_inline)) void bilinear_backward_impl(float *dinp, float *dgrid, const float *dout,
                                                                        const float *inp, const float *grid,
                                                                        float *ws, float *dws, int N, int C, int H,
-                                                                       int W, int Ho, int Wo, const int pad,
+                                                                       int W, int Ho, int Wo, int set, const int pad,
                                                                        const int align) {
     size_t P = (size_t)Ho * Wo, HW = (size_t)H * W, Wp = (size_t)W + 2, plane = (size_t)(H + 2) * Wp;
     for (int n = 0; n < N; n++) {
@@ -794,8 +794,13 @@ static inline __attribute__((always_inline)) void bilinear_backward_impl(float *
             if (dgn) {
                 float d[2 * VF_WIDTH];
                 VF_INTERLEAVE2_STORE(d, gix, giy);
-                VF_STORE(dgn + 2 * p, VF_ADD(VF_LOAD(dgn + 2 * p), VF_LOAD(d)));
-                VF_STORE(dgn + 2 * p + VF_WIDTH, VF_ADD(VF_LOAD(dgn + 2 * p + VF_WIDTH), VF_LOAD(d + VF_WIDTH)));
+                if (set) {
+                    VF_STORE(dgn + 2 * p, VF_LOAD(d));
+                    VF_STORE(dgn + 2 * p + VF_WIDTH, VF_LOAD(d + VF_WIDTH));
+                } else {
+                    VF_STORE(dgn + 2 * p, VF_ADD(VF_LOAD(dgn + 2 * p), VF_LOAD(d)));
+                    VF_STORE(dgn + 2 * p + VF_WIDTH, VF_ADD(VF_LOAD(dgn + 2 * p + VF_WIDTH), VF_LOAD(d + VF_WIDTH)));
+                }
             }
         }
         if (p < P) {
@@ -810,7 +815,7 @@ static inline __attribute__((always_inline)) void bilinear_backward_impl(float *
             if (dgn) {
                 float d[2 * VF_WIDTH];
                 VF_INTERLEAVE2_STORE(d, gix, giy);
-                for (size_t k = 0; k < 2 * rem; k++) dgn[2 * p + k] += d[k];
+                for (size_t k = 0; k < 2 * rem; k++) dgn[2 * p + k] = set ? d[k] : dgn[2 * p + k] + d[k];
             }
         }
         if (dws) { /* the ring's gradient belongs to pixels outside the image: dropped */
@@ -819,7 +824,10 @@ static inline __attribute__((always_inline)) void bilinear_backward_impl(float *
                 for (int h = 0; h < H; h++) {
                     const float *sw = dws + (size_t)c * 2 * plane + (h + 1) * Wp + 1, *se = sw + plane;
                     float *d = din_n + (size_t)c * HW + (size_t)h * W;
-                    for (int w = 0; w < W; w++) d[w] += sw[w] + se[w];
+                    if (set)
+                        for (int w = 0; w < W; w++) d[w] = sw[w] + se[w];
+                    else
+                        for (int w = 0; w < W; w++) d[w] += sw[w] + se[w];
                 }
         }
     }
@@ -860,9 +868,8 @@ static inline __attribute__((always_inline)) void nn_block_setup(nn_block *b, co
  * loops do not depend on them, so only their block setups are compiled six times. */
 #define GL_SETUP_PAD_ALIGN(SETUP, b, xy, H, W, pad, align) GL_DISPATCH_PAD_ALIGN(SETUP, pad, align, b, xy, H, W)
 
-static void nearest_impl(float *out, const float *inp, const float *grid,
-                                                               float *ws, int N, int C, int H, int W, int Ho, int Wo,
-                                                               const int pad, const int align) {
+static void nearest_impl(float *out, const float *inp, const float *grid, float *ws, int N, int C, int H, int W, int Ho,
+                         int Wo, int pad, int align) {
     size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
     for (int n = 0; n < N; n++) {
         const float *gn = grid + (size_t)n * P * 2, *in_n = inp + (size_t)n * C * HW;
@@ -891,13 +898,12 @@ static void nearest_impl(float *out, const float *inp, const float *grid,
 }
 
 /* The input gradient only: d out / d grid is zero almost everywhere (and torch defines it as 0). */
-static void nearest_backward_impl(float *dinp, float *dgrid, const float *dout,
-                                                                        const float *inp, const float *grid,
-                                                                        float *ws, float *dws, int N, int C, int H,
-                                                                        int W, int Ho, int Wo, const int pad,
-                                                                        const int align) {
+static void nearest_backward_impl(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid, float *ws,
+                                  float *dws, int N, int C, int H, int W, int Ho, int Wo, int set, int pad, int align) {
     size_t P = (size_t)Ho * Wo, HW = (size_t)H * W;
+    if (set && dgrid) zero_floats(dgrid, (size_t)N * P * 2);
     if (!dinp) return;
+    if (set) zero_floats(dinp, (size_t)N * C * HW);
     for (int n = 0; n < N; n++) {
         const float *gn = grid + (size_t)n * P * 2, *dout_n = dout + (size_t)n * C * P;
         float *din_n = dinp + (size_t)n * C * HW;
@@ -1053,9 +1059,8 @@ static inline __attribute__((always_inline)) vf bc_block_sample(const bc_block *
                   VF_MUL(b->cy[3], r[3]));
 }
 
-static void bicubic_impl(float *out, const float *inp, const float *grid,
-                                                               float *ws, int N, int C, int H, int W, int Ho, int Wo,
-                                                               const int pad, const int align) {
+static void bicubic_impl(float *out, const float *inp, const float *grid, float *ws, int N, int C, int H, int W, int Ho,
+                         int Wo, int pad, int align) {
     size_t P = (size_t)Ho * Wo, HW = (size_t)H * W, plane = (size_t)(H + 2) * (W + 2);
     for (int n = 0; n < N; n++) {
         const float *gn = grid + (size_t)n * P * 2;
@@ -1127,11 +1132,8 @@ static inline __attribute__((always_inline)) void bc_block_backward(const bc_blo
     *giy = VF_MUL(ay, sy);
 }
 
-static void bicubic_backward_impl(float *dinp, float *dgrid, const float *dout,
-                                                                        const float *inp, const float *grid,
-                                                                        float *ws, float *dws, int N, int C, int H,
-                                                                        int W, int Ho, int Wo, const int pad,
-                                                                        const int align) {
+static void bicubic_backward_impl(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid, float *ws,
+                                  float *dws, int N, int C, int H, int W, int Ho, int Wo, int set, int pad, int align) {
     size_t P = (size_t)Ho * Wo, HW = (size_t)H * W, Wp = (size_t)W + 2, plane = (size_t)(H + 2) * Wp;
     const vf sx = VF_SET1(align ? (float)(W - 1) * 0.5f : (float)W * 0.5f);
     const vf sy = VF_SET1(align ? (float)(H - 1) * 0.5f : (float)H * 0.5f);
@@ -1157,7 +1159,7 @@ static void bicubic_backward_impl(float *dinp, float *dgrid, const float *dout,
             else bc_block_backward(&b, ws, dws, dout_n, P, plane, C, p, rem, sx, sy, 0, &gix, &giy);
             if (dgn) {
                 VF_INTERLEAVE2_STORE(d, gix, giy);
-                for (size_t k = 0; k < 2 * rem; k++) dgn[2 * p + k] += d[k];
+                for (size_t k = 0; k < 2 * rem; k++) dgn[2 * p + k] = set ? d[k] : dgn[2 * p + k] + d[k];
             }
         }
         if (dws) { /* taps in the ring (zeros padding) belong to pixels outside the image: dropped */
@@ -1166,7 +1168,10 @@ static void bicubic_backward_impl(float *dinp, float *dgrid, const float *dout,
                 for (int h = 0; h < H; h++) {
                     const float *s = dws + (size_t)c * plane + (h + 1) * Wp + 1;
                     float *dd = din_n + (size_t)c * HW + (size_t)h * W;
-                    for (int w = 0; w < W; w++) dd[w] += s[w];
+                    if (set)
+                        for (int w = 0; w < W; w++) dd[w] = s[w];
+                    else
+                        for (int w = 0; w < W; w++) dd[w] += s[w];
                 }
         }
     }
@@ -1192,8 +1197,8 @@ static void bicubic_backward_impl(float *dinp, float *dgrid, const float *dout,
     }                                                                                                               \
     static void bilinear_bwd_##PAD##_##ALIGN(float *dinp, float *dgrid, const float *dout, const float *inp,       \
                                              const float *grid, float *ws, float *dws, int N, int C, int H, int W,  \
-                                             int Ho, int Wo, int pad, int align) {                                  \
-        bilinear_backward_impl(dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo, PAD, ALIGN);              \
+                                             int Ho, int Wo, int set, int pad, int align) {                         \
+        bilinear_backward_impl(dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo, set, PAD, ALIGN);         \
     }
 GL_BILINEAR_VARIANT(0, 0)
 GL_BILINEAR_VARIANT(0, 1)
@@ -1204,7 +1209,7 @@ GL_BILINEAR_VARIANT(2, 1)
 
 typedef void (*sample_fwd_fn)(float *, const float *, const float *, float *, int, int, int, int, int, int, int, int);
 typedef void (*sample_bwd_fn)(float *, float *, const float *, const float *, const float *, float *, float *, int, int,
-                              int, int, int, int, int, int);
+                              int, int, int, int, int, int, int);
 /* [mode][pad * 2 + align] (GL_PAD_ZEROS = 0, _BORDER = 1, _REFLECTION = 2) */
 static sample_fwd_fn const SAMPLE_FWD[3][6] = {
     {bilinear_fwd_0_0, bilinear_fwd_0_1, bilinear_fwd_1_0, bilinear_fwd_1_1, bilinear_fwd_2_0, bilinear_fwd_2_1},
@@ -1233,19 +1238,28 @@ int gl_grid_sample_serial(float *ws, float *out, const float *inp, const float *
     return GL_OK;
 }
 
-int gl_grid_sample_backward_serial(float *ws, float *dinp, float *dgrid, const float *dout, const float *inp,
-                                   const float *grid, int N, int C, int H, int W, int Ho, int Wo, int mode, int pad,
-                                   int align) {
+/* set: write dinp and dgrid instead of adding to them (gl_grid_sample_backward_set) */
+static int backward_serial(float *ws, float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
+                           int N, int C, int H, int W, int Ho, int Wo, int mode, int pad, int align, int set) {
     int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, mode, pad);
     if (err) return err;
-    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
+    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE) {
+        if (set && dinp) zero_floats(dinp, (size_t)N * C * H * W);
+        if (set && dgrid) zero_floats(dgrid, (size_t)N * Ho * Wo * 2);
         return gl_grid_sample_backward_ref(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align);
+    }
     size_t plane = (size_t)(H + 2) * (W + 2);
     /* input planes (C, H+2, W+2), then for dinp the gradient planes: bilinear's west and east
      * (C, 2, H+2, W+2), bicubic's one (C, H+2, W+2); nearest scatters into dinp directly */
     float *dws = dinp && ws ? ws + (size_t)C * plane : NULL;
-    SAMPLE_BWD[mode][pad * 2 + (align != 0)](dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo, pad, align);
+    SAMPLE_BWD[mode][pad * 2 + (align != 0)](dinp, dgrid, dout, inp, grid, ws, dws, N, C, H, W, Ho, Wo, set, pad, align);
     return GL_OK;
+}
+
+int gl_grid_sample_backward_serial(float *ws, float *dinp, float *dgrid, const float *dout, const float *inp,
+                                   const float *grid, int N, int C, int H, int W, int Ho, int Wo, int mode, int pad,
+                                   int align) {
+    return backward_serial(ws, dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align, 0);
 }
 
 /* The public kernels split the images into contiguous ranges, one per thread, each with its own
@@ -1255,7 +1269,7 @@ typedef struct {
     const float *dout, *inp, *grid;
     float *ws;
     size_t slot;
-    int N, C, H, W, Ho, Wo, mode, pad, align, ntasks;
+    int N, C, H, W, Ho, Wo, mode, pad, align, ntasks, set;
 } sample_job;
 
 static int sample_task(void *p, int t, int w) {
@@ -1268,9 +1282,9 @@ static int sample_task(void *p, int t, int w) {
     if (!j->dout)
         return gl_grid_sample_serial(ws, j->out + lo * on, j->inp + lo * in, j->grid + lo * gn, hi - lo, j->C, j->H, j->W,
                                      j->Ho, j->Wo, j->mode, j->pad, j->align);
-    return gl_grid_sample_backward_serial(ws, j->dinp ? j->dinp + lo * in : NULL, j->dgrid ? j->dgrid + lo * gn : NULL,
-                                          j->dout + lo * on, j->inp + lo * in, j->grid + lo * gn, hi - lo, j->C, j->H,
-                                          j->W, j->Ho, j->Wo, j->mode, j->pad, j->align);
+    return backward_serial(ws, j->dinp ? j->dinp + lo * in : NULL, j->dgrid ? j->dgrid + lo * gn : NULL, j->dout + lo * on,
+                           j->inp + lo * in, j->grid + lo * gn, hi - lo, j->C, j->H, j->W, j->Ho, j->Wo, j->mode, j->pad,
+                           j->align, j->set);
 }
 
 static int sample_parallel(sample_job *j, const char *fn) {
@@ -1295,17 +1309,28 @@ GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N
     if (err) return err;
     if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
         return gl_grid_sample_ref(out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align);
-    sample_job j = {NULL, NULL, out, NULL, inp, grid, NULL, 0, N, C, H, W, Ho, Wo, mode, pad, align, 1};
+    sample_job j = {NULL, NULL, out, NULL, inp, grid, NULL, 0, N, C, H, W, Ho, Wo, mode, pad, align, 1, 0};
     return sample_parallel(&j, "grid_sample");
+}
+
+static int backward_parallel(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid, int N,
+                             int C, int H, int W, int Ho, int Wo, int mode, int pad, int align, int set) {
+    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, mode, pad);
+    if (err) return err;
+    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
+        return backward_serial(NULL, dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align, set);
+    if (mode == GL_MODE_NEAREST && !dinp && !set) return GL_OK; /* its grid gradient is zero */
+    sample_job j = {dinp, dgrid, NULL, dout, inp, grid, NULL, 0, N, C, H, W, Ho, Wo, mode, pad, align, 1, set};
+    return sample_parallel(&j, "grid_sample_backward");
 }
 
 GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
                                    int N, int C, int H, int W, int Ho, int Wo, int mode, int pad, int align) {
-    int err = check_sample_args("grid_sample_backward", N, C, H, W, Ho, Wo, mode, pad);
-    if (err) return err;
-    if (H >= GL_FAST_MAX_SIDE || W >= GL_FAST_MAX_SIDE)
-        return gl_grid_sample_backward_ref(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align);
-    if (mode == GL_MODE_NEAREST && !dinp) return GL_OK; /* its grid gradient is zero */
-    sample_job j = {dinp, dgrid, NULL, dout, inp, grid, NULL, 0, N, C, H, W, Ho, Wo, mode, pad, align, 1};
-    return sample_parallel(&j, "grid_sample_backward");
+    return backward_parallel(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align, 0);
+}
+
+GL_API int gl_grid_sample_backward_set(float *dinp, float *dgrid, const float *dout, const float *inp,
+                                       const float *grid, int N, int C, int H, int W, int Ho, int Wo, int mode, int pad,
+                                       int align) {
+    return backward_parallel(dinp, dgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align, 1);
 }

@@ -33,6 +33,11 @@ GL_API int gl_grid_sample(float *out, const float *inp, const float *grid, int N
  * nearest: the grid gradient is zero, dgrid is left as it is) */
 GL_API int gl_grid_sample_backward(float *dinp, float *dgrid, const float *dout, const float *inp, const float *grid,
                                    int N, int C, int H, int W, int Ho, int Wo, int mode, int pad, int align);
+/* The same, but dinp and dgrid are written (=), not accumulated: no caller has to clear them first
+ * (the JS binding's results). */
+GL_API int gl_grid_sample_backward_set(float *dinp, float *dgrid, const float *dout, const float *inp,
+                                       const float *grid, int N, int C, int H, int W, int Ho, int Wo, int mode, int pad,
+                                       int align);
 
 /* The serial forms, for code that runs inside a pool task (pool.h): the caller's scratch `ws` of
  * gl_grid_sample_ws_floats(C, H, W, dinp != NULL) floats (16-byte aligned; the same for every mode),

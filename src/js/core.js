@@ -119,6 +119,12 @@ class Scope {
     this.core.f32.fill(0, p >> 2, (p >> 2) + n);
     return p;
   }
+  /** Allocate n floats, not cleared (for outputs a kernel writes completely). */
+  alloc(n) {
+    const p = this.core.malloc(n * 4);
+    this.ptrs.push(p);
+    return p;
+  }
   /** Copy a Float32Array (or Int32Array) into wasm memory. */
   put(arr) {
     const p = this.core.malloc(arr.length * 4);

@@ -12,8 +12,9 @@ const NCHW = ['N', 'C', 'H', 'W'];
 const AFFINE_GRID = kernelSpec({ fn: 'affineGrid', inputs: ['theta'], outputs: ['grid'], full: ['grid'] });
 const AFFINE_GRID_BACKWARD = kernelSpec({ fn: 'affineGridBackward', inputs: ['dGrid'], outputs: ['dTheta'] });
 const GRID_SAMPLE = kernelSpec({ fn: 'gridSample', inputs: ['input', 'grid'], outputs: ['output'], full: ['output'] });
+// gl_grid_sample_backward_set writes its gradients (no clearing first), in both paths alike
 const GRID_SAMPLE_BACKWARD = kernelSpec({
-  fn: 'gridSampleBackward', inputs: ['dOutput', 'input', 'grid'], outputs: ['dInput', 'dGrid'],
+  fn: 'gridSampleBackward', inputs: ['dOutput', 'input', 'grid'], outputs: ['dInput', 'dGrid'], full: ['dInput', 'dGrid'],
   pack: (r) => ({ dInput: r[0], dGrid: r[1] }),
 });
 
@@ -97,7 +98,7 @@ export function makeStn(core) {
       const g = floats(core, 'grid', grid, [N, Ho, Wo, 2], `${N}×${Ho}×${Wo}×2`);
       return kernelCall(core, GRID_SAMPLE_BACKWARD, [d, inp, g], [[N, C, H, W], [N, Ho, Wo, 2]], out,
         (s, [pd, pi, pg], [pdi, pdg]) => {
-          core.check(x.gl_grid_sample_backward(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSampleBackward');
+          core.check(x.gl_grid_sample_backward_set(pdi, pdg, pd, pi, pg, N, C, H, W, Ho, Wo, mode, pad, align), 'gridSampleBackward');
         });
     },
   };

@@ -313,7 +313,7 @@ function run(core, spec, inputs, shapes, out, body, legacy) {
     try {
       const pIn = new Array(ni), pOut = new Array(no), n = new Array(no);
       for (let i = 0; i < ni; i++) pIn[i] = inputs[i] instanceof Float32Array ? s.put(inputs[i]) : access.ptr(inputs[i]);
-      for (let j = 0; j < no; j++) pOut[j] = s.zeros((n[j] = count(shapes[j])));
+      for (let j = 0; j < no; j++) pOut[j] = spec.zero[j] ? s.zeros((n[j] = count(shapes[j]))) : s.alloc((n[j] = count(shapes[j])));
       if (legacy) return body(s, pIn, pOut, () => pOut.map((p, j) => s.get(p, n[j])));
       const extra = body(s, pIn, pOut);
       for (let j = 0; j < no; j++) pOut[j] = s.get(pOut[j], n[j]);

@@ -7,8 +7,9 @@
  *     coordinates (NaN where the oracle has NaN, in the same places); nearest's forward and
  *     bicubic's forward and grid gradient must equal the oracle bit for bit (same operations in
  *     the same order);
- *   - backward accumulates (+=), either gradient buffer may be NULL, nothing is written outside
- *     the buffers (guard values; build/asan/test_stn checks the same under ASan + UBSan);
+ *   - backward accumulates (+=), gl_grid_sample_backward_set writes (=) the same values, either
+ *     gradient buffer may be NULL, nothing is written outside the buffers (guard values;
+ *     build/asan/test_stn checks the same under ASan + UBSan);
  *   - gl_affine_grid / gl_affine_grid_backward against a double-precision transcription of
  *     torch.nn.functional.affine_grid;
  *   - error codes for bad sizes, mode and padding.
@@ -159,7 +160,26 @@ static void sample_case(test_rng *r, int N, int C, int H, int W, int Ho, int Wo,
     CHECK(guards_intact(dinp2, nin) && guards_intact(dgrid2, ngrid), "grid_sample_backward(NULL) wrote outside (%s)",
           ctx);
 
-    float *all[] = {inp, grid, dout, out, out_ref, dinp, dgrid, dinp_ref, dgrid_ref, twice, once, dinp2, dgrid2};
+    /* gl_grid_sample_backward_set writes instead of adding: from NaN-filled buffers it must give what
+     * the accumulating kernel gives from zeros (up to the sign of zero), NULL gradients skipped */
+    float *sdinp = guarded(nin), *sdgrid = guarded(ngrid), *zdinp = guarded(nin), *zdgrid = guarded(ngrid);
+    float *sdgrid1 = guarded(ngrid);
+    for (size_t i = 0; i < nin; i++) sdinp[i] = NAN, zdinp[i] = 0.0f;
+    for (size_t i = 0; i < ngrid; i++) sdgrid[i] = sdgrid1[i] = NAN, zdgrid[i] = 0.0f;
+    rc1 = gl_grid_sample_backward_set(sdinp, sdgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align);
+    rc2 = gl_grid_sample_backward(zdinp, zdgrid, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align);
+    int rc3 = gl_grid_sample_backward_set(NULL, sdgrid1, dout, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align);
+    checks++;
+    CHECK(rc1 == GL_OK && rc2 == GL_OK && rc3 == GL_OK, "grid_sample_backward_set status %d %d %d (%s)", rc1, rc2, rc3, ctx);
+    expect_close("grid_sample_backward_set dinp (writes)", ctx, sdinp, zdinp, nin, NULL);
+    expect_close("grid_sample_backward_set dgrid (writes)", ctx, sdgrid, zdgrid, ngrid, NULL);
+    expect_close("grid_sample_backward_set(NULL dinp) dgrid", ctx, sdgrid1, zdgrid, ngrid, NULL);
+    checks++;
+    CHECK(guards_intact(sdinp, nin) && guards_intact(sdgrid, ngrid) && guards_intact(sdgrid1, ngrid),
+          "grid_sample_backward_set wrote outside (%s)", ctx);
+
+    float *all[] = {inp, grid, dout, out, out_ref, dinp, dgrid, dinp_ref, dgrid_ref, twice, once, dinp2, dgrid2,
+                    sdinp, sdgrid, zdinp, zdgrid, sdgrid1};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) guarded_free(all[i]);
 }
 
@@ -227,6 +247,10 @@ static void error_cases(void) {
     expect_error("grid_sample_ref mode=-1", gl_grid_sample_ref(buf, buf, buf, 1, 1, 2, 2, 2, 2, -1, 0, 0), GL_EINVAL);
     expect_error("grid_sample_backward mode=9",
                  gl_grid_sample_backward(buf, buf, buf, buf, buf, 1, 1, 2, 2, 2, 2, 9, 0, 0), GL_EINVAL);
+    expect_error("grid_sample_backward_set pad=4",
+                 gl_grid_sample_backward_set(buf, buf, buf, buf, buf, 1, 1, 2, 2, 2, 2, 0, 4, 0), GL_EINVAL);
+    expect_error("grid_sample_backward_set too large",
+                 gl_grid_sample_backward_set(buf, buf, buf, buf, buf, 65536, 65536, 65536, 2, 2, 2, 0, 0, 0), GL_ENOMEM);
     expect_error("grid_sample_backward C=0",
                  gl_grid_sample_backward(buf, buf, buf, buf, buf, 1, 0, 2, 2, 2, 2, 0, 0, 0), GL_EINVAL);
     expect_error("grid_sample_backward_ref pad=7",

@@ -1,5 +1,5 @@
 /* fuzz_shapes.c: libFuzzer target for the kernels' shape handling: gl_affine_grid*, gl_grid_sample*
- * (+ _ref; every mode: bilinear, nearest, bicubic, and invalid ones), gl_draw_* (decode, filterbank, read, write and their backward, + _ref), gl_ntm_*
+ * (+ _ref, _set; every mode: bilinear, nearest, bicubic, and invalid ones), gl_draw_* (decode, filterbank, read, write and their backward, + _ref), gl_ntm_*
  * (address, read, write and their backward, + _ref) and gl_distort_batch.
  *
  * Input: byte 0 picks the kernel family, byte 1 holds flags, then the sizes (one byte each,
@@ -172,6 +172,8 @@ static void fuzz_sample(reader *r, int backward) {
                   "grid_sample_backward");
         EXPECT_OK(gl_grid_sample_backward_ref(dinp, dgrid, out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align), run,
                   "grid_sample_backward_ref");
+        EXPECT_OK(gl_grid_sample_backward_set(dinp, dgrid, out, inp, grid, N, C, H, W, Ho, Wo, mode, pad, align), run,
+                  "grid_sample_backward_set");
         free(dinp);
         free(dgrid);
     }
