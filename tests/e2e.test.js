@@ -425,35 +425,6 @@ test('DRAW: the step-by-step drawing animates', { skip: skipAll, timeout: 60000 
   await context.close();
 });
 
-test('NTM: the copy task animates the memory', { skip: skipAll, timeout: 60000 }, async (t) => {
-  const { page, context, problems } = await open('/');
-  const info = await waitReady(page);
-  if (!info.caps.createNTM) return t.skip('g.createNTM is not in this build yet');
-  const play = page.getByTestId('ntm-play');
-  await page.waitForFunction(() => !document.querySelector('[data-testid="ntm-play"]').disabled, null, { timeout: 30000 });
-  if ((await play.getAttribute('aria-pressed')) !== 'true') await play.click();
-  const s0 = await canvasStats(page, 'ntm-memory');
-  const s1 = await waitChange(page, 'ntm-memory', s0.hash);
-  await waitChange(page, 'ntm-memory', s1.hash);
-  // Flipping an input bit re-runs the copy.
-  const inp = page.getByTestId('ntm-input');
-  await inp.scrollIntoViewIfNeeded();
-  const i0 = await canvasStats(page, 'ntm-input');
-  const ib = await inp.boundingBox();
-  await page.mouse.click(ib.x + 3, ib.y + 3);
-  await waitChange(page, 'ntm-input', i0.hash);
-  await shot(page, '#ntm', 'ntm-model.png');
-  // Train from scratch: progress is reported; then pause.
-  const train = page.getByTestId('ntm-train');
-  await train.click();
-  await page.waitForFunction(() => /^step \d+/.test(document.getElementById('ntm-train-stat').textContent), null, { timeout: 30000 });
-  t.diagnostic(`NTM training: ${await page.locator('#ntm-train-stat').textContent()}`);
-  await train.click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="ntm-train"]').textContent === 'Resume training');
-  assert.deepEqual(problems, []);
-  await context.close();
-});
-
 // ---------------------------------------------------------------------------------------------
 // Issue 15: how the page treats its visitor (the pad, accessibility, honest numbers, a dead worker).
 
@@ -472,6 +443,161 @@ async function openWith(options, path = '/', { media } = {}) {
   await page.goto(base + path);
   return { page, context, problems };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13 (the NTM tasks) and issue 12 (DRAW at T = 64) on the page.
+
+const NTM_TASKS = ['copy', 'repeat-copy', 'recall', 'ngrams', 'sort'];
+
+/** Pick an NTM task and wait for its first run. */
+async function selectTask(page, task) {
+  await page.locator(`input[name="ntm-task"][value="${task}"]`).check();
+  await page.waitForFunction((k) => window.__glimpse.panels[2].trace?.task === k, task, { timeout: 30000 });
+}
+
+/** The DRAW panel on a T = 64 model: the shipped one once it has 64 steps, until then a fresh one of the paper's attention sizes made in the page. */
+async function draw64(page) {
+  const steps = await page.evaluate(() => window.__glimpse.panels[1].trace?.steps);
+  if (steps === 64) return 'the shipped model';
+  await page.evaluate(() => window.__glimpse.panels[1].useModel({ T: 64, readN: 2, writeN: 5, hidden: 32, latent: 10 }));
+  await page.waitForFunction(() => window.__glimpse.panels[1].trace?.steps === 64);
+  return 'a T = 64 model made in the page';
+}
+
+test('DRAW at T = 64: the step slider covers every step and the animation reaches the last one at a sensible pace', { skip: skipAll, timeout: 90000 }, async (t) => {
+  const { page, context, problems } = await openWith(DESKTOP);
+  await waitReady(page);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="draw-play"]').disabled, null, { timeout: 30000 });
+  const which = await draw64(page);
+  const play = page.getByTestId('draw-play');
+  if ((await play.getAttribute('aria-pressed')) === 'true') await play.click();
+  const slider = page.getByTestId('draw-step');
+  assert.equal(await slider.getAttribute('min'), '1');
+  assert.equal(await slider.getAttribute('max'), '64');
+  // The slider reaches every step: the last one shows the finished canvas.
+  await slider.fill('64');
+  assert.equal(await page.locator('#draw-step-v').textContent(), '64 / 64');
+  assert.equal(await slider.getAttribute('aria-valuetext'), 'step 64 of 64');
+  // A pass at normal speed: a fixed time per step, the whole pass a few seconds (not 64 × 380 ms).
+  const pace = await page.locator('#draw-speed-v').textContent();
+  const [, ms, total] = pace.match(/(\d+) ms a step, ([\d.]+) s for 64 steps/).map(Number);
+  t.diagnostic(`DRAW T = 64 (${which}): ${pace}`);
+  assert.ok(ms >= 50 && total >= 3 && total <= 12, pace);
+  // At the fast speed, one pass from step 1 draws all 64 steps (each frame a new canvas and window) and ends on the last.
+  await page.getByTestId('draw-speed').selectOption('0.4');
+  await slider.fill('1');
+  const frames = new Set();
+  const t0 = Date.now();
+  await play.click();
+  while (Date.now() - t0 < 30000) {
+    const r = await page.evaluate(() => ({ passes: window.__glimpse.panels[1].passes ?? 0, shown: window.__glimpse.panels[1].lastPassShown, label: document.getElementById('draw-step-v').textContent }));
+    frames.add((await canvasStats(page, 'draw-canvas')).hash);
+    if (r.passes >= 1) {
+      t.diagnostic(`one pass: ${r.shown} steps drawn in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${frames.size} distinct frames sampled, label "${r.label}"`);
+      assert.equal(r.shown, 64, 'every step drawn in the pass');
+      assert.equal(r.label, '64 / 64', 'the pass ends on the last step');
+      break;
+    }
+    await page.waitForTimeout(50);
+  }
+  assert.ok(frames.size >= 8, `the canvas changed only ${frames.size} times during the pass`);
+  await play.click();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('NTM: every task of the paper animates, reports its error, takes edits within its rules and says when one breaks them', { skip: skipAll, timeout: 120000 }, async (t) => {
+  const { page, context, problems } = await openWith(DESKTOP);
+  const info = await waitReady(page);
+  if (!info.caps.createNTM) return t.skip('g.createNTM is not in this build yet');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="ntm-play"]').disabled, null, { timeout: 60000 });
+  const tasks = await page.evaluate(() => Object.fromEntries(Object.entries(window.__glimpse.panels[2].tasks).map(([k, v]) => [k, v.shipped])));
+  t.diagnostic(`NTM tasks with shipped weights: ${Object.entries(tasks).filter(([, v]) => v).map(([k]) => k).join(', ') || 'none'}; untrained (train here): ${Object.entries(tasks).filter(([, v]) => !v).map(([k]) => k).join(', ') || 'none'}`);
+  assert.deepEqual(Object.keys(tasks).sort(), [...NTM_TASKS].sort());
+  assert.equal(tasks.copy, true, 'ntm-copy is shipped');
+  const note = () => page.getByTestId('ntm-note').textContent();
+  for (const task of NTM_TASKS) {
+    await selectTask(page, task);
+    const play = page.getByTestId('ntm-play');
+    if ((await play.getAttribute('aria-pressed')) !== 'true') await play.click();
+    // It animates: the memory, the weightings' cursor and the step frame move on.
+    const m0 = await canvasStats(page, 'ntm-memory');
+    const w0 = await canvasStats(page, 'ntm-write');
+    await waitChange(page, 'ntm-memory', (await waitChange(page, 'ntm-memory', m0.hash)).hash);
+    await waitChange(page, 'ntm-write', w0.hash);
+    // It reports its error: wrong bits (N-grams: bits against the Bayes-optimal estimator).
+    const said = await note();
+    t.diagnostic(`${task}: ${said} | ${await page.getByTestId('ntm-model').textContent()}`);
+    assert.match(said, task === 'ngrams' ? /cost [\d.]+ bits, the Bayes-optimal estimator's [\d.]+ bits/ : /\d+ wrong bits? of \d+/);
+    assert.match(await page.getByTestId('ntm-train').textContent(), tasks[task] ? /Train from scratch/ : /Train it here/);
+    assert.equal(await page.getByTestId('ntm-pretrained').isDisabled(), true);
+    await play.click();
+  }
+
+  // Past the training range: repeat copy with more repeats than trained, its errors marked.
+  await selectTask(page, 'repeat-copy');
+  await page.getByTestId('ntm-size-repeats').fill('20');
+  await page.waitForFunction(() => window.__glimpse.panels[2].trace.sizes.repeats === 20);
+  const rc = await note();
+  t.diagnostic(`repeat copy ×20: ${rc}`);
+  assert.match(rc, /× 20 repeats \(outside the training range: repeats past \d+\): \d+ wrong bits? of \d+/);
+
+  // Recall: the query slider picks another item (the answer follows); flipping a query bit asks
+  // for an item not in the list, which the library refuses: its message is shown, the step marked.
+  await selectTask(page, 'recall');
+  await page.getByTestId('ntm-size-items').fill('5');
+  await page.waitForFunction(() => window.__glimpse.panels[2].trace.sizes.items === 5);
+  await page.getByTestId('ntm-query').fill('3');
+  await page.waitForFunction(() => window.__glimpse.panels[2].trace.query === 2);
+  assert.match(await note(), /the answer is item 4/);
+  const K = 3, n = 5, Ix = 8, qt = n * (K + 1) + 1; // the first query vector's step
+  const inp = page.getByTestId('ntm-input');
+  await inp.focus();
+  await page.evaluate((step) => (window.__glimpse.panels[2].cursor = { t: step, c: 0 }), qt);
+  const bit0 = await page.evaluate((i) => window.__glimpse.panels[2].trace.input[i], qt * Ix);
+  await page.keyboard.press('Space');
+  await page.waitForFunction(() => window.__glimpse.panels[2].invalid !== null);
+  const refused = await note();
+  t.diagnostic(`recall, a query bit flipped: ${refused}`);
+  assert.match(refused, /^Not run: .*query .*equals none of the items/);
+  assert.equal(await page.evaluate(() => window.__glimpse.panels[2].invalid.step), qt);
+  await page.keyboard.press('Space'); // flipped back: valid again
+  await page.waitForFunction(() => window.__glimpse.panels[2].invalid === null && /wrong bit/.test(document.getElementById('ntm-note').textContent));
+  assert.equal(await page.evaluate((i) => window.__glimpse.panels[2].trace.input[i], qt * Ix), bit0);
+  assert.equal(await page.evaluate(() => window.__glimpse.panels[2].trace.query), 2);
+
+  // Sort: + raises the priority of the vector under the cursor; eight heads, one at a time or stacked.
+  await selectTask(page, 'sort');
+  await inp.focus();
+  const p0 = await page.evaluate(() => window.__glimpse.panels[2].trace.input[8]);
+  await page.keyboard.press(p0 > 0.85 ? '-' : '+');
+  await page.waitForFunction((p) => Math.abs(window.__glimpse.panels[2].trace.input[8] - p) > 0.05, p0);
+  assert.match(await page.locator('#ntm-cursor').textContent(), /^vector 1 of \d+, bit 1: (on|off), priority -?\d\.\d\d$/);
+  const heads = await page.getByTestId('ntm-head').locator('option').count();
+  const readHeads = await page.evaluate(() => window.__glimpse.panels[2].trace.readHeads);
+  assert.equal(heads, readHeads + 1, 'every head, and all of them stacked');
+  const stacked = await canvasStats(page, 'ntm-read');
+  await page.getByTestId('ntm-head').selectOption('2');
+  const one = await canvasStats(page, 'ntm-read');
+  assert.ok(one.height < stacked.height, 'one head is drawn alone');
+
+  // N-grams: the model's and the Bayes-optimal probabilities are drawn.
+  await selectTask(page, 'ngrams');
+  assert.equal(await page.locator('#ntm-prob-fig').isVisible(), true);
+  assert.ok((await canvasStats(page, 'ntm-prob')).colours >= 3);
+
+  // A task without shipped weights trains here: progress is reported; then pause.
+  const untrained = NTM_TASKS.find((k) => !tasks[k]) ?? 'copy';
+  await selectTask(page, untrained);
+  const train = page.getByTestId('ntm-train');
+  await train.click();
+  await page.waitForFunction(() => /^step \d+/.test(document.getElementById('ntm-train-stat').textContent), null, { timeout: 30000 });
+  t.diagnostic(`NTM training (${untrained}): ${await page.locator('#ntm-train-stat').textContent()}`);
+  await train.click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="ntm-train"]').textContent === 'Resume training');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
 
 // Digits as pen strokes in a unit box (x right, y down), drawn on the pad with the mouse.
 const arc = (cx, cy, rx, ry, a0, a1, n = 16) => Array.from({ length: n + 1 }, (_, i) => {
@@ -700,7 +826,8 @@ test('all three panels training at once: images/s is wall clock (it matches the 
     const button = page.getByTestId(`${panel}-pretrained`);
     assert.equal(await button.isDisabled(), false, `${panel}: no way back to the pretrained model`);
     await button.click();
-    await page.waitForFunction((p) => /^Pretrained/.test(document.getElementById(`${p}-note`).textContent), panel, { timeout: 30000 });
+    // (the NTM panel describes its model in #ntm-model; #ntm-note is the announced result line)
+    await page.waitForFunction((id) => /^Pretrained/.test(document.getElementById(id).textContent), panel === 'ntm' ? 'ntm-model' : 'draw-note', { timeout: 30000 });
     await page.waitForTimeout(500);
     assert.equal(await page.locator(`#${panel}-train-stat`).textContent(), '', `${panel}: the old run's numbers stayed`);
     assert.equal(await page.locator(`#${panel}-loss-chart`).isHidden(), true);
@@ -849,12 +976,13 @@ test('accessibility: every control is named, results are announced, text contras
   // ... and the NTM input bits (arrow keys move a cursor, Space flips the bit under it).
   const bits = page.getByTestId('ntm-input');
   await bits.focus();
-  const before = await page.evaluate(() => window.__glimpse.panels[2].sequence[1 * 8 + 2]);
+  // The copy task's input is steps×9 (8 bits, then the delimiter): vector 2, bit 3 is [1 * 9 + 2].
+  const before = await page.evaluate(() => window.__glimpse.panels[2].input[1 * 9 + 2]);
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Space');
-  await page.waitForFunction((b) => window.__glimpse.panels[2].trace.sequence[1 * 8 + 2] !== b, before);
+  await page.waitForFunction((b) => window.__glimpse.panels[2].trace.input[1 * 9 + 2] !== b, before);
   const said = await page.locator('#ntm-cursor').textContent();
   t.diagnostic(`NTM bits from the keyboard: "${said}"`);
   assert.match(said, /^vector 2 of \d+, bit 3: (on|off)$/);
@@ -911,37 +1039,44 @@ test('layout at 1400 px and on a phone: both STN grids level, the distortion men
     t.diagnostic(`${label}: distortion menu ${menu.room.toFixed(0)} px for its text; widest "${menu.texts.reduce((a, o) => (o.width > a.width ? o : a)).text}"`);
     assert.deepEqual(cut.map((o) => `${o.text} (${o.width.toFixed(0)} px)`), [], 'menu entries cut off');
 
-    // NTM: at length 40 every input bit is at least 24×24 px and a click flips the bit under it.
-    const R = await page.evaluate(() => window.__glimpse.panels[2].info.R);
-    await page.locator('#ntm-len').fill('40');
-    await page.waitForFunction(() => window.__glimpse.panels[2].trace?.length === 40);
+    // NTM: at length 40 (81 steps: one column per step) every input bit is at least 24×24 px and
+    // a click flips the bit under it.
+    const ntm = (f, arg) => page.evaluate(f, arg);
+    const R = await ntm(() => window.__glimpse.panels[2].tasks.copy.R);
+    const len = page.getByTestId('ntm-size-length');
+    await len.fill('40');
+    await page.waitForFunction(() => window.__glimpse.panels[2].trace?.sizes.length === 40);
     const inp = page.getByTestId('ntm-input');
-    const cell = await inp.evaluate((c) => ({ w: c.getBoundingClientRect().width / 40, h: c.getBoundingClientRect().height / 8 }));
+    const cell = await ntm(() => {
+      const p = window.__glimpse.panels[2];
+      return { w: document.getElementById('ntm-input').getBoundingClientRect().width / p.trace.steps, h: p.view.rows[0].h, Ix: p.trace.inputWidth };
+    });
     t.diagnostic(`${label}: NTM input bit at length 40: ${cell.w.toFixed(1)}×${cell.h.toFixed(1)} px`);
     assert.ok(cell.w >= 24 && cell.h >= 24, `input bits ${cell.w.toFixed(1)}×${cell.h.toFixed(1)} px`);
     await inp.scrollIntoViewIfNeeded();
     await page.locator('#ntm-bits').evaluate((e, x) => (e.scrollLeft = x), 33 * cell.w - 100);
-    const bitBefore = await page.evaluate(() => window.__glimpse.panels[2].sequence[33 * 8 + 5]);
+    const at = 33 * cell.Ix + 5; // vector 34, bit 6
+    const bitBefore = await ntm((i) => window.__glimpse.panels[2].input[i], at);
     const ib = await inp.boundingBox();
     const [x, y] = [ib.x + 33.5 * cell.w, ib.y + 5.5 * cell.h];
     if (options.hasTouch) await page.touchscreen.tap(x, y);
     else await page.mouse.click(x, y);
-    await page.waitForFunction((b) => window.__glimpse.panels[2].trace.sequence[33 * 8 + 5] !== b, bitBefore);
+    await page.waitForFunction(([i, b]) => window.__glimpse.panels[2].trace.input[i] !== b, [at, bitBefore]);
     // The length goes past the memory's R rows, and the page says what breaks there.
-    const max = Number(await page.locator('#ntm-len').getAttribute('max'));
+    const max = Number(await len.getAttribute('max'));
     assert.ok(max > R, `length slider stops at ${max}, memory has ${R} rows`);
     if (label === '1400') {
-      await page.locator('#ntm-len').fill(String(max));
-      await page.waitForFunction((L) => window.__glimpse.panels[2].trace?.length === L, max, { timeout: 20000 });
+      await len.fill(String(max));
+      await page.waitForFunction((L) => window.__glimpse.panels[2].trace?.sizes.length === L, max, { timeout: 20000 });
       const note = await page.getByTestId('ntm-note').textContent();
-      t.diagnostic(`length ${max}: ${note.replace(/^.*?Length/, 'Length')}`);
+      t.diagnostic(`length ${max}: ${note}`);
       assert.match(note, new RegExp(`longer than the memory's ${R} rows`));
       assert.match(note, /[1-9]\d* wrong bits/);
-      await page.locator('#ntm-len').fill('8');
-      await page.waitForFunction(() => window.__glimpse.panels[2].trace?.length === 8);
+      await len.fill('8');
+      await page.waitForFunction(() => window.__glimpse.panels[2].trace?.sizes.length === 8);
     }
-    await page.locator('#ntm-len').fill('12');
-    await page.waitForFunction(() => window.__glimpse.panels[2].trace?.length === 12);
+    await len.fill('12');
+    await page.waitForFunction(() => window.__glimpse.panels[2].trace?.sizes.length === 12);
 
     // Screenshots of each panel (a DRAW run in progress for the loss chart).
     await page.getByTestId('draw-train').click();
@@ -950,6 +1085,19 @@ test('layout at 1400 px and on a phone: both STN grids level, the distortion men
     await page.getByTestId('ntm-play').evaluate((b) => b.getAttribute('aria-pressed') === 'true' && b.click());
     await page.getByTestId('draw-play').evaluate((b) => b.getAttribute('aria-pressed') === 'true' && b.click());
     for (const id of ['stn', 'draw', 'ntm']) await shot(page, `#${id}`, `${id}-${label}.png`);
+
+    // The NTM panel on every task (paused at 60 % of the run), and DRAW at T = 64.
+    for (const task of NTM_TASKS) {
+      await selectTask(page, task);
+      await page.getByTestId('ntm-play').evaluate((b) => b.getAttribute('aria-pressed') === 'true' && b.click());
+      const steps = await page.evaluate(() => window.__glimpse.panels[2].trace.steps);
+      await page.getByTestId('ntm-step').fill(String(Math.ceil(steps * 0.6)));
+      await shot(page, '#ntm-task-card', `ntm-${task}-${label}.png`);
+    }
+    await draw64(page);
+    await page.getByTestId('draw-play').evaluate((b) => b.getAttribute('aria-pressed') === 'true' && b.click());
+    await page.getByTestId('draw-step').fill('40');
+    await shot(page, '#draw', `draw-T64-${label}.png`);
     assert.deepEqual(problems, []);
     await context.close();
   }

@@ -8,6 +8,11 @@ const $ = (id) => document.getElementById(id);
 const FB = 252; // filterbank image side (css px)
 const DC = 280; // drawing canvas side (css px)
 const MARGIN = 22; // grey margin around the drawn image (css px)
+// The animation takes about PASS_MS per pass at normal speed, whatever the model's number of steps
+// T (16 for the old model, 64 for the paper's), within STEP_MS per step; the speed menu scales it.
+const PASS_MS = 6400;
+const STEP_MS = [60, 400];
+const STRIP_MAX = 16; // thumbnails in the strip: every step up to 16, else 16 evenly spaced ones
 
 export class DrawPanel {
   constructor(client) {
@@ -130,11 +135,12 @@ export class DrawPanel {
     });
 
     $('draw-play').addEventListener('click', () => (this.playing ? this._stop() : this._play()));
+    $('draw-speed').addEventListener('change', () => this._speedLabel());
     $('draw-step').addEventListener('pointerdown', () => (this.scrubbing = true));
     $('draw-step').addEventListener('change', () => (this.scrubbing = false));
     $('draw-step').addEventListener('input', () => {
       this._stop();
-      this.t = Number($('draw-step').value);
+      this.t = Number($('draw-step').value) - 1;
       this._drawStep();
     });
     $('draw-new').addEventListener('click', () => {
@@ -296,7 +302,29 @@ export class DrawPanel {
     }
   }
 
+  /**
+   * A fresh model of these createDRAW options in place of the current one (not in the page's UI:
+   * tests/e2e.test.js uses it to check the panel at T = 64 before the shipped model has it).
+   */
+  async useModel(options) {
+    this._stop();
+    this._setTraining(false);
+    const r = await this.client.request('draw.create', { options });
+    this.losses = []; // nothing of a run trained here stays on screen
+    this._setTraining(false);
+    $('draw-train-stat').textContent = '';
+    $('draw-loss-chart').hidden = true;
+    this.readN = r.readN;
+    this.writeN = r.writeN;
+    this._describe(r);
+    this._pretrainedButton(r);
+    await this._generate();
+    return r;
+  }
+
   _describe(r) {
+    this.steps = r.steps;
+    this._speedLabel();
     $('draw-note').textContent = r.pretrained
       ? `Pretrained on MNIST: ${r.steps} steps, each adding ink through the red window (a ${r.writeN}×${r.writeN} filterbank). Play, scrub, or ask for a new sample.`
       : r.trainedSteps > 0
@@ -396,8 +424,9 @@ export class DrawPanel {
     this.trace = tr;
     // A sample arriving during training while paused shows its finished canvas.
     this.t = keepPlaying && !wasPlaying ? tr.steps - 1 : 0;
-    $('draw-step').max = String(tr.steps - 1);
-    this._drawStrip();
+    $('draw-step').max = String(tr.steps);
+    this.steps = tr.steps;
+    this._speedLabel();
     this._drawStep();
     if (keepPlaying && wasPlaying) this._play();
   }
@@ -415,14 +444,34 @@ export class DrawPanel {
     $('draw-play').textContent = 'Pause';
     $('draw-play').setAttribute('aria-pressed', 'true');
     if (this.t >= this.trace.steps - 1) this.t = 0;
+    this.shown = new Set(); // the steps drawn in this pass (tests check that every one is)
     const tick = () => {
       if (!this.playing) return;
       this._drawStep();
+      this.shown.add(this.t);
       const last = this.t >= this.trace.steps - 1;
+      if (last) {
+        this.passes = (this.passes ?? 0) + 1;
+        this.lastPassShown = this.shown.size; // every step of the pass drawn: the steps count
+      }
       this.t = last ? 0 : this.t + 1;
-      this.timer = setTimeout(tick, last ? 1400 : 380);
+      if (this.t === 0) this.shown = new Set();
+      this.timer = setTimeout(tick, last ? 1400 : this._stepMs());
     };
     tick();
+  }
+
+  /** Time per animation step: about PASS_MS per pass at normal speed, scaled by the speed menu. */
+  _stepMs(steps = this.trace?.steps ?? 16) {
+    const base = Math.max(STEP_MS[0], Math.min(STEP_MS[1], PASS_MS / steps));
+    return Math.round(base * Number($('draw-speed').value));
+  }
+
+  _speedLabel() {
+    const T = this.steps ?? this.trace?.steps;
+    if (!T) return;
+    const ms = this._stepMs(T);
+    $('draw-speed-v').textContent = `${ms} ms a step, ${((ms * T) / 1000).toFixed(1)} s for ${T} steps`;
   }
 
   _stop() {
@@ -458,6 +507,19 @@ export class DrawPanel {
       const width = Math.max(1, Math.min(8, Math.sqrt(sigma2) * s * 0.6));
       this._box(ctx, gx, gy, delta, N, s, color, width, Math.max(0.25, Math.min(1, gamma / (gmax || 1))));
     };
+    // The path of the write window's centre up to this step: at T = 64 a step lasts ~100 ms, the
+    // trail shows where the window has been.
+    if (tr.write && t > 0) {
+      ctx.strokeStyle = 'rgba(239,68,68,0.55)';
+      ctx.lineWidth = 1.2;
+      ctx.beginPath();
+      for (let k = 0; k <= t; k++) {
+        const o = k * tr.count * 5;
+        const px = (tr.write[o] - 0.5) * s, py = (tr.write[o + 1] - 0.5) * s;
+        k ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
+      }
+      ctx.stroke();
+    }
     win(tr.read, this.readN, '#10b981');
     win(tr.write, this.writeN, '#ef4444');
     ctx.restore();
@@ -465,26 +527,50 @@ export class DrawPanel {
     ctx.font = '12px system-ui, sans-serif';
     ctx.textBaseline = 'top';
     ctx.fillText(`step ${t + 1} / ${tr.steps}`, 4, 4);
-    $('draw-step').value = String(t);
+    $('draw-step').value = String(t + 1);
+    $('draw-step').setAttribute('aria-valuetext', `step ${t + 1} of ${tr.steps}`);
     $('draw-step-v').textContent = `${t + 1} / ${tr.steps}`;
+    this._drawStrip();
   }
 
+  /** The canvas after (up to STRIP_MAX evenly spaced) steps, numbered, the one shown now outlined; the target first when reconstructing. */
   _drawStrip() {
     const tr = this.trace;
-    const n = tr.steps + (tr.target ? 1 : 0);
+    const T = tr.steps;
     const SW = widthOf($('draw-strip'), 200, 800);
-    const side = Math.min(40, Math.floor((SW - 4) / n));
-    const ctx = fitCanvas($('draw-strip'), SW, side);
+    // Thumbnails at least 28 px (a phone shows fewer of them).
+    const n = Math.max(1, Math.min(T, STRIP_MAX, Math.floor((SW - 8) / 28) - (tr.target ? 1 : 0)));
+    const picks = Array.from({ length: n }, (_, i) => (n === 1 ? T - 1 : Math.round((i * (T - 1)) / (n - 1))));
+    const slots = n + (tr.target ? 1 : 0);
+    const side = Math.max(16, Math.min(40, Math.floor((SW - 8) / slots)));
+    const H = side + 13;
+    const ctx = fitCanvas($('draw-strip'), SW, H);
     ctx.fillStyle = '#fff';
-    ctx.fillRect(0, 0, SW, side);
+    ctx.fillRect(0, 0, SW, H);
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    ctx.fillStyle = '#57606e';
     let x = 0;
     if (tr.target) {
-      drawValues(ctx, tr.target, 0, tr.H, tr.W, x, 0, side, side);
-      x += side + 4;
+      drawValues(ctx, tr.target, 0, tr.H, tr.W, x, 0, side - 1, side - 1);
+      ctx.fillText('target', x + side / 2, side + 1);
+      x += side + 6;
     }
-    for (let k = 0; k < tr.steps; k++) {
+    // The thumbnail of the latest pick at or before the step shown now is outlined.
+    let now = 0;
+    picks.forEach((k, i) => (k <= this.t ? (now = i) : null));
+    picks.forEach((k, i) => {
       drawValues(ctx, tr.canvases, k * tr.H * tr.W * tr.count, tr.H, tr.W, x, 0, side - 1, side - 1);
+      if (i === now) {
+        ctx.strokeStyle = '#ef4444';
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x + 1, 1, side - 3, side - 3);
+      }
+      ctx.fillStyle = '#57606e';
+      ctx.fillText(String(k + 1), x + side / 2, side + 1);
       x += side;
-    }
+    });
+    $('draw-strip').setAttribute('aria-label', `the canvas after steps ${picks.map((k) => k + 1).join(', ')} of ${T}`);
   }
 }

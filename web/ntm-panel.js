@@ -1,14 +1,22 @@
-// ntm-panel.js: the Neural Turing Machine panel. Left: the copy task run by the model (input,
-// output, write and read weightings over time as in the paper's Figure 6, the memory at each step).
-// Right: one head's addressing (g.ntm.address) taken apart stage by stage on a small memory.
+// ntm-panel.js: the Neural Turing Machine panel. Left: the five tasks of the paper (sec. 4.1-4.5)
+// run by their models: input, target and output over time as bit rasters, the write and read
+// weightings over time × memory location as heat maps and the memory at each step, as in the
+// paper's memory-use figures; the input is editable within the task's rules and its sizes go past
+// the training range. Right: one head's addressing (g.ntm.address) taken apart stage by stage.
 // Only DOM and canvas work here; every number comes from the worker.
-import { fitCanvas, drawValues, placeholder, bars, widthOf, lineChart, reducedMotion } from './paint.js';
+import { fitCanvas, drawValues, valuesCanvas, placeholder, bars, widthOf, lineChart, reducedMotion } from './paint.js';
+import { TASK_UI, flipBit, queryIndex, setQuery, setPriority, firstScored } from './ntm-tasks.js';
 
 const $ = (id) => document.getElementById(id);
 const R = 16; // rows of the demo memory
 const C = 8; // columns of the demo memory
 const CELL = 24; // an input bit's least width and height in CSS px (WCAG 2.5.8 target size), also on a phone
-const SMALL = 12; // row height of the target and output grids (shown, not clicked)
+const SMALL = 12; // row height of the target and output rasters (shown, not clicked)
+const ROW_H = { bit: CELL, marker: 12, count: CELL, priority: 34 };
+const HEAT_H = 130; // a heat map of one head; several heads are stacked at HEAD_H each
+const HEAD_H = 40;
+const STEP_MS = [40, 220]; // the animation: about 6 s per pass, within these bounds per step
+const BUTTONS = ['ntm-play', 'ntm-random', 'ntm-step', 'ntm-train'];
 
 export class NtmPanel {
   constructor(client) {
@@ -22,33 +30,37 @@ export class NtmPanel {
     this.demoTimer = null;
     this.demoBusy = false;
     this.demoQueued = false;
-    // copy task
-    this.sequence = null; // Float32Array length×bits
-    this.bits = 8;
-    this.trace = null;
+    // the tasks
+    this.tasks = {}; // task → the worker's info on its model
+    this.task = 'copy';
+    this.sizes = {}; // task → { key: value } of the size sliders
+    this.seeds = {}; // task → the seed of its examples
+    this.curves = {}; // task → [[step, wrong bits]] of training here
+    this.trace = null; // the last run: the library's runTask result plus the model's sizes
+    this.input = null; // the input shown (an edit of trace.input; may break the rules: this.invalid)
+    this.invalid = null; // { message, step } when the edited input breaks the task's rules
     this.t = 0;
     this.playing = false;
     this.timer = null;
-    this.seed = 1;
     this.training = false;
-    this.curve = [];
-    this.cursor = { t: 0, b: 0 }; // the keyboard's input bit
-    this.copyBusy = false;
-    this.copyQueued = false;
+    this.cursor = { t: 0, c: 0 }; // the keyboard's input cell
+    this.runBusy = false;
+    this.runQueued = null;
+    this.head = 'all';
+    this.view = null; // what a trace needs drawn at every step (heat maps, ranges), made once per trace
     this._wire();
     client.on('ntm.progress', (m) => this._progress(m));
-    client.on('ntm.trace', (tr) => this._setTrace(tr));
+    client.on('ntm.trace', (tr) => {
+      if (tr.task === this.task && !this.invalid) this._setTrace(tr);
+    });
     client.on('ntm.stopped', (m) => {
       this._setTraining(false);
-      $('ntm-note').textContent = `Training stopped: ${m.error?.message}`;
+      $('ntm-model').textContent = `Training stopped: ${m.error?.message}`;
     });
     this.reset();
     window.addEventListener('resize', () => {
       if (this.demo) this._drawDemo();
-      if (this.trace) {
-        this._drawCopy();
-        this._drawStep();
-      }
+      if (this.trace) this._drawAll();
     });
   }
 
@@ -57,23 +69,32 @@ export class NtmPanel {
     this._stop();
     this.caps = null;
     this.trace = null;
+    this.input = null;
+    this.view = null;
     this.prev = oneHot(0);
     this.history = [];
-    this.curve = [];
+    this.curves = {};
     this._setTraining(false);
     $('ntm-train-stat').textContent = '';
     $('ntm-loss-chart').hidden = true;
-    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train', 'ntm-pretrained']) $(id).disabled = true;
+    this._disable();
     placeholder($('ntm-input'), 0, 8 * CELL, 'loading…');
     for (const id of ['ntm-target', 'ntm-output']) placeholder($(id), 0, 8 * SMALL, '');
-    for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, '');
+    for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, HEAT_H, '');
     placeholder($('ntm-memory'), 0, 150, 'loading…');
     placeholder($('ntm-addr-memory'), 0, 176, 'loading…');
     placeholder($('ntm-addr-stages'), 0, 300, '');
     placeholder($('ntm-addr-history'), 0, 96, '');
     $('ntm-note').textContent = 'Loading the wasm core…';
+    $('ntm-model').textContent = '';
     $('na-note').textContent = '';
     this._labels();
+  }
+
+  _disable() {
+    for (const id of [...BUTTONS, 'ntm-pretrained']) $(id).disabled = true;
+    for (const r of document.querySelectorAll('input[name="ntm-task"]')) r.disabled = true;
+    for (const e of $('ntm-sizes').querySelectorAll('input, select')) e.disabled = true;
   }
 
   /** The worker is gone (the page shows the banner). */
@@ -81,7 +102,7 @@ export class NtmPanel {
     this._stop();
     this._stopDemo();
     this._setTraining(false);
-    for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train', 'ntm-pretrained']) $(id).disabled = true;
+    this._disable();
     $('ntm-note').textContent = 'The compute worker stopped: press Restart worker above.';
   }
 
@@ -101,12 +122,10 @@ export class NtmPanel {
       $('na-note').textContent = 'Waits for the NTM kernels (g.ntm.address).';
     }
     if (this.caps.createNTM) {
-      await this._initModel();
+      await this._initTasks();
     } else {
-      for (const id of ['ntm-input', 'ntm-target', 'ntm-output']) placeholder($(id), 0, 8 * SMALL, 'waiting for g.createNTM');
-      for (const id of ['ntm-write', 'ntm-read']) placeholder($(id), 0, 130, 'waiting for g.createNTM');
-      placeholder($('ntm-memory'), 0, 150, ['The memory matrix over time appears here once', 'the NTM model (g.createNTM / pretrained ntm-copy) is in this build.']);
-      $('ntm-note').textContent = 'The copy task waits for g.createNTM and the pretrained ntm-copy weights. The addressing demo on the right shows the mechanism it relies on.';
+      placeholder($('ntm-memory'), 0, 150, ['The memory matrix over time appears here once', 'the NTM model (g.createNTM) is in this build.']);
+      $('ntm-note').textContent = 'The tasks wait for g.createNTM. The addressing demo on the right shows the mechanism they rely on.';
     }
   }
 
@@ -128,92 +147,888 @@ export class NtmPanel {
       this._address();
     });
 
+    for (const r of document.querySelectorAll('input[name="ntm-task"]')) {
+      r.addEventListener('change', () => r.checked && this._selectTask(r.value));
+    }
     $('ntm-play').addEventListener('click', () => (this.playing ? this._stop() : this._play()));
     $('ntm-step').addEventListener('input', () => {
       this._stop();
-      this.t = Number($('ntm-step').value);
+      this.t = Number($('ntm-step').value) - 1;
       this._drawStep();
+      if (this.view) this._scrollTo(this.t * this.view.cw, this.view.cw);
     });
     $('ntm-random').addEventListener('click', () => {
-      this.seed += 1;
-      this.sequence = null;
-      this._copy();
-    });
-    $('ntm-len').addEventListener('input', () => {
-      this._lengthLabel();
-      this.sequence = null;
-      this._copy();
+      this.seeds[this.task] = (this.seeds[this.task] ?? 1) + 1;
+      this._run();
     });
     $('ntm-train').addEventListener('click', () => (this.training ? this._pauseTraining() : this._train()));
     $('ntm-pretrained').addEventListener('click', () => this._pretrained());
+    $('ntm-head').addEventListener('change', () => {
+      this.head = $('ntm-head').value;
+      if (this.trace) this._drawStep();
+    });
+
+    // While playing, the strip follows the step; a visitor who scrolls it (to reach a bit on a
+    // phone, say) keeps the view for 4 s after the last scroll.
+    this.followAfter = 0;
+    $('ntm-bits').addEventListener('scroll', () => {
+      if (this.ownScroll) this.ownScroll = false;
+      else this.followAfter = performance.now() + 4000;
+    }, { passive: true });
+
     const inp = $('ntm-input');
-    const under = (e) => {
-      const r = inp.getBoundingClientRect();
-      return [Math.floor(((e.clientX - r.left) / r.width) * this.trace.length), Math.floor(((e.clientY - r.top) / r.height) * this.bits)];
-    };
     // The keyboard cursor goes where the pointer went down (before the focus that draws it).
     inp.addEventListener('pointerdown', (e) => {
-      if (!this.trace) return;
-      const [t, b] = under(e);
-      if (t >= 0 && t < this.trace.length && b >= 0 && b < this.bits) this.cursor = { t, b };
+      const hit = this._hit(e);
+      if (hit && this._editable(hit.t).includes(hit.c)) this.cursor = { t: hit.t, c: hit.c };
+      else if (hit?.kind === 'priority' && hit.t < this.trace.sizes.length) this.cursor = { t: hit.t, c: this.cursor.c };
     });
     inp.addEventListener('click', (e) => {
-      // Toggle the bit under the pointer (input vector t: column t, bit b: row b) and run the copy again.
-      if (!this.trace || !this.sequence) return;
-      this._flip(...under(e));
+      const hit = this._hit(e);
+      if (!hit) return;
+      if (hit.kind === 'priority' && this.task === 'sort' && hit.t < this.trace.sizes.length) {
+        // The priority row is a bar chart over [−1, 1]: a click sets the bar's height.
+        this._edit(setPriority(this.trace, this.input, hit.t, 1 - 2 * hit.fy));
+        this._priorityControl();
+        return;
+      }
+      if (this._editable(hit.t).includes(hit.c)) this._flip(hit.t, hit.c);
     });
-    // Keyboard: the arrow keys move a cursor over the bits, Space or Enter flips the bit under it.
+    // Keyboard: the arrow keys move a cursor over the editable bits, Space or Enter flips the bit
+    // under it; in priority sort + and − (or PageUp / PageDown) change its vector's priority.
     inp.addEventListener('keydown', (e) => {
-      if (!this.trace || !this.sequence) return;
-      const L = this.trace.length, c = this.cursor;
-      const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1], Home: [-L, 0], End: [L, 0] };
-      if (moves[e.key]) {
+      if (!this.trace || !this.input) return;
+      const c = this.cursor;
+      const steps = this._editSteps();
+      if (!steps.length) return;
+      const key = e.key;
+      if (key === 'ArrowLeft' || key === 'ArrowRight' || key === 'Home' || key === 'End') {
         e.preventDefault();
-        c.t = Math.max(0, Math.min(L - 1, c.t + moves[e.key][0]));
-        c.b = Math.max(0, Math.min(this.bits - 1, c.b + moves[e.key][1]));
-        this._drawCopy();
-        this._scrollTo(c.t * this.bitWidth, this.bitWidth);
+        const i = steps.indexOf(c.t);
+        const j = key === 'Home' ? 0 : key === 'End' ? steps.length - 1 : Math.max(0, Math.min(steps.length - 1, (i < 0 ? 0 : i) + (key === 'ArrowLeft' ? -1 : 1)));
+        c.t = steps[j];
+        const chans = this._editable(c.t);
+        if (!chans.includes(c.c)) c.c = chans[Math.min(chans.length - 1, Math.max(0, c.c))] ?? chans[0];
+        this._cursorMoved();
+      } else if (key === 'ArrowUp' || key === 'ArrowDown') {
+        e.preventDefault();
+        const chans = this._editable(c.t);
+        const i = Math.max(0, chans.indexOf(c.c));
+        c.c = chans[Math.max(0, Math.min(chans.length - 1, i + (key === 'ArrowUp' ? -1 : 1)))];
+        this._cursorMoved();
+      } else if (key === ' ' || key === 'Enter') {
+        e.preventDefault();
+        this._flip(c.t, c.c);
+      } else if (this.task === 'sort' && ['+', '=', '-', '_', 'PageUp', 'PageDown'].includes(key)) {
+        e.preventDefault();
+        const up = key === '+' || key === '=' || key === 'PageUp';
+        const p = this.input[c.t * this.trace.inputWidth + this.trace.bits];
+        this._edit(setPriority(this.trace, this.input, c.t, p + (up ? 0.1 : -0.1)));
+        this._priorityControl();
         this._announceCursor();
-      } else if (e.key === ' ' || e.key === 'Enter') {
-        e.preventDefault();
-        this._flip(c.t, c.b);
       }
     });
     inp.addEventListener('focus', () => {
-      if (this.trace) this._drawCopy();
+      if (this.trace) this._drawInput();
       this._announceCursor();
     });
-    inp.addEventListener('blur', () => this.trace && this._drawCopy());
+    inp.addEventListener('blur', () => this.trace && this._drawInput());
   }
 
-  _flip(t, b) {
-    if (t < 0 || t >= this.trace.length || b < 0 || b >= this.bits) return;
-    this.cursor = { t, b };
-    this.sequence[t * this.bits + b] = 1 - this.sequence[t * this.bits + b];
+  _cursorMoved() {
+    this._drawInput();
+    this._scrollTo(this.cursor.t * this.view.cw, this.view.cw);
+    if (this.task === 'sort') this._priorityControl();
     this._announceCursor();
-    this._copy();
+  }
+
+  /** The input cell under a pointer event: { t, c, kind, fy (0..1 within the row) } or null. */
+  _hit(e) {
+    if (!this.trace || !this.view) return null;
+    const r = $('ntm-input').getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    const t = Math.floor(x / this.view.cw);
+    if (t < 0 || t >= this.trace.steps) return null;
+    const row = this.view.rows.find((w) => y >= w.y && y < w.y + w.h);
+    return row ? { t, c: row.c, kind: row.kind, fy: (y - row.y) / row.h } : null;
+  }
+
+  _ui() {
+    return TASK_UI[this.task];
+  }
+
+  _editable(t) {
+    return this.trace ? this._ui().editable(this.trace, t) : [];
+  }
+
+  /** The steps with editable cells. */
+  _editSteps() {
+    const out = [];
+    for (let t = 0; t < this.trace.steps; t++) if (this._editable(t).length) out.push(t);
+    return out;
+  }
+
+  _flip(t, c) {
+    if (!this._editable(t).includes(c)) return;
+    this.cursor = { t, c };
+    this._edit(flipBit(this.trace, this.input, t, c));
+    this._announceCursor();
+  }
+
+  /** Run the model on an edited input (the library checks it against the task's rules). */
+  _edit(input) {
+    this.input = input;
+    this._drawInput();
+    this._run({ input });
   }
 
   _announceCursor() {
-    if (!this.sequence || document.activeElement !== $('ntm-input')) return;
-    const { t, b } = this.cursor;
-    $('ntm-cursor').textContent = `vector ${t + 1} of ${this.trace.length}, bit ${b + 1}: ${this.sequence[t * this.bits + b] > 0.5 ? 'on' : 'off'}`;
+    if (!this.input || document.activeElement !== $('ntm-input')) return;
+    const { t, c } = this.cursor;
+    const tr = this.trace;
+    const v = this.input[t * tr.inputWidth + c];
+    const where = this._ui().where(tr, t);
+    let text = this.task === 'ngrams' ? `${where}: ${v > 0.5 ? 1 : 0}` : `${where}, bit ${c + 1}: ${v > 0.5 ? 'on' : 'off'}`;
+    if (this.task === 'sort') text += `, priority ${this.input[t * tr.inputWidth + tr.bits].toFixed(2)}`;
+    $('ntm-cursor').textContent = text;
   }
 
-  _lengthLabel() {
-    const L = Number($('ntm-len').value), Rm = this.info?.R;
-    $('ntm-len-v').textContent = Rm && L > Rm ? `${L} (> ${Rm} rows)` : String(L);
-    $('ntm-len').setAttribute('aria-valuetext', Rm && L > Rm ? `${L}, longer than the memory's ${Rm} rows` : `${L} vectors`);
+  // ----- the tasks
+
+  async _initTasks() {
+    $('ntm-note').textContent = 'Loading the NTM models…';
+    try {
+      const { tasks } = await this.client.request('ntm.tasks');
+      for (const info of tasks) this.tasks[info.task] = info;
+      for (const r of document.querySelectorAll('input[name="ntm-task"]')) {
+        const info = this.tasks[r.value];
+        r.disabled = !info;
+        const label = r.closest('label');
+        label.classList.toggle('untrained', !!info && !info.shipped);
+        label.title = info?.shipped ? `pretrained weights: g.pretrained('ntm-${r.value}')` : `no shipped weights in this build: an untrained model you can train here`;
+        label.querySelector('.tag')?.remove();
+        if (info && !info.shipped) label.insertAdjacentHTML('beforeend', ' <small class="tag">train here</small>');
+      }
+      const checked = document.querySelector('input[name="ntm-task"]:checked');
+      await this._selectTask(checked?.value ?? 'copy', true);
+    } catch (e) {
+      $('ntm-note').textContent = `NTM models: ${e.message}`;
+    }
   }
 
-  /** The length slider goes past the memory's rows, to where the copy has to break; ticks at the training range and at R. */
-  _lengthRange(r) {
-    const s = $('ntm-len');
-    s.max = String(r.R + Math.max(8, r.R >> 2));
-    if (Number(s.value) > Number(s.max)) s.value = s.max;
-    $('ntm-len-marks').replaceChildren(...[this.maxTrain, r.R].map((v) => new Option(String(v), String(v))));
-    this._lengthLabel();
+  /** Switch the panel to `task`: its sizes, its model's description, a fresh run. */
+  async _selectTask(task, first = false) {
+    if (!first && task === this.task && this.trace?.task === task) return;
+    const old = this.task;
+    this._stop();
+    if (this.training && old !== task) {
+      this._setTraining(false);
+      try {
+        this.tasks[old] = { ...this.tasks[old], ...(await this.client.request('ntm.pause', { task: old })) };
+      } catch {
+        /* the worker is restarting */
+      }
+    }
+    this.task = task;
+    for (const r of document.querySelectorAll('input[name="ntm-task"]')) r.checked = r.value === task;
+    const info = this.tasks[task];
+    const ui = this._ui();
+    $('ntm-task-desc').textContent = `${ui.section} ${ui.label}. ${ui.desc}`;
+    this.trace = null;
+    this.input = null;
+    this.invalid = null;
+    this.view = null;
+    this.t = 0;
+    this.cursor = { t: 0, c: 0 };
+    this._buildSizes(info);
+    this._headOptions(info);
+    this._describe(info);
+    this._pretrainedButton(info);
+    this._setTraining(false);
+    this._chart();
+    await this._run();
   }
+
+  /** The size sliders of the task (each past its training range, with ticks there) and its edits. */
+  _buildSizes(info) {
+    const box = $('ntm-sizes');
+    box.replaceChildren();
+    const specs = this._ui().sizes(info);
+    const mine = (this.sizes[this.task] ??= Object.fromEntries(specs.map((s) => [s.key, s.value])));
+    for (const s of specs) {
+      const id = `ntm-size-${s.key}`;
+      const wrap = document.createElement('div');
+      wrap.className = 'field inline';
+      wrap.innerHTML = `<label for="${id}">${s.label}</label> <output id="${id}-v" for="${id}"></output><input id="${id}" data-testid="${id}" type="range" min="${s.min}" max="${s.max}" step="1" list="${id}-marks"><datalist id="${id}-marks"></datalist>`;
+      box.append(wrap);
+      const input = wrap.querySelector('input');
+      input.value = String(Math.min(s.max, Math.max(s.min, mine[s.key] ?? s.value)));
+      mine[s.key] = Number(input.value);
+      wrap.querySelector('datalist').replaceChildren(...s.ticks.map((v) => new Option(String(v), String(v))));
+      input.addEventListener('input', () => {
+        mine[s.key] = Number(input.value);
+        if (this.task === 'sort') this._sortLimits();
+        this._sizeLabels();
+        this._run();
+      });
+    }
+    if (this.task === 'recall') {
+      box.insertAdjacentHTML('beforeend', '<div class="field inline"><label for="ntm-query">query = item</label> <output id="ntm-query-v" for="ntm-query"></output><input id="ntm-query" data-testid="ntm-query" type="range" min="1" max="1" step="1" value="1"></div>');
+      $('ntm-query').addEventListener('input', () => {
+        if (!this.trace) return;
+        this._edit(setQuery(this.trace, this.input, Number($('ntm-query').value) - 1));
+        this._queryControl();
+      });
+    }
+    if (this.task === 'sort') {
+      box.insertAdjacentHTML('beforeend', '<div class="field inline"><label for="ntm-priority" id="ntm-priority-l">priority of vector 1</label> <output id="ntm-priority-v" for="ntm-priority"></output><input id="ntm-priority" data-testid="ntm-priority" type="range" min="-1" max="1" step="0.01" value="0"></div>');
+      $('ntm-priority').addEventListener('input', () => {
+        if (!this.trace) return;
+        this._edit(setPriority(this.trace, this.input, this.cursor.t, Number($('ntm-priority').value)));
+        this._priorityControl();
+      });
+      this._sortLimits();
+    }
+    this._sizeLabels();
+  }
+
+  /** Priority sort: at most as many outputs as vectors. */
+  _sortLimits() {
+    const s = this.sizes.sort, out = $('ntm-size-outputLength');
+    out.max = String(s.length);
+    if (s.outputLength > s.length) s.outputLength = s.length;
+    out.value = String(s.outputLength);
+  }
+
+  _sizeLabels() {
+    const info = this.tasks[this.task];
+    const r = info.trainRange;
+    const trainedMax = { length: r.maxLength ?? r.length, repeats: r.maxRepeats, items: r.maxItems, outputLength: r.outputLength };
+    for (const s of this._ui().sizes(info)) {
+      const v = this.sizes[this.task][s.key];
+      const el = $(`ntm-size-${s.key}`);
+      let text = String(v), said = `${v} ${s.unit}`;
+      if (this.task === 'copy' && v > info.R) {
+        text = `${v} (> ${info.R} rows)`;
+        said = `${v}, longer than the memory's ${info.R} rows`;
+      } else if (trainedMax[s.key] !== undefined && v > trainedMax[s.key]) {
+        text = `${v} (> ${trainedMax[s.key]} trained)`;
+        said = `${v} ${s.unit}, past the training range (up to ${trainedMax[s.key]})`;
+      }
+      $(`ntm-size-${s.key}-v`).textContent = text;
+      el.setAttribute('aria-valuetext', said);
+    }
+  }
+
+  /** Recall: the query slider follows the input (items with a successor: 1..n−1). */
+  _queryControl() {
+    const q = $('ntm-query');
+    if (!q || !this.trace) return;
+    const n = this.trace.sizes.items;
+    q.max = String(n - 1);
+    const i = queryIndex(this.trace, this.input);
+    if (i >= 0) q.value = String(i + 1);
+    $('ntm-query-v').textContent = i >= 0 ? `${i + 1} (answer: item ${i + 2})` : 'none (edited)';
+    q.setAttribute('aria-valuetext', i >= 0 ? `item ${i + 1}, the answer is item ${i + 2}` : 'the query matches no item');
+  }
+
+  /** Sort: the priority slider shows the cursor's vector. */
+  _priorityControl() {
+    const el = $('ntm-priority');
+    if (!el || !this.trace) return;
+    const t = Math.min(this.cursor.t, this.trace.sizes.length - 1);
+    const p = this.input[t * this.trace.inputWidth + this.trace.bits];
+    el.value = String(p);
+    $('ntm-priority-l').textContent = `priority of vector ${t + 1}`;
+    $('ntm-priority-v').textContent = p.toFixed(2);
+    el.setAttribute('aria-valuetext', `${p.toFixed(2)} (vector ${t + 1})`);
+  }
+
+  _headOptions(info) {
+    const H = Math.max(info.readHeads, info.writeHeads);
+    $('ntm-heads-row').hidden = H <= 1;
+    const sel = $('ntm-head');
+    sel.replaceChildren(new Option(`all ${H}, stacked`, 'all'), ...Array.from({ length: H }, (_, h) => new Option(`head ${h + 1}`, String(h))));
+    this.head = 'all';
+    sel.value = 'all';
+  }
+
+  _describe(r) {
+    const ui = this._ui();
+    const arch = `${r.controllerType === 'feedforward' ? 'feed-forward' : 'LSTM'} controller of ${r.controller}, memory ${r.R}×${r.C}, ${r.readHeads} read and ${r.writeHeads} write head${r.writeHeads > 1 ? 's' : ''}`;
+    $('ntm-model').textContent = r.pretrained
+      ? `Pretrained (g.pretrained('ntm-${r.task}')) on ${ui.trained(r.trainRange)}: ${arch}. Push the sizes past that range and watch where it breaks.`
+      : r.trainedSteps > 0
+        ? `Trained here from scratch for ${r.trainedSteps} steps on ${ui.trained(r.inPageRange)} (${arch}).`
+        : `Untrained model (${r.shipped ? 'trained here, then reset' : r.note ?? 'no shipped weights'}): ${arch}. Its heads wander and its output is noise. ${r.shipped ? 'Load pretrained for the shipped one, or train' : 'Train it here'} on small instances (${ui.trained(r.inPageRange)}, batches of ${r.batch}); it takes many thousands of steps.`;
+  }
+
+  /** "Load pretrained" is the way back once a model trained here replaced the shipped one. */
+  _pretrainedButton(r) {
+    const b = $('ntm-pretrained');
+    b.disabled = r.pretrained || !r.shipped;
+    b.title = r.pretrained ? 'the pretrained model is loaded' : r.shipped ? 'replace the model trained here by the shipped pretrained one' : `this build ships no weights for ${this._ui().label.toLowerCase()}`;
+  }
+
+  async _pretrained() {
+    const b = $('ntm-pretrained');
+    b.disabled = true;
+    try {
+      this._setTraining(false);
+      const r = await this.client.request('ntm.pretrained', { task: this.task });
+      this.tasks[this.task] = r;
+      this.curves[this.task] = [];
+      this._setTraining(false);
+      this._chart();
+      this._describe(r);
+      this._pretrainedButton(r);
+      await this._run();
+    } catch (e) {
+      b.disabled = false;
+      $('ntm-model').textContent = `Pretrained NTM: ${e.message}`;
+    }
+  }
+
+  _setTraining(on) {
+    this.training = on;
+    const shipped = this.tasks[this.task]?.shipped ?? true;
+    $('ntm-train').textContent = on ? 'Pause training' : this.curves[this.task]?.length ? 'Resume training' : shipped ? 'Train from scratch' : 'Train it here';
+    $('ntm-train').setAttribute('aria-pressed', String(on));
+  }
+
+  async _train() {
+    const task = this.task;
+    try {
+      this._setTraining(true);
+      await this.client.request('ntm.train', { task });
+      const info = this.tasks[task];
+      this.tasks[task] = { ...info, pretrained: false };
+      this._pretrainedButton(this.tasks[task]);
+      $('ntm-model').textContent = `Training a fresh NTM on ${this._ui().trained(info.inPageRange)} (batches of ${info.batch}); your example is re-run every 3 s.`;
+    } catch (e) {
+      this._setTraining(false);
+      $('ntm-model').textContent = e.message;
+    }
+  }
+
+  async _pauseTraining() {
+    this._setTraining(false);
+    try {
+      const r = await this.client.request('ntm.pause', { task: this.task });
+      this.tasks[this.task] = { ...this.tasks[this.task], ...r };
+      this._describe(this.tasks[this.task]);
+      this._setTraining(false);
+    } catch (e) {
+      $('ntm-model').textContent = e.message;
+    }
+  }
+
+  _progress(m) {
+    if (!this.training || m.task !== this.task) return; // a late event of a run that was paused or replaced
+    this.lastProgress = m;
+    const curve = (this.curves[m.task] ??= []);
+    curve.push([m.step, m.bitErrors]);
+    if (curve.length > 1500) this.curves[m.task] = curve.filter((_, i) => i % 2 === 0);
+    $('ntm-train-stat').textContent = `step ${m.step} · ${m.bitErrors.toFixed(2)} wrong bits per sequence · loss ${m.loss.toFixed(2)} bits · ${m.sequencesPerSecond.toFixed(1)} sequences/s`;
+    this._chart();
+  }
+
+  _chart() {
+    const curve = this.curves[this.task] ?? [];
+    const c = $('ntm-loss-chart');
+    c.hidden = curve.length === 0;
+    if (!curve.length) {
+      $('ntm-train-stat').textContent = '';
+      return;
+    }
+    lineChart(c, widthOf(c, 200, 900), 100, [{ points: curve, color: '#4f46e5' }], { yMin: 0, xLabel: 'step', title: 'wrong bits per sequence (training batches)', yFormat: (v) => v.toFixed(1) });
+  }
+
+  /**
+   * Run the task: on the edited input (args.input), or on a fresh example of the current sizes
+   * and seed. Latest wins: a dragged slider fires faster than long runs come back. A broken rule
+   * leaves the last good run on screen and shows the library's message. Resolves to whether a
+   * run came back.
+   */
+  async _run(args = null) {
+    const task = this.task;
+    const req = args?.input ? { task, input: Float32Array.from(args.input) } : { task, sizes: { ...this.sizes[task] }, seed: this.seeds[task] ?? 1 };
+    if (this.runBusy) {
+      this.runQueued = req;
+      return false;
+    }
+    this.runBusy = true;
+    let ok = false;
+    try {
+      const tr = await this.client.request('ntm.run', req);
+      if (tr.task === this.task) {
+        this._setTrace(tr);
+        ok = true;
+        if (!this.playing && !reducedMotion()) this._play();
+      }
+    } catch (e) {
+      if (req.input && e.name === 'RangeError' && task === this.task) {
+        // The edit broke the task's rules: say so, mark the step the library names, keep the rest.
+        const m = e.message.match(/\bsteps? (\d+)(?:-(\d+))?/);
+        this.invalid = {
+          message: e.message.replace(/^NTM runTask example\.input: ntm runTask: /, ''),
+          step: m ? Number(m[1]) : -1,
+          last: m ? Number(m[2] ?? m[1]) : -1,
+        };
+        this._drawInput();
+        this._summary();
+      } else {
+        $('ntm-note').textContent = e.message;
+      }
+    } finally {
+      this.runBusy = false;
+      const next = this.runQueued;
+      this.runQueued = null;
+      if (next && next.task === this.task) await this._run(next.input ? { input: next.input } : null);
+    }
+    return ok;
+  }
+
+  _setTrace(tr) {
+    const first = !this.trace;
+    // Enabled once a run is on screen, so a click cannot race the first autoplay.
+    for (const id of BUTTONS) $(id).disabled = false;
+    this.trace = tr;
+    this.input = tr.input.slice();
+    this.invalid = null;
+    $('ntm-step').max = String(tr.steps);
+    // Without autoplay (reduced motion), a new example shows its finished run: the last step.
+    this.t = first && reducedMotion() ? tr.steps - 1 : Math.min(this.t, tr.steps - 1);
+    const steps = this._editSteps();
+    if (!steps.includes(this.cursor.t)) this.cursor.t = steps[0] ?? 0;
+    const chans = this._editable(this.cursor.t);
+    if (!chans.includes(this.cursor.c)) this.cursor.c = chans[0] ?? 0;
+    this._prepare();
+    this._drawAll();
+    this._queryControl();
+    this._priorityControl();
+  }
+
+  /** What every step's drawing needs, made once per trace: the locations used, the heat maps as images, the memory's range. */
+  _prepare() {
+    const tr = this.trace;
+    const { steps: T, R: Rm } = tr;
+    // Show the locations the heads use (weight > 0.05 somewhere), with a margin; all of them for
+    // an untrained model whose weightings are spread thin.
+    let lo = Rm, hi = -1;
+    for (const [w, H] of [[tr.writeWeights, tr.writeHeads], [tr.readWeights, tr.readHeads]]) {
+      if (!w) continue;
+      for (let i = 0; i < T * H; i++) {
+        for (let r = 0; r < Rm; r++) {
+          if (w[i * Rm + r] > 0.05) {
+            if (r < lo) lo = r;
+            if (r > hi) hi = r;
+          }
+        }
+      }
+    }
+    if (hi < 0) [lo, hi] = [0, Rm - 1];
+    lo = Math.max(0, lo - 2);
+    hi = Math.min(Rm - 1, hi + 2);
+    while (hi - lo + 1 < Math.min(16, Rm)) {
+      if (hi < Rm - 1) hi++;
+      if (hi - lo + 1 < Math.min(16, Rm) && lo > 0) lo--;
+    }
+    const span = hi - lo + 1;
+    const heat = (w, H) => Array.from({ length: H }, (_, h) => {
+      const m = new Float32Array(span * T);
+      let mx = 0;
+      for (let t = 0; t < T; t++) {
+        for (let r = lo; r <= hi; r++) {
+          const v = w[(t * H + h) * Rm + r];
+          m[(r - lo) * T + t] = v;
+          if (v > mx) mx = v;
+        }
+      }
+      // Scaled to the head's largest value, but not below 0.2: a trained head's sharp weighting
+      // fills the scale, an untrained one spread 1/R over R rows stays dark instead of glowing.
+      return valuesCanvas(m, 0, span, T, { mode: 'heat', hi: Math.max(mx, 0.2) });
+    });
+    let mlo = Infinity, mhi = -Infinity;
+    if (tr.memory) {
+      for (const v of tr.memory) {
+        if (v < mlo) mlo = v;
+        if (v > mhi) mhi = v;
+      }
+    }
+    const avail = widthOf($('ntm-input'), 120, 4000);
+    this.view = {
+      lo, hi, span,
+      write: tr.writeWeights ? heat(tr.writeWeights, tr.writeHeads) : null,
+      read: tr.readWeights ? heat(tr.readWeights, tr.readHeads) : null,
+      mlo, mhi,
+      cw: Math.max(CELL, Math.min(40, Math.floor(avail / T))),
+      rows: [],
+      scored: firstScored(tr),
+    };
+  }
+
+  _drawAll() {
+    this._prepareWidth();
+    this._drawInput();
+    this._drawOutputs();
+    this._summary();
+    this._drawStep();
+  }
+
+  _prepareWidth() {
+    const avail = widthOf($('ntm-input'), 120, 4000);
+    this.view.cw = Math.max(CELL, Math.min(40, Math.floor(avail / this.trace.steps)));
+  }
+
+  /**
+   * The input raster over time: one column per step (at least CELL px wide: the strip scrolls
+   * sideways for long examples), bit rows CELL px tall so that every bit can be hit, then the
+   * task's other channels: delimiters as thin marker rows, repeat copy's count as a number, sort's
+   * priorities as bars.
+   */
+  _drawInput() {
+    const tr = this.trace, v = this.view;
+    if (!tr || !v) return;
+    const { steps: T, inputWidth: Ix } = tr;
+    const x = this.input;
+    const cw = v.cw, w = cw * T;
+    const chans = this._ui().channels(tr);
+    let y = 0;
+    v.rows = chans.map((ch, c) => {
+      const row = { c, kind: ch.kind, label: ch.label, y, h: ROW_H[ch.kind] };
+      y += row.h;
+      return row;
+    });
+    const h = y;
+    const ctx = fitCanvas($('ntm-input'), w, h);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, w, h);
+    // The bit rows as one block (rows = channels, columns = steps).
+    const nb = v.rows.filter((r) => r.kind === 'bit').length;
+    const bitsT = new Float32Array(nb * T);
+    for (let t = 0; t < T; t++) for (let c = 0; c < nb; c++) bitsT[c * T + t] = x[t * Ix + c];
+    drawValues(ctx, bitsT, 0, nb, T, 0, 0, w, nb * CELL, { mode: 'paper' });
+    for (const row of v.rows) {
+      if (row.kind === 'bit') continue;
+      ctx.fillStyle = '#f9fafb';
+      ctx.fillRect(0, row.y, w, row.h);
+      for (let t = 0; t < T; t++) {
+        const val = x[t * Ix + row.c];
+        if (row.kind === 'marker' && val !== 0) {
+          ctx.fillStyle = '#4f46e5';
+          ctx.fillRect(t * cw + 1, row.y + 2, cw - 2, row.h - 4);
+        } else if (row.kind === 'count' && val !== 0) {
+          const n = Math.round(val * Math.sqrt(99 / 12) + 5.5);
+          ctx.fillStyle = '#4f46e5';
+          ctx.fillRect(t * cw + 1, row.y + 1, cw - 2, row.h - 2);
+          ctx.fillStyle = '#fff';
+          ctx.font = '600 11px system-ui, sans-serif';
+          ctx.textAlign = 'center';
+          ctx.textBaseline = 'middle';
+          ctx.fillText(`×${n}`, t * cw + cw / 2, row.y + row.h / 2);
+          ctx.textAlign = 'left';
+        } else if (row.kind === 'priority' && t < (tr.sizes.length ?? 0)) {
+          const mid = row.y + row.h / 2, half = row.h / 2 - 2;
+          ctx.fillStyle = val >= 0 ? '#4f46e5' : '#d97706';
+          const bh = Math.abs(val) * half;
+          ctx.fillRect(t * cw + 3, val >= 0 ? mid - bh : mid, cw - 6, Math.max(1, bh));
+        }
+      }
+      if (row.kind === 'priority') {
+        ctx.strokeStyle = '#9ca3af';
+        ctx.beginPath();
+        ctx.moveTo(0, row.y + row.h / 2 + 0.5);
+        ctx.lineTo(w, row.y + row.h / 2 + 0.5);
+        ctx.stroke();
+      }
+    }
+    // Grid lines: the bits are targets.
+    ctx.strokeStyle = 'rgba(0,0,0,0.12)';
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let t = 1; t < T; t++) {
+      ctx.moveTo(t * cw + 0.5, 0);
+      ctx.lineTo(t * cw + 0.5, h);
+    }
+    for (const row of v.rows.slice(1)) {
+      ctx.moveTo(0, row.y + 0.5);
+      ctx.lineTo(w, row.y + 0.5);
+    }
+    ctx.stroke();
+    // Steps that take no edits (delimiters, the output phase) are dimmed in the bit rows.
+    ctx.fillStyle = 'rgba(229,231,235,0.55)';
+    for (let t = 0; t < T; t++) if (!this._editable(t).length) ctx.fillRect(t * cw, 0, cw, nb * CELL);
+    if (this.invalid?.step >= 0) {
+      const { step, last } = this.invalid;
+      ctx.strokeStyle = '#dc2626';
+      ctx.lineWidth = 3;
+      ctx.strokeRect(step * cw + 1.5, 1.5, (last - step + 1) * cw - 3, h - 3);
+    }
+    if (document.activeElement === $('ntm-input')) {
+      const { t, c } = this.cursor;
+      const row = v.rows[c];
+      if (row) {
+        ctx.strokeStyle = '#4f46e5';
+        ctx.lineWidth = 3;
+        ctx.strokeRect(t * cw + 1.5, row.y + 1.5, cw - 3, row.h - 3);
+      }
+    }
+    const ui = this._ui();
+    const kinds = [...new Set(chans.filter((ch) => ch.kind !== 'bit').map((ch) => ch.label))];
+    const rowsSaid = this.task === 'ngrams' ? 'one bit per step' : `${nb} bit rows${kinds.length ? `, then ${kinds.join(', ')}` : ''}`;
+    const how = this.task === 'sort' ? 'click a bit to flip it or a bar to set its priority; keyboard: arrow keys, Space, + and −' : 'click a bit to flip it, or focus and use the arrow keys and Space';
+    $('ntm-input-cap').textContent = `(steps 1–${T}: ${rowsSaid})`;
+    $('ntm-input-how').textContent = `Edit the input: ${how}.`;
+    $('ntm-input').setAttribute('aria-label', `Input bits of the ${ui.label.toLowerCase()} task`);
+  }
+
+  /** Target and output over time (Y rows each; the steps that are not scored are shaded) and, for N-grams, the probabilities. */
+  _drawOutputs() {
+    const tr = this.trace, v = this.view;
+    const { steps: T, outputWidth: Y } = tr;
+    const cw = v.cw, w = cw * T, rh = Y <= 2 ? CELL : SMALL, h = Y * rh;
+    const transposed = (a) => {
+      const m = new Float32Array(Y * T);
+      for (let t = 0; t < T; t++) for (let c = 0; c < Y; c++) m[c * T + t] = a[t * Y + c];
+      return m;
+    };
+    const shade = (ctx, alpha) => {
+      ctx.fillStyle = `rgba(229,231,235,${alpha})`;
+      for (let t = 0; t < T; t++) if (!tr.mask[t]) ctx.fillRect(t * cw, 0, cw, h);
+    };
+    const lines = (ctx) => {
+      ctx.strokeStyle = 'rgba(0,0,0,0.06)';
+      ctx.beginPath();
+      for (let t = 1; t < T; t++) {
+        ctx.moveTo(t * cw + 0.5, 0);
+        ctx.lineTo(t * cw + 0.5, h);
+      }
+      ctx.stroke();
+    };
+    const tctx = fitCanvas($('ntm-target'), w, h);
+    drawValues(tctx, transposed(tr.target), 0, Y, T, 0, 0, w, h, { mode: 'paper' });
+    shade(tctx, 0.9);
+    lines(tctx);
+    const octx = fitCanvas($('ntm-output'), w, h);
+    drawValues(octx, transposed(tr.output), 0, Y, T, 0, 0, w, h, { mode: 'paper' });
+    shade(octx, 0.8);
+    lines(octx);
+    // The wrong bits of the scored steps (thresholded at 0.5), outlined in red.
+    this.firstWrong = -1;
+    if (this.task !== 'ngrams') {
+      octx.strokeStyle = '#dc2626';
+      octx.lineWidth = 1.5;
+      for (let t = 0; t < T; t++) {
+        if (!tr.mask[t]) continue;
+        for (let c = 0; c < Y; c++) {
+          if ((tr.output[t * Y + c] > 0.5) !== (tr.target[t * Y + c] > 0.5)) {
+            octx.strokeRect(t * cw + 1, c * rh + 1, cw - 2, rh - 2);
+            if (this.firstWrong < 0) this.firstWrong = t;
+          }
+        }
+      }
+    }
+    const s0 = v.scored + 1;
+    const outs = this._ui().outputs(tr);
+    $('ntm-target-cap').textContent = this.task === 'ngrams'
+      ? '(the next bit, at every step but the last)'
+      : `(scored at steps ${s0}–${T}${outs.length > tr.bits ? `; the last row is the ${outs.at(-1)}` : ''})`;
+    $('ntm-output-cap').textContent = this.task === 'ngrams' ? "(the NTM's probability that the next bit is 1: dark = likely 1)" : '(red: wrong bit; shaded steps are not scored)';
+    const fig = $('ntm-prob-fig');
+    fig.hidden = this.task !== 'ngrams';
+    if (this.task === 'ngrams') this._drawProb();
+  }
+
+  /** N-grams: the NTM's and the Bayes-optimal P(next bit = 1) at every step, on the strip's columns. */
+  _drawProb() {
+    const tr = this.trace, cw = this.view.cw, T = tr.steps, w = cw * T, h = 90;
+    const ctx = fitCanvas($('ntm-prob'), w, h);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, w, h);
+    const Y = (p) => 4 + (1 - p) * (h - 8);
+    ctx.strokeStyle = '#e5e7eb';
+    ctx.beginPath();
+    for (const p of [0, 0.5, 1]) {
+      ctx.moveTo(0, Y(p) + 0.5);
+      ctx.lineTo(w, Y(p) + 0.5);
+    }
+    ctx.stroke();
+    const line = (a, color, width) => {
+      ctx.strokeStyle = color;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      for (let t = 0; t < T - 1; t++) {
+        const px = (t + 0.5) * cw;
+        t ? ctx.lineTo(px, Y(a[t])) : ctx.moveTo(px, Y(a[t]));
+      }
+      ctx.stroke();
+    };
+    line(tr.bayes, '#d97706', 2.5);
+    line(tr.output, '#4f46e5', 1.8);
+    // The bit that came: a dot at 1 or 0.
+    ctx.fillStyle = '#111827';
+    for (let t = 0; t < T - 1; t++) {
+      ctx.beginPath();
+      ctx.arc((t + 0.5) * cw, Y(tr.target[t]), 2, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+
+  /** The result line (announced): the sizes, past the training range or not, and the error. */
+  _summary() {
+    const tr = this.trace, info = this.tasks[this.task], ui = this._ui();
+    const note = $('ntm-note');
+    if (this.invalid) {
+      const marked = this.invalid.step >= 0 ? ' (the library counts steps from 0; outlined in red on the input)' : '';
+      note.textContent = `Not run: ${this.invalid.message}${marked}. The output shown is the last valid run's.`;
+      note.classList.add('bad');
+      return;
+    }
+    const beyond = ui.beyond(tr, info.trainRange);
+    const head = `${ui.title(tr)}${beyond ? ` (${beyond})` : ''}`;
+    let text;
+    if (this.task === 'ngrams') {
+      const excess = tr.bayesLoss > 0 ? (100 * (tr.loss - tr.bayesLoss)) / tr.bayesLoss : 0;
+      text = `${head}: the NTM's predictions cost ${tr.loss.toFixed(1)} bits, the Bayes-optimal estimator's ${tr.bayesLoss.toFixed(1)} bits (${excess >= 0 ? '+' : '−'}${Math.abs(excess).toFixed(1)} %).`;
+    } else {
+      let scoredSteps = 0;
+      for (let t = 0; t < tr.steps; t++) scoredSteps += tr.mask[t] ? 1 : 0;
+      const errors = Math.round(tr.bitErrors);
+      const where = this.firstWrong >= 0 ? `, the first at step ${this.firstWrong + 1}` : '';
+      const answer = this.task === 'recall' ? ` (the answer is item ${tr.query + 2})` : '';
+      text = `${head}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${scoredSteps * tr.outputWidth}${where}${answer}.`;
+    }
+    const warning = tr.warning ? ` ${tr.warning[0].toUpperCase()}${tr.warning.slice(1)}.` : '';
+    note.textContent = text + warning;
+    note.classList.toggle('bad', !!tr.warning);
+  }
+
+  /** Keep a column (the keyboard's bit, the animation's step) in view in the sideways-scrolling strip. */
+  _scrollTo(x, w) {
+    const box = $('ntm-bits');
+    let to = x < box.scrollLeft ? x : x + w > box.scrollLeft + box.clientWidth ? x + w - box.clientWidth : null;
+    if (to === null) return;
+    to = Math.max(0, Math.min(Math.round(to), box.scrollWidth - box.clientWidth));
+    if (to === Math.round(box.scrollLeft)) return;
+    this.ownScroll = true; // the scroll event this causes is not the visitor's
+    box.scrollLeft = to;
+  }
+
+  _play() {
+    if (!this.trace) return;
+    this.playing = true;
+    $('ntm-play').textContent = 'Pause';
+    $('ntm-play').setAttribute('aria-pressed', 'true');
+    const per = () => Math.max(STEP_MS[0], Math.min(STEP_MS[1], Math.round(6000 / this.trace.steps)));
+    const tick = () => {
+      if (!this.playing) return;
+      this.t = (this.t + 1) % this.trace.steps;
+      this._drawStep();
+      // follow the step, unless the visitor scrolled the strip in the last few seconds
+      if (performance.now() > this.followAfter) this._scrollTo(this.t * this.view.cw, this.view.cw);
+      this.timer = setTimeout(tick, this.t === this.trace.steps - 1 ? 1200 : per());
+    };
+    this.timer = setTimeout(tick, per());
+  }
+
+  _stop() {
+    this.playing = false;
+    clearTimeout(this.timer);
+    $('ntm-play').textContent = 'Play';
+    $('ntm-play').setAttribute('aria-pressed', 'false');
+  }
+
+  /** Step t: its column marked on the strip, the heat maps' cursor, the memory and the weightings at t. */
+  _drawStep() {
+    const tr = this.trace, v = this.view;
+    if (!tr || !v) return;
+    const { steps: T, R: Rm, C: Cm } = tr;
+    const t = this.t;
+    const now = $('ntm-now');
+    now.style.left = `${t * v.cw}px`;
+    now.style.width = `${v.cw}px`;
+    $('ntm-step').value = String(t + 1);
+    let at = '';
+    if (this.task === 'ngrams' && t < T - 1) {
+      // The bits each predictor pays for the bit that came next: −log2 of the probability it gave it.
+      const bit = tr.target[t] > 0.5;
+      const cost = (p) => -Math.log2(Math.max(1e-7, bit ? p : 1 - p));
+      at = ` · next bit ${bit ? 1 : 0}: the NTM gave it ${(bit ? tr.output[t] : 1 - tr.output[t]).toFixed(2)} (${cost(tr.output[t]).toFixed(2)} bits), Bayes-optimal ${(bit ? tr.bayes[t] : 1 - tr.bayes[t]).toFixed(2)} (${cost(tr.bayes[t]).toFixed(2)} bits)`;
+    }
+    $('ntm-step-v').textContent = `${t + 1} / ${T}`;
+    $('ntm-step-info').textContent = at.replace(/^ · n/, 'N');
+    $('ntm-step').setAttribute('aria-valuetext', `step ${t + 1} of ${T}`);
+    $('ntm-mem-step').textContent = String(t + 1);
+    const heads = (H) => (this.head === 'all' || Number(this.head) >= H ? Array.from({ length: H }, (_, h) => h) : [Number(this.head)]);
+    const locs = v.span < Rm ? `locations ${v.lo}–${v.hi} of ${Rm} (the rest unused)` : `all ${Rm} locations`;
+    for (const [id, imgs, H] of [['ntm-write', v.write, tr.writeHeads], ['ntm-read', v.read, tr.readHeads]]) {
+      const canvas = $(id);
+      const W = widthOf(canvas, 200, 900);
+      if (!imgs) {
+        placeholder(canvas, W, HEAT_H, 'no memory: the LSTM baseline');
+        continue;
+      }
+      const hs = heads(H);
+      const hh = hs.length > 1 ? HEAD_H : HEAT_H;
+      const ctx = fitCanvas(canvas, W, hs.length * hh + (hs.length - 1) * 3);
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, W, hs.length * hh + (hs.length - 1) * 3);
+      hs.forEach((h, k) => {
+        const y = k * (hh + 3);
+        ctx.save();
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(imgs[h], 0, 0, T, v.span, 0, y, W, hh);
+        ctx.restore();
+        ctx.strokeStyle = '#fff';
+        ctx.lineWidth = 1.5;
+        ctx.strokeRect((t * W) / T, y + 0.75, Math.max(1.5, W / T), hh - 1.5);
+        if (H > 1) {
+          ctx.fillStyle = 'rgba(17,24,39,0.75)';
+          ctx.fillRect(0, y, 46, 14);
+          ctx.fillStyle = '#fff';
+          ctx.font = '10px system-ui, sans-serif';
+          ctx.textBaseline = 'top';
+          ctx.fillText(`head ${h + 1}`, 3, y + 2);
+        }
+      });
+      $(`${id}-cap`).textContent = `(time →, ${locs} ↓${hs.length > 1 ? `; ${hs.length} heads` : ''})`;
+    }
+    // Memory at step t, transposed (columns = locations) to fit the wide canvas, with the write
+    // (red) and read (green) weightings at t under it (summed over the heads shown).
+    const MW = widthOf($('ntm-memory'), 240, 1000);
+    const ctx = fitCanvas($('ntm-memory'), MW, 150);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, MW, 150);
+    if (!tr.memory) {
+      placeholder($('ntm-memory'), MW, 150, 'no memory: the LSTM baseline');
+      return;
+    }
+    const M = new Float32Array(Cm * v.span);
+    for (let r = v.lo; r <= v.hi; r++) for (let c = 0; c < Cm; c++) M[c * v.span + (r - v.lo)] = tr.memory[(t * Rm + r) * Cm + c];
+    drawValues(ctx, M, 0, Cm, v.span, 0, 0, MW, 118, { mode: 'heat', lo: v.mlo, hi: v.mhi });
+    const wcol = (arr, H, y, color) => {
+      const sum = new Float32Array(v.span);
+      let mx = 0;
+      for (const h of heads(H)) {
+        for (let r = v.lo; r <= v.hi; r++) {
+          sum[r - v.lo] += arr[(t * H + h) * Rm + r];
+          mx = Math.max(mx, sum[r - v.lo]);
+        }
+      }
+      ctx.fillStyle = color;
+      for (let i = 0; i < v.span; i++) {
+        ctx.globalAlpha = Math.min(1, sum[i] / (mx || 1));
+        ctx.fillRect((i * MW) / v.span, y, MW / v.span, 12);
+      }
+      ctx.globalAlpha = 1;
+    };
+    wcol(tr.writeWeights, tr.writeHeads, 122, '#ef4444');
+    wcol(tr.readWeights, tr.readHeads, 136, '#10b981');
+    $('ntm-mem-cap').textContent = `(${Cm} values per location ↓, ${locs} →; under it the write weighting in red and the read weighting in green)`;
+  }
+
+  // ----- the addressing demo
 
   _labels() {
     $('na-key-v').textContent = $('na-key').value;
@@ -224,7 +1039,6 @@ export class NtmPanel {
     $('na-sp-v').textContent = Number($('na-sp').value).toFixed(2);
   }
 
-  // ----- the addressing demo
 
   _headParams() {
     const sm = Number($('na-sm').value), sp = Number($('na-sp').value);
@@ -353,305 +1167,10 @@ export class NtmPanel {
     $('na-note').textContent = 'Try: g = 0 and shift +1 = 1, then Play: the head ignores the key and walks down the rows, as the copy task’s heads do. g = 1 with a large β jumps straight to the row most like the key; γ sharpens a blurred weighting.';
   }
 
-  // ----- the copy task (model)
-
-  async _initModel() {
-    $('ntm-note').textContent = 'Loading the NTM model…';
-    try {
-      const r = await this.client.request('ntm.init');
-      this.bits = r.bits;
-      this.maxTrain = r.maxLength ?? 20;
-      this._describe(r);
-      this._lengthRange(r);
-      await this._copy();
-      // Enabled once the first trace plays, so a click cannot race the autoplay.
-      for (const id of ['ntm-play', 'ntm-random', 'ntm-len', 'ntm-step', 'ntm-train']) $(id).disabled = false;
-      this._pretrainedButton(r);
-    } catch (e) {
-      $('ntm-note').textContent = `NTM model: ${e.message}`;
-    }
-  }
-
-  _describe(r) {
-    this.info = r;
-    this.noteBase = r.pretrained
-      ? `Pretrained on copy sequences of length 1–${this.maxTrain}; its memory has ${r.R} rows of ${r.C}, one per vector. Push the length past ${this.maxTrain}, then past ${r.R}, and watch where it breaks.`
-      : r.trainedSteps > 0
-        ? `Trained here from scratch for ${r.trainedSteps} steps (memory ${r.R}×${r.C}).`
-        : `Untrained model (${r.note ?? 'no pretrained weights in this build'}): the heads wander and the output is noise. Train from scratch to watch it learn (it takes many thousands of steps).`;
-  }
-
-  /** "Load pretrained" is the way back once a model trained here replaced the shipped one. */
-  _pretrainedButton(r) {
-    const b = $('ntm-pretrained');
-    b.disabled = r.pretrained;
-    b.title = r.pretrained ? 'the pretrained model is loaded' : 'replace the model trained here by the shipped pretrained one';
-  }
-
-  async _pretrained() {
-    const b = $('ntm-pretrained');
-    b.disabled = true;
-    try {
-      this._setTraining(false);
-      const r = await this.client.request('ntm.pretrained');
-      this.curve = [];
-      this._setTraining(false);
-      $('ntm-train-stat').textContent = '';
-      $('ntm-loss-chart').hidden = true;
-      this._describe(r);
-      this._lengthRange(r);
-      this._pretrainedButton(r);
-      await this._copy();
-    } catch (e) {
-      b.disabled = false;
-      $('ntm-note').textContent = `Pretrained NTM: ${e.message}`;
-    }
-  }
-
-  _setTraining(on) {
-    this.training = on;
-    $('ntm-train').textContent = on ? 'Pause training' : this.curve.length ? 'Resume training' : 'Train from scratch';
-    $('ntm-train').setAttribute('aria-pressed', String(on));
-  }
-
-  async _train() {
-    try {
-      this._setTraining(true);
-      await this.client.request('ntm.train');
-      this._pretrainedButton({ pretrained: false });
-      this.noteBase = `Training a fresh NTM on random copy sequences of length 1–${this.maxTrain} (batches of 8); your sequence is re-run every 3 s.`;
-    } catch (e) {
-      this._setTraining(false);
-      $('ntm-note').textContent = e.message;
-    }
-  }
-
-  async _pauseTraining() {
-    this._setTraining(false);
-    try {
-      this._describe(await this.client.request('ntm.pause'));
-      if (this.trace) this._drawCopy();
-    } catch (e) {
-      $('ntm-note').textContent = e.message;
-    }
-  }
-
-  _progress(m) {
-    if (!this.training) return; // a late event of a run that was paused or replaced
-    this.lastProgress = m;
-    this.curve.push([m.step, m.bitErrors]);
-    if (this.curve.length > 1500) this.curve = this.curve.filter((_, i) => i % 2 === 0);
-    $('ntm-train-stat').textContent = `step ${m.step} · ${m.bitErrors.toFixed(2)} wrong bits per sequence · loss ${m.loss.toFixed(2)} bits · ${m.sequencesPerSecond.toFixed(1)} sequences/s`;
-    const c = $('ntm-loss-chart');
-    c.hidden = false;
-    lineChart(c, widthOf(c, 200, 900), 100, [{ points: this.curve, color: '#4f46e5' }], { yMin: 0, xLabel: 'step', title: 'wrong bits per sequence (training batches)', yFormat: (v) => v.toFixed(1) });
-  }
-
-  _setTrace(tr) {
-    this.sequence = tr.sequence.slice();
-    const first = !this.trace;
-    this.trace = tr;
-    $('ntm-step').max = String(tr.steps - 1);
-    // Without autoplay (reduced motion), the first trace shows the finished copy: its last step.
-    this.t = first && reducedMotion() ? tr.steps - 1 : Math.min(this.t, tr.steps - 1);
-    this.cursor.t = Math.min(this.cursor.t, tr.length - 1);
-    this._drawCopy();
-    this._drawStep();
-  }
-
-  /** Run the copy on the current sequence (latest wins: a dragged length slider fires faster than long copies run). */
-  async _copy() {
-    if (this.copyBusy) {
-      this.copyQueued = true;
-      return;
-    }
-    this.copyBusy = true;
-    try {
-      const length = Number($('ntm-len').value);
-      const args = { length, seed: this.seed };
-      if (this.sequence && this.sequence.length === length * this.bits) args.sequence = Float32Array.from(this.sequence);
-      this._setTrace(await this.client.request('ntm.copy', args));
-      if (!this.playing && !reducedMotion()) this._play();
-    } catch (e) {
-      $('ntm-note').textContent = e.message;
-    } finally {
-      this.copyBusy = false;
-      if (this.copyQueued) {
-        this.copyQueued = false;
-        this._copy();
-      }
-    }
-  }
-
-  _play() {
-    if (!this.trace) return;
-    this.playing = true;
-    $('ntm-play').textContent = 'Pause';
-    $('ntm-play').setAttribute('aria-pressed', 'true');
-    const tick = () => {
-      if (!this.playing) return;
-      this.t = (this.t + 1) % this.trace.steps;
-      this._drawStep();
-      this.timer = setTimeout(tick, this.t === this.trace.steps - 1 ? 1200 : 220);
-    };
-    this.timer = setTimeout(tick, 220);
-  }
-
-  _stop() {
-    this.playing = false;
-    clearTimeout(this.timer);
-    $('ntm-play').textContent = 'Play';
-    $('ntm-play').setAttribute('aria-pressed', 'false');
-  }
-
-  /**
-   * The bits: input vectors (fed at steps 1..L), target and output (the last L steps) stacked on one
-   * column axis, so vector t sits above its copy. Columns are at least CELL px wide (the strip
-   * scrolls sideways for long sequences); input rows are CELL px tall, so every bit can be hit.
-   */
-  _drawCopy() {
-    const tr = this.trace;
-    const { bits, length } = tr;
-    const seq = new Float32Array(bits * length);
-    const out = new Float32Array(bits * length);
-    for (let t = 0; t < length; t++) {
-      for (let b = 0; b < bits; b++) {
-        seq[b * length + t] = tr.sequence[t * bits + b];
-        out[b * length + t] = tr.output[t * bits + b];
-      }
-    }
-    const avail = widthOf($('ntm-input'), 120, 4000);
-    const cw = Math.max(CELL, Math.min(40, Math.floor(avail / length)));
-    const w = cw * length;
-    const ictx = this._grid('ntm-input', seq, bits, length, w, bits * CELL, 'paper');
-    // Row lines too: the input is a grid of targets.
-    ictx.strokeStyle = 'rgba(0,0,0,0.12)';
-    for (let b = 1; b < bits; b++) {
-      ictx.beginPath();
-      ictx.moveTo(0, b * CELL);
-      ictx.lineTo(w, b * CELL);
-      ictx.stroke();
-    }
-    if (document.activeElement === $('ntm-input')) {
-      const { t, b } = this.cursor;
-      ictx.strokeStyle = '#4f46e5';
-      ictx.lineWidth = 3;
-      ictx.strokeRect(t * cw + 1.5, b * CELL + 1.5, cw - 3, CELL - 3);
-    }
-    this.bitWidth = cw;
-    this._grid('ntm-target', seq, bits, length, w, bits * SMALL, 'paper');
-    const ctx = this._grid('ntm-output', out, bits, length, w, bits * SMALL, 'paper');
-    // Mark the output bits that come out wrong (thresholded at 0.5), and find the first wrong vector.
-    ctx.strokeStyle = '#dc2626';
-    ctx.lineWidth = 1.5;
-    let firstWrong = -1;
-    for (let t = 0; t < length; t++) {
-      for (let b = 0; b < bits; b++) {
-        if ((tr.output[t * bits + b] > 0.5) !== (tr.sequence[t * bits + b] > 0.5)) {
-          ctx.strokeRect(t * cw + 1, b * SMALL + 1, cw - 2, SMALL - 2);
-          if (firstWrong < 0) firstWrong = t;
-        }
-      }
-    }
-    $('ntm-input-cap').textContent = `(vectors 1–${length}, fed at steps 1–${length}; click a bit to flip it, or focus and use the arrow keys and Space)`;
-    $('ntm-target-cap').textContent = `(what it should write out at steps ${tr.outputOffset + 1}–${tr.steps})`;
-    const errors = Math.round(tr.bitErrors ?? countErrors(tr.sequence, tr.output));
-    const beyond = length > (this.maxTrain ?? 20) && !tr.warning ? ' (longer than any training sequence)' : '';
-    const where = firstWrong >= 0 ? `, the first at vector ${firstWrong + 1}` : '';
-    const warning = tr.warning ? ` ${tr.warning[0].toUpperCase()}${tr.warning.slice(1)}.` : '';
-    $('ntm-note').textContent = `${this.noteBase ?? ''} Length ${length}${beyond}: ${errors} wrong bit${errors === 1 ? '' : 's'} of ${length * bits}${where}.${warning}`;
-    $('ntm-note').classList.toggle('bad', !!tr.warning);
-  }
-
-  /** Keep the keyboard's bit in view in the sideways-scrolling strip. */
-  _scrollTo(x, w) {
-    const box = $('ntm-bits');
-    if (x < box.scrollLeft) box.scrollLeft = x;
-    else if (x + w > box.scrollLeft + box.clientWidth) box.scrollLeft = x + w - box.clientWidth;
-  }
-
-  _grid(id, data, rows, cols, w, h, mode) {
-    const ctx = fitCanvas($(id), w, h);
-    ctx.fillStyle = '#fff';
-    ctx.fillRect(0, 0, w, h);
-    // Weightings are scaled to their largest value (an untrained head spreads 1/R over R rows).
-    let hi = 1;
-    if (mode === 'heat') {
-      hi = 0;
-      for (const v of data) hi = Math.max(hi, v);
-    }
-    drawValues(ctx, data, 0, rows, cols, 0, 0, w, h, { mode, hi: hi || 1 });
-    if (mode === 'paper') {
-      ctx.strokeStyle = 'rgba(0,0,0,0.06)';
-      for (let c = 1; c < cols; c++) {
-        ctx.beginPath();
-        ctx.moveTo((c * w) / cols, 0);
-        ctx.lineTo((c * w) / cols, h);
-        ctx.stroke();
-      }
-    }
-    return ctx;
-  }
-
-  _drawStep() {
-    const tr = this.trace;
-    if (!tr) return;
-    const { steps, R: Rm, C: Cm } = tr;
-    const t = this.t;
-    // Memory at step t, transposed (columns = memory rows) to fit the wide canvas.
-    const M = transpose(tr.memory.subarray(t * Rm * Cm, (t + 1) * Rm * Cm), Rm, Cm);
-    const MW = widthOf($('ntm-memory'), 300, 1000);
-    const ctx = fitCanvas($('ntm-memory'), MW, 150);
-    ctx.fillStyle = '#fff';
-    ctx.fillRect(0, 0, MW, 150);
-    let lo = Infinity, hi = -Infinity;
-    for (const v of tr.memory) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    drawValues(ctx, M, 0, Cm, Rm, 0, 0, MW, 118, { mode: 'heat', lo, hi });
-    // The write (red) and read (green) weightings at this step under the memory.
-    const wcol = (arr, y, color) => {
-      let mx = 0;
-      for (let i = 0; i < Rm; i++) mx = Math.max(mx, arr[t * Rm + i]);
-      for (let i = 0; i < Rm; i++) {
-        ctx.fillStyle = color;
-        ctx.globalAlpha = Math.min(1, arr[t * Rm + i] / (mx || 1));
-        ctx.fillRect((i * MW) / Rm, y, MW / Rm, 12);
-      }
-      ctx.globalAlpha = 1;
-    };
-    wcol(tr.writeWeights, 122, '#ef4444');
-    wcol(tr.readWeights, 136, '#10b981');
-    $('ntm-step-v').textContent = `${t + 1} / ${steps} (red: write weighting, green: read weighting)`;
-    $('ntm-step').value = String(t);
-    // A cursor on the over-time plots.
-    for (const id of ['ntm-write', 'ntm-read']) {
-      const w = widthOf($(id), 200, 600);
-      this._grid(id, transpose(id === 'ntm-write' ? tr.writeWeights : tr.readWeights, steps, Rm), Rm, steps, w, 130, 'heat');
-      const c = $(id).getContext('2d');
-      c.strokeStyle = '#fff';
-      c.lineWidth = 1.5;
-      c.strokeRect((t * w) / steps, 0.5, w / steps, 129);
-    }
-  }
 }
 
 function oneHot(i) {
   const a = new Array(R).fill(0);
   a[i] = 1;
   return a;
-}
-
-/** (rows × cols) → (cols × rows) */
-function transpose(a, rows, cols) {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  return out;
-}
-
-function countErrors(seq, out) {
-  let n = 0;
-  for (let i = 0; i < seq.length; i++) n += (out[i] > 0.5 ? 1 : 0) !== (seq[i] > 0.5 ? 1 : 0) ? 1 : 0;
-  return n;
 }

@@ -81,6 +81,15 @@ export function drawValues(ctx, data, offset, H, W, x, y, w, h, { mode = 'ink', 
   ctx.restore();
 }
 
+/** An H×W block of values (as drawValues) as its own W×H canvas, to be drawn scaled many times (e.g. a heat map under a moving cursor). */
+export function valuesCanvas(data, offset, H, W, opts) {
+  const c = document.createElement('canvas');
+  c.width = W;
+  c.height = H;
+  drawValues(c.getContext('2d'), data, offset, H, W, 0, 0, W, H, opts);
+  return c;
+}
+
 export function heatColor(v) {
   const q = Math.round(Math.max(0, Math.min(1, v)) * 255);
   return `rgb(${LUT[q * 3]},${LUT[q * 3 + 1]},${LUT[q * 3 + 2]})`;

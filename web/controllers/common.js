@@ -163,6 +163,17 @@ export class ModelSlot {
     return m;
   }
 
+  /** Use `model` in place of the current one (training stopped; note says where it came from). */
+  replace(model, note) {
+    this.training.stop();
+    this.model?.free();
+    this.model = model;
+    this.pretrained = false;
+    this.note = note;
+    this.training.step = 0;
+    return model;
+  }
+
   /** What the page shows about the model: where it came from, plus the panel's own fields. */
   info(fields) {
     return { pretrained: this.pretrained, note: this.note, ...fields, trainedSteps: this.training.step };

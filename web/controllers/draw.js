@@ -43,6 +43,12 @@ export function drawController({ g, lib, digits }) {
 
   return {
     ...slot.requests('draw', info, trainLoop), // draw.init, draw.train, draw.pause
+    /**
+     * A fresh model of the given createDRAW options in place of the current one (e.g. { T: 64,
+     * readN: 2, writeN: 5 }): how tests/e2e.test.js checks the panel at the paper's T = 64 before
+     * the shipped model has it. Load pretrained brings the shipped one back.
+     */
+    'draw.create': ({ options }) => info(slot.replace(g.createDRAW({ seed: 1, ...options }), `a fresh model with ${Object.entries(options).map(([k, v]) => `${k} ${v}`).join(', ')}, made in the page`)),
     'draw.digit': async ({ index }) => {
       const d = await digits();
       const k = d.heldOut(index);
