@@ -207,6 +207,13 @@ export async function trainTaskModel(g, o) {
     m = g.loadNTM(new Uint8Array(readFileSync(ckpt)));
     st = JSON.parse(readFileSync(statePath, 'utf8'));
     log(`resumed from ${ckpt} at ${st.seen} sequences (${st.curve.length} curve points)`);
+    // a resumed run may change its plan: a new learning rate, schedule or budget from the command line
+    if (o.set.has('--lr')) {
+      m.learningRate = S.lr;
+      log(`learning rate → ${S.lr} (--lr)`);
+    }
+    if (o.set.has('--schedule')) st.schedule = S.schedule;
+    (st.changes ??= []).push({ at: st.seen, command: commandOf() });
   } else {
     m = g.createNTM({ ...S.model, seed: S.seed, learningRate: S.lr, clipNorm: S.clip });
     st = {
@@ -290,7 +297,7 @@ export async function trainTaskModel(g, o) {
     settings: { model: S.model, train: S.train, batch: S.batch, learningRate: S.lr, schedule: S.schedule, clipNorm: S.clip, target: S.target, maxSequences: S.maxSequences, evalEvery: S.evalEvery, polish: S.polish, threads: S.threads },
     parameters: final.parameterCount,
     sequencesSeen: st.seen, bestAt: st.best.seen, converged: st.converged, sequencesToUnder1: st.firstUnder[1] ?? null, sequencesToUnder0_1: st.firstUnder[0.1] ?? null,
-    seconds: st.seconds, cpuSeconds: st.cpuSeconds, refusedSteps: st.refused,
+    seconds: st.seconds, cpuSeconds: st.cpuSeconds, refusedSteps: st.refused, resumedWith: st.changes ?? [],
     result: rep,
   };
   // the curve, for docs/ and the PNG
