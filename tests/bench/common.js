@@ -325,7 +325,7 @@ export class Engines {
       const ids = [id, ...(companions[id] ?? [])];
       let g;
       try {
-        g = test ? await loadTestBuild(simd ? 'simd' : 'scalar') : await load({ simd });
+        g = test ? await loadTestBuild(simd ? 'simd' : 'scalar') : await load({ simd, threads: 1 }); // these sections time one thread (CPU time); the threads section compares counts
       } catch (e) {
         this.miss(ids, `not available (${e.message})`);
         continue;
