@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { load, loadStandardMnist, seededRandom } from '../src/js/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const TEST_BINARIZE_SEED = 20150216; // the DRAW paper's arXiv date
-const PAPER = { attention: 80.97, none: 87.4 };
+export const TEST_BINARIZE_SEED = 20150216; // the DRAW paper's arXiv date
+export const PAPER = { attention: 80.97, none: 87.4 };
 
 function parseArgs(argv) {
   const o = {
@@ -62,7 +62,7 @@ export function windowStats(model, count = 64, seed = 1) {
   return { meanWindowSide: side / (T * count), meanCentreMove: move / ((T - 1) * count), steps: T, count, seed };
 }
 
-function binarizeOnce(images, seed) {
+export function binarizeOnce(images, seed) {
   const r = seededRandom(seed), out = new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) out[i] = r() < images[i] ? 1 : 0;
   return out;
@@ -157,7 +157,9 @@ async function main() {
   g.close();
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
