@@ -12,6 +12,10 @@
 //       stdout and docs/stn-table.md.
 //   node scripts/train_stn.js train [--distortion RTS] [--transform affine] [--epochs 30] [--out weights/stn-mnist.bin]
 //       One model; writes its weights (float32) and a JSON of settings and results beside them.
+//   node scripts/train_stn.js ship --cell RTS/affine [--out weights/stn-mnist.bin]
+//       The finished model of a table cell (runs/stn-table/<kind>-<transform>/checkpoint.bin) as
+//       shipped weights (float32, no optimiser state), its test error measured again on the
+//       cell's fixed test set, and a JSON with the table's command, settings and the cell's curve.
 //
 // Options: --optimizer adam|sgd, --lr X, --batch 64, --seed 1, --dropout 0.5, --decay-at 0.75 (the
 //   learning rate drops 10x after this fraction of the steps), --channels 10,20 --kernels 5,5
@@ -74,6 +78,7 @@ function parseArgs(argv) {
     } else if (a === '--transform') [o.transform] = list(TRANSFORMS);
     else if (a === '--epochs') o.epochs = num(0.01, 1000);
     else if (a === '--out') o.out = val();
+    else if (a === '--cell') o.cell = val();
     else if (a === '--kinds') o.kinds = list(KINDS);
     else if (a === '--transforms') o.transforms = list(TRANSFORMS);
     else if (a === '--optimizer') o.optimizer = val();
@@ -92,7 +97,8 @@ function parseArgs(argv) {
     } else if (a === '--quiet') o.quiet = true;
     else throw new Error(`unknown option '${a}'`);
   }
-  if (o.mode !== 'train' && o.mode !== 'table') throw new Error("the first argument must be 'train' or 'table'");
+  if (!['train', 'table', 'ship'].includes(o.mode)) throw new Error("the first argument must be 'train', 'table' or 'ship'");
+  if (o.mode === 'ship' && !/^[A-Z]+\/[a-z]+$/.test(o.cell ?? '')) throw new Error('ship needs --cell KIND/TRANSFORM, e.g. --cell RTS/affine');
   if (o.epochs === null) o.epochs = o.mode === 'train' ? 30 : 15;
   return o;
 }
@@ -222,7 +228,7 @@ async function main() {
   try {
     o = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`train_stn.js: ${e.message}\nusage: node scripts/train_stn.js train|table [options] (see the header of this file)\n`);
+    process.stderr.write(`train_stn.js: ${e.message}\nusage: node scripts/train_stn.js train|table|ship [options] (see the header of this file)\n`);
     process.exit(2);
   }
   const g = await load({ threads: o.threads });
@@ -255,8 +261,30 @@ async function main() {
     return;
   }
 
-  // table: cell by cell, resumable
   const path = `${ROOT}docs/stn-table.json`;
+  if (o.mode === 'ship') {
+    const table = JSON.parse(readFileSync(path, 'utf8'));
+    const cell = table.cells[o.cell];
+    if (!cell) throw new Error(`docs/stn-table.json has no finished cell ${o.cell}`);
+    const [kind, transform] = o.cell.split('/');
+    const model = g.loadSTN(new Uint8Array(readFileSync(`${ROOT}runs/stn-table/${kind}-${transform}/checkpoint.bin`)));
+    const test = testSet(g, mnist, kind);
+    const ev = model.evaluate(test.images, test.labels);
+    if (Math.abs(1 - ev.accuracy - cell.testError) > 1e-9) throw new Error(`${o.cell}: the checkpoint scores ${pct(1 - ev.accuracy)} %, the table says ${pct(cell.testError)} %`);
+    const bytes = model.save();
+    writeFileSync(o.out, bytes);
+    writeJson(o.out.replace(/\.bin$/, '.json'), {
+      command: `node scripts/train_stn.js ship --cell ${o.cell}`, trainedBy: table.command, distortion: kind, transform,
+      testError: 1 - ev.accuracy, testAccuracy: ev.accuracy, testLoss: ev.loss, testSet: table.settings.data,
+      steps: cell.steps, seconds: cell.seconds, bytes: bytes.length, settings: table.settings, paper: PAPER[transform]?.[kind] ?? null,
+      config: model.config, curve: cell.curve,
+    });
+    process.stdout.write(`${o.cell}: test error ${pct(1 - ev.accuracy)} % on ${test.count} test digits; wrote ${o.out} (${bytes.length} bytes) and its .json\n`);
+    model.free();
+    return;
+  }
+
+  // table: cell by cell, resumable
   let results = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
   if (!results || JSON.stringify(results.settings) !== JSON.stringify(settings)) {
     if (results) log('docs/stn-table.json has other settings: starting a new table');
