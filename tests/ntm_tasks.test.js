@@ -470,3 +470,19 @@ test('the shipped repeat-copy model: near-exact on lengths 1-5 × repeats 1-10, 
   m.free();
   fresh.free();
 });
+
+// weights/ntm-recall.bin (scripts/train_ntm.js --task recall --controller-type feedforward; the
+// report in weights/ntm-recall.json: 0.43 wrong bits per query over 2-6 items, the goal < 0.1
+// missed). Fresh streams; the bound has room for sampling noise on 200 queries.
+test('the shipped recall model: under 1.5 wrong bits per query (of 18) on 2-6 items, far below an untrained one', async () => {
+  const m = await g.pretrained('ntm-recall');
+  assert.equal(m.task, 'recall');
+  let wrong = 0;
+  for (let n = 2; n <= 6; n++) wrong += m.evaluateTask({ minItems: n, maxItems: n, count: 40, seed: 7_100_000 + n }).bitErrorsPerSequence / 5;
+  assert.ok(wrong < 1.5, `${wrong.toFixed(3)} wrong bits per query`);
+  const fresh = g.createNTM({ task: 'recall', seed: 1, controllerType: 'feedforward' });
+  const e0 = fresh.evaluateTask({ minItems: 4, maxItems: 4, count: 40, seed: 7_100_004 });
+  assert.ok(e0.bitErrorsPerSequence > 5, `untrained: ${e0.bitErrorsPerSequence}`);
+  m.free();
+  fresh.free();
+});

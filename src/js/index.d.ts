@@ -50,7 +50,7 @@ export interface LoadOptions {
 }
 
 /** Names of the models whose weights ship in the package. */
-export type PretrainedName = 'stn-mnist' | 'draw-mnist' | 'ntm-copy' | 'ntm-repeat-copy';
+export type PretrainedName = 'stn-mnist' | 'draw-mnist' | 'ntm-copy' | 'ntm-repeat-copy' | 'ntm-recall';
 
 /** One instantiated wasm core. Several load() calls give independent instances. */
 export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFactory, TensorConstructors {
@@ -81,7 +81,7 @@ export interface Glimpse extends STNConstructors, DRAWConstructors, NtmModelFact
   /** A model built from the weights shipped in the package. */
   pretrained(name: 'stn-mnist'): Promise<STNModel>;
   pretrained(name: 'draw-mnist'): Promise<DRAWModel>;
-  pretrained(name: 'ntm-copy' | 'ntm-repeat-copy'): Promise<NTMModel>;
+  pretrained(name: 'ntm-copy' | 'ntm-repeat-copy' | 'ntm-recall'): Promise<NTMModel>;
   /** For a name only known as a PretrainedName (e.g. from a list): narrow the result with its .kind. */
   pretrained(name: PretrainedName): Promise<STNModel | DRAWModel | NTMModel>;
   /** Bytes of wasm memory currently reserved by this instance. */

@@ -59,6 +59,7 @@ const PRETRAINED = {
   'draw-mnist': { file: 'draw-mnist.bin', loader: 'loadDRAW' },
   'ntm-copy': { file: 'ntm-copy.bin', loader: 'loadNTM' },
   'ntm-repeat-copy': { file: 'ntm-repeat-copy.bin', loader: 'loadNTM' },
+  'ntm-recall': { file: 'ntm-recall.bin', loader: 'loadNTM' },
 };
 
 /**
@@ -165,7 +166,7 @@ function instanceApi(core, { simd, build, threads, pool }) {
       core.dead = 'glimpse-wasm: this instance was closed (g.close()); load() a new one';
     },
   };
-  /** A model built from the weights shipped in the package: 'stn-mnist', 'draw-mnist', 'ntm-copy', 'ntm-repeat-copy'. */
+  /** A model built from the weights shipped in the package: 'stn-mnist', 'draw-mnist', 'ntm-copy', 'ntm-repeat-copy', 'ntm-recall'. */
   g.pretrained = async (name) => {
     if (name === undefined) throw new TypeError(`pretrained: name must be one of ${Object.keys(PRETRAINED).join(', ')}`);
     const entry = PRETRAINED[v.oneOf('pretrained name', name, Object.keys(PRETRAINED))];

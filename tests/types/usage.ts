@@ -145,7 +145,7 @@ export async function usage(): Promise<void> {
   const d2: DRAWModel = await g.pretrained('draw-mnist');
   const n2: NTMModel = await g.pretrained('ntm-copy');
   void s2; void d2; void n2;
-  for (const name of ['stn-mnist', 'draw-mnist', 'ntm-copy', 'ntm-repeat-copy'] as const satisfies readonly PretrainedName[]) {
+  for (const name of ['stn-mnist', 'draw-mnist', 'ntm-copy', 'ntm-repeat-copy', 'ntm-recall'] as const satisfies readonly PretrainedName[]) {
     const any = await g.pretrained(name);
     if (any.kind === 'STN') { const acc: number = any.evaluate(new Float32Array(784), [0]).accuracy; void acc; }
     const saved: Uint8Array = any.save({ format: 'safetensors' });
