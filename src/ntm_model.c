@@ -733,6 +733,18 @@ static int need_copy(const ntm_model *m, const char *fn, const char *instead) {
                    fn + 4, instead);
 }
 
+/* The copy entry points' checks (a copy model, B and the lengths) and their task options: copy
+ * sequences with lengths uniform in [minL, maxL]. */
+static int copy_opts(const ntm_model *m, const char *fn, const char *instead, int B, int minL, int maxL, gl_task_opts *o) {
+    int err = need_copy(m, fn, instead);
+    if (!err) err = check_lengths(fn, B, minL, maxL);
+    if (err) return err;
+    gl_task_default_opts(GL_TASK_COPY, o);
+    o->min_length = minL;
+    o->max_length = maxL;
+    return GL_OK;
+}
+
 /* Task options from the JS binding's GL_TASK_NOPTS ints (ntm_tasks.h order), checked. */
 static int task_opts(const ntm_model *m, const char *fn, const int32_t *v, gl_task_opts *o) {
     if (!v) return gl_fail(GL_EINVAL, "%s: null task options", fn);
@@ -852,13 +864,9 @@ GL_API int gl_ntm_train_task(void *mp, float *out, int B, const int32_t *opts) {
 GL_API int gl_ntm_train_copy(void *mp, float *out, int B, int minL, int maxL) {
     ntm_model *m = (ntm_model *)mp;
     if (!m || !out) return gl_fail(GL_EINVAL, "ntm trainCopy: null argument");
-    int err = need_copy(m, "ntm trainCopy", "trainTask");
-    if (!err) err = check_lengths("ntm trainCopy", B, minL, maxL);
-    if (err) return err;
     gl_task_opts o;
-    gl_task_default_opts(GL_TASK_COPY, &o);
-    o.min_length = minL;
-    o.max_length = maxL;
+    int err = copy_opts(m, "ntm trainCopy", "trainTask", B, minL, maxL, &o);
+    if (err) return err;
     float r[10];
     if ((err = train_step(m, "ntm trainCopy", r, B, &o))) return err;
     out[0] = r[0];
@@ -932,13 +940,9 @@ GL_API int gl_ntm_eval_task(void *mp, float *out, int B, const int32_t *opts, in
 GL_API int gl_ntm_eval_copy(void *mp, float *out, int B, int minL, int maxL, int count, uint32_t seed) {
     ntm_model *m = (ntm_model *)mp;
     if (!m || !out) return gl_fail(GL_EINVAL, "ntm evaluateCopy: null argument");
-    int err = need_copy(m, "ntm evaluateCopy", "evaluateTask");
-    if (!err) err = check_lengths("ntm evaluateCopy", B, minL, maxL);
-    if (err) return err;
     gl_task_opts o;
-    gl_task_default_opts(GL_TASK_COPY, &o);
-    o.min_length = minL;
-    o.max_length = maxL;
+    int err = copy_opts(m, "ntm evaluateCopy", "evaluateTask", B, minL, maxL, &o);
+    if (err) return err;
     float r[4];
     if ((err = eval_task(m, "ntm evaluateCopy", r, B, &o, count, seed))) return err;
     out[0] = r[0];

@@ -318,22 +318,12 @@ const char *gl_st_meta(const gl_st_file *f, const char *key) {
     return NULL;
 }
 
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1F, m = h & 0x3FFu;
-    if (e == 0) {
-        float v = ldexpf((float)m, -24);
-        return sign ? -v : v;
-    }
-    if (e == 31) return gl_u2f(sign | 0x7F800000u | (m << 13));
-    return gl_u2f(sign | (e - 15 + 127) << 23 | m << 13);
-}
-
 int gl_st_read(const gl_st_file *f, const gl_st_tensor *t, float *out) {
     const uint8_t *p = f->data + t->begin;
     for (uint64_t i = 0; i < t->numel; i++) {
         float v;
         if (t->dtype == GL_ST_F16) {
-            v = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+            v = gl_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
         } else {
             const uint8_t *q = p + 4 * i;
             v = gl_u2f((uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24);

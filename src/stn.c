@@ -678,6 +678,14 @@ static inline void pad_tail(float *xy, const float *grid, size_t rem) {
     for (size_t k = 0; k < 2 * (size_t)VF_WIDTH; k++) xy[k] = k < 2 * rem ? grid[k] : 0.0f;
 }
 
+/* The grid coordinates of a block of rem <= VF_WIDTH pixels: the grid itself for a full block,
+ * else the partial last block zero-padded into xy (never taken when VF_WIDTH is 1). */
+static inline const float *block_grid(float *xy, const float *grid, size_t rem) {
+    if (rem == VF_WIDTH) return grid;
+    pad_tail(xy, grid, rem);
+    return xy;
+}
+
 static inline __attribute__((always_inline)) void bilinear_impl(float *out, const float *inp, const float *grid,
                                                               float *ws, int N, int C, int H, int W, int Ho,
                                                               int Wo, const int pad, const int align) {
@@ -877,11 +885,7 @@ static void nearest_impl(float *out, const float *inp, const float *grid, float 
         for (size_t p = 0; p < P; p += VF_WIDTH) {
             size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
             float xy[2 * VF_WIDTH], o[VF_WIDTH];
-            const float *src = gn + 2 * p;
-            if (rem < VF_WIDTH) { /* the last, partial block (never taken when VF_WIDTH is 1) */
-                pad_tail(xy, src, rem);
-                src = xy;
-            }
+            const float *src = block_grid(xy, gn + 2 * p, rem);
             nn_block b;
             GL_SETUP_PAD_ALIGN(nn_block_setup, &b, src, H, W, pad, align);
             for (int c = 0; c < C; c++) {
@@ -910,11 +914,7 @@ static void nearest_backward_impl(float *dinp, float *dgrid, const float *dout, 
         for (size_t p = 0; p < P; p += VF_WIDTH) {
             size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
             float xy[2 * VF_WIDTH];
-            const float *src = gn + 2 * p;
-            if (rem < VF_WIDTH) {
-                pad_tail(xy, src, rem);
-                src = xy;
-            }
+            const float *src = block_grid(xy, gn + 2 * p, rem);
             nn_block b;
             GL_SETUP_PAD_ALIGN(nn_block_setup, &b, src, H, W, pad, align);
             for (int c = 0; c < C; c++) {
@@ -1069,11 +1069,7 @@ static void bicubic_impl(float *out, const float *inp, const float *grid, float 
         for (size_t p = 0; p < P; p += VF_WIDTH) {
             size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
             float xy[2 * VF_WIDTH], o[VF_WIDTH];
-            const float *src = gn + 2 * p;
-            if (rem < VF_WIDTH) {
-                pad_tail(xy, src, rem);
-                src = xy;
-            }
+            const float *src = block_grid(xy, gn + 2 * p, rem);
             bc_block b;
             GL_SETUP_PAD_ALIGN(bc_block_setup, &b, src, H, W, pad, align);
             for (int c = 0; c < C; c++) {
@@ -1146,11 +1142,7 @@ static void bicubic_backward_impl(float *dinp, float *dgrid, const float *dout, 
         for (size_t p = 0; p < P; p += VF_WIDTH) {
             size_t rem = P - p < VF_WIDTH ? P - p : VF_WIDTH;
             float xy[2 * VF_WIDTH], d[2 * VF_WIDTH];
-            const float *src = gn + 2 * p;
-            if (rem < VF_WIDTH) {
-                pad_tail(xy, src, rem);
-                src = xy;
-            }
+            const float *src = block_grid(xy, gn + 2 * p, rem);
             bc_block b;
             GL_SETUP_PAD_ALIGN(bc_block_setup, &b, src, H, W, pad, align);
             vf gix, giy;

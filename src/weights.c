@@ -56,7 +56,7 @@ static uint16_t f32_to_f16(float f) {
     if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;
     return (uint16_t)h;
 }
-static float f16_to_f32(uint16_t h) {
+float gl_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1F, m = h & 0x3FFu;
     if (e == 0) {
         float v = ldexpf((float)m, -24);
@@ -216,7 +216,7 @@ static int read_tensors(float *const *tensors, const size_t *sizes, int ntensors
         for (size_t i = 0; i < sizes[t]; i++, index++) {
             float v;
             if (dtype == GL_DTYPE_F16) {
-                v = f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+                v = gl_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
                 p += 2;
             } else {
                 v = gl_u2f(get_u32(p));

@@ -73,6 +73,9 @@ int gl_checkpoint_read_moment(float *const *tensors, const size_t *sizes, int nt
 int gl_weights_write(uint8_t *out, size_t cap, uint32_t kind, const uint32_t *config, uint32_t nconfig,
                      const float *const *tensors, const size_t *sizes, int ntensors, uint32_t dtype);
 /* Validate bytes (everything but the model-specific meaning of the config) and fill the header. */
+/* IEEE half → float (exact: subnormals, Inf and NaN kept); the weights format's and safetensors' F16. */
+float gl_f16_to_f32(uint16_t h);
+
 int gl_weights_parse(gl_weights_header *h, const uint8_t *bytes, size_t len, uint32_t expected_kind);
 /* Decode the parameters of validated bytes into the ntensors tensors (sizes[i] floats at
  * tensors[i], in order), whose sizes must add up to h->nparams (GL_EFORMAT otherwise).
