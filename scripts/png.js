@@ -1,5 +1,5 @@
 // png.js: a tiny PNG writer for test artifacts and figures (Node only; zlib does the deflate).
-//   import { encodePng, grayGrid } from '../scripts/png.js';
+//   import { encodePng, grayGrid, crc32 } from '../scripts/png.js';
 //   writeFileSync('x.png', encodePng(width, height, rgba))           // rgba: Uint8Array, 4 per pixel
 //   writeFileSync('g.png', grayGrid(tiles, { columns, scale, pad }))   // tiles: [{ data, width, height }]
 import { deflateSync } from 'node:zlib';
@@ -14,7 +14,8 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-function crc32(bytes) {
+/** CRC-32 (IEEE, as PNG, zlib and the glimpse weights format use it) of a byte array. */
+export function crc32(bytes) {
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

@@ -20,6 +20,7 @@
 // the threaded results differ from the 1-thread ones.
 import { writeFileSync } from 'node:fs';
 import { load, loadMnist } from '../src/js/index.js';
+import { crc32 } from './png.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -185,16 +186,6 @@ for (const [name, A] of Object.entries(ABSURD)) {
 // A loss that does turn non-finite: a model loaded from a (checksum-valid) weights file whose
 // parameters are all 3e38 (finite, so the loader accepts them). Its first training step must be
 // refused with an Error saying the loss or gradient is not finite, and leave the weights as they were.
-const crcTable = new Uint32Array(256).map((_, i) => {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (b) => {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
 results.hugeWeights = {};
 for (const [name, A] of Object.entries(ABSURD)) {
   if (!wanted.includes(name) || !A.exists()) continue;

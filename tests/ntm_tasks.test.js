@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { load } from '../src/js/index.js';
-import { ROOT, gradCheck, paramAccess } from './util.js';
+import { ROOT, gradCheck, paramAccess, crc32 } from './util.js';
 
 const g = await load();
 const TASKS = ['copy', 'repeat-copy', 'recall', 'sort', 'ngrams'];
@@ -336,16 +336,6 @@ for (const c of FD) {
 
 // ---- save / load --------------------------------------------------------------------------
 
-const crcTable = new Uint32Array(256).map((_, i) => {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (b) => {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
 function safetensorsHeader(bytes) {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));

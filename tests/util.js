@@ -38,6 +38,8 @@ export async function loadTestBuild(build = 'simd', threads = 2) {
 
 /** Deterministic PRNG (mulberry32, the package's seededRandom) so failures reproduce. */
 export { seededRandom as rng } from '../src/js/random.js';
+// CRC-32 of the weights format's trailer (one JS copy, shared with the scripts)
+export { crc32 } from '../scripts/png.js';
 
 /** Float32Array of n uniform values in [lo, hi). */
 export function uniform(rand, n, lo = -1, hi = 1) {

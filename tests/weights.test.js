@@ -8,20 +8,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { load } from '../src/js/index.js';
-import { rng, uniform } from './util.js';
+import { rng, uniform, crc32 } from './util.js';
 
 const g = await load();
 
-const crcTable = new Uint32Array(256).map((_, i) => {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(b) {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 /** A copy of bytes with edit(DataView, bytes) applied and (unless keepCrc) a valid trailing CRC. */
 function edited(bytes, edit, { keepCrc = false } = {}) {
   const b = bytes.slice();

@@ -60,7 +60,11 @@ export function wallNow() {
  *   seconds per call; sec, min, max and runs on the timing clock
  */
 export function measure(fn, { warmup, minTime, runs, clock = 'cpu' }) {
-  const now = clock === 'wall' ? wallNow : cpuNow;
+  return measureInterleaved([fn], { warmup, minTime, runs, clock })[0];
+}
+
+/** Warm fn up (≥ 3 calls and `warmup` s), then the number of calls that take about minTime s on `now`. */
+function calibrate(fn, now, warmup, minTime) {
   let t0 = now();
   for (let calls = 0; calls < 3 || now() - t0 < warmup; calls++) fn();
   let k = 1, t = 0;
@@ -71,19 +75,10 @@ export function measure(fn, { warmup, minTime, runs, clock = 'cpu' }) {
     if (t >= minTime / 4 || k >= 1 << 30) break;
     k *= 2;
   }
-  let iters = Math.max(1, Math.ceil((k * minTime) / Math.max(t, 1e-9)));
+  let n = Math.max(1, Math.ceil((k * minTime) / Math.max(t, 1e-9)));
   t0 = now();
-  for (let i = 0; i < iters; i++) fn();
-  iters = Math.max(1, Math.ceil((iters * minTime) / Math.max(now() - t0, 1e-9)));
-  const cpu = [], wall = [];
-  for (let r = 0; r < runs; r++) {
-    const w0 = performance.now();
-    const c0 = cpuNow();
-    for (let i = 0; i < iters; i++) fn();
-    cpu.push((cpuNow() - c0) / iters);
-    wall.push((performance.now() - w0) / 1000 / iters);
-  }
-  return clock === 'wall' ? summarize(wall, iters, wall, { clock, cpuRuns: cpu }) : summarize(cpu, iters, wall);
+  for (let i = 0; i < n; i++) fn();
+  return Math.max(1, Math.ceil((n * minTime) / Math.max(now() - t0, 1e-9)));
 }
 
 /**
@@ -94,23 +89,7 @@ export function measure(fn, { warmup, minTime, runs, clock = 'cpu' }) {
  */
 export function measureInterleaved(fns, { warmup, minTime, runs, clock = 'cpu' }) {
   const now = clock === 'wall' ? wallNow : cpuNow;
-  const iters = fns.map((fn) => {
-    let t0 = now();
-    for (let calls = 0; calls < 3 || now() - t0 < warmup; calls++) fn();
-    let k = 1, t = 0;
-    for (;;) {
-      t0 = now();
-      for (let i = 0; i < k; i++) fn();
-      t = now() - t0;
-      if (t >= minTime / 4 || k >= 1 << 30) break;
-      k *= 2;
-    }
-    let n = Math.max(1, Math.ceil((k * minTime) / Math.max(t, 1e-9)));
-    t0 = now();
-    for (let i = 0; i < n; i++) fn();
-    n = Math.max(1, Math.ceil((n * minTime) / Math.max(now() - t0, 1e-9)));
-    return n;
-  });
+  const iters = fns.map((fn) => calibrate(fn, now, warmup, minTime));
   const cpu = fns.map(() => []), wall = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
     fns.forEach((fn, f) => {
