@@ -119,7 +119,8 @@ export function placeholder(canvas, cssW, cssH, lines) {
  * clipStart: the y range leaves out the first tenth of the points (at least the first), so that a
  * training curve's first values (e.g. DRAW's ~660 nats before ~100) do not flatten the rest; points
  * above the range are drawn at its top edge, and the top label says how high they went.
- * The range drawn is recorded on the canvas (data-y0, data-y1) for tests.
+ * A range from the data has a 5 % margin below its lowest point. The range drawn is recorded on
+ * the canvas (data-y0, data-y1) for tests.
  */
 export function lineChart(canvas, cssW, cssH, series, { yMin, yMax, xLabel = '', yFormat = (v) => v.toFixed(2), title = '', clipStart = false } = {}) {
   const ctx = fitCanvas(canvas, cssW, cssH);
@@ -138,6 +139,9 @@ export function lineChart(canvas, cssW, cssH, series, { yMin, yMax, xLabel = '',
   let y0 = yMin ?? (ys.length ? Math.min(...ys) : 0);
   let y1 = yMax ?? (ys.length ? Math.max(...ys) : 1);
   if (y1 === y0) y1 = y0 + 1;
+  // a range from the data leaves 5 % below its lowest point, so a falling curve's newest (lowest)
+  // point is drawn above the axis, not on it
+  if (yMin === undefined && ys.length) y0 -= 0.05 * (y1 - y0);
   const top = all.length ? Math.max(...all.map((p) => p[1])) : y1;
   canvas.dataset.y0 = String(y0);
   canvas.dataset.y1 = String(y1);
