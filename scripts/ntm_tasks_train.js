@@ -398,7 +398,8 @@ const niceStep = (span, n) => {
   const raw = span / n, p = 10 ** Math.floor(Math.log10(raw));
   return [1, 2, 5, 10].map((k) => k * p).find((s) => s >= raw);
 };
-const fmt = (v) => (Math.abs(v) >= 1000 ? `${v / 1000}K` : Number(v.toPrecision(3)).toString());
+const fmt = (v) => (Math.abs(v) >= 1e6 ? `${Number((v / 1e6).toPrecision(3))}M` : Math.abs(v) >= 1000 ? `${Number((v / 1000).toPrecision(3))}K` : Number(v.toPrecision(3)).toString());
+const textWidth = (s, scale = 2) => 6 * scale * String(s).length - scale; // the 5x7 font's advance is 6 columns
 
 /**
  * One plot: series [{ label, colour, points: [[x, y]] }] against sequences seen, linear axes (y from
@@ -412,11 +413,13 @@ function plot({ title, ylabel, series, refs = [], ymax }) {
   const xmax = Math.max(...xs, 1);
   const ytop = ymax ?? Math.max(...ys) * 1.05;
   const X = (x) => L + ((W - L - R) * x) / xmax, Y = (y) => H - B - ((H - TOP - B) * Math.min(y, ytop)) / ytop;
-  c.text(L, 15, title, [0, 0, 0], 2);
+  if (textWidth(title) > W - 20) throw new Error(`plot title too long for ${W} px: ${title}`);
+  c.text(10, 15, title, [0, 0, 0], 2);
   const xs0 = niceStep(xmax, 8), ys0 = niceStep(ytop, 6);
   for (let x = 0; x <= xmax + 1e-9; x += xs0) {
     c.line(X(x), H - B, X(x), TOP, [230, 230, 230]);
-    c.text(X(x) - 10, H - B + 10, fmt(x), [60, 60, 60], 2);
+    const w = textWidth(fmt(x)); // centred under its tick, kept inside the canvas
+    c.text(Math.min(Math.max(X(x) - w / 2, 2), W - 2 - w), H - B + 10, fmt(x), [60, 60, 60], 2);
   }
   for (let y = 0; y <= ytop + 1e-9; y += ys0) {
     c.line(L, Y(y), W - R, Y(y), [230, 230, 230]);
@@ -467,12 +470,13 @@ export function plotAll() {
       const shift = (pts) => pts.map(([x, y]) => [x, y - lo]);
       series.forEach((s) => { s.points = shift(s.points); });
       refs.forEach((r) => { r.y -= lo; });
-      writeFile(`${ROOT}docs/ntm-${task}-curve.png`, plot({ title: `NTM PAPER SEC. 4.4 DYNAMIC N-GRAMS: HELD-OUT BITS PER SEQUENCE MINUS ${lo.toFixed(0)}`, ylabel: 'BITS - ' + lo.toFixed(0), series, refs, ymax: Math.min(top - lo, 3 * (bayes * 0.1)) }));
+      writeFile(`${ROOT}docs/ntm-${task}-curve.png`, plot({ title: `SEC. 4.4 N-GRAMS: HELD-OUT BITS PER SEQUENCE - ${lo.toFixed(0)}`, ylabel: 'BITS - ' + lo.toFixed(0), series, refs, ymax: Math.min(top - lo, 3 * (bayes * 0.1)) }));
     } else {
       if (ntm) series.push({ label: 'NTM', colour: NTM_COLOUR, points: ntm.curve.map((p) => [p.sequences, p.evalLoss]) });
       if (lstm) series.push({ label: 'LSTM', colour: LSTM_COLOUR, points: lstm.curve.map((p) => [p.sequences, p.evalLoss]) });
-      const name = { copy: '4.1 COPY', 'repeat-copy': '4.2 REPEAT COPY', recall: '4.3 ASSOCIATIVE RECALL', sort: '4.5 PRIORITY SORT' }[task];
-      writeFile(`${ROOT}docs/ntm-${task}-curve.png`, plot({ title: `NTM PAPER SEC. ${name}: HELD-OUT LOSS, BITS PER SEQUENCE`, ylabel: 'BITS', series, refs }));
+      const name = { copy: '4.1 COPY', 'repeat-copy': '4.2 REPEAT COPY', recall: '4.3 RECALL', sort: '4.5 PRIORITY SORT' }[task];
+      const unit = task === 'recall' ? 'QUERY' : 'SEQUENCE';
+      writeFile(`${ROOT}docs/ntm-${task}-curve.png`, plot({ title: `SEC. ${name}: HELD-OUT LOSS, BITS PER ${unit}`, ylabel: 'BITS', series, refs }));
     }
     process.stdout.write(`  drew docs/ntm-${task}-curve.png\n`);
   }
