@@ -13,7 +13,7 @@ Writes (committed; regenerate only when the network changes):
   tests/bench/fixtures/stn28_check.bin  a check batch: B = 8 images (float32, B*784) then torch's
                                         outputs for them (float32, B*10), little-endian
 
-The network is tests/bench/torch_stn_train.py's Net (the tutorial's: localisation conv 8@7x7 -> pool
+The network is tests/bench/torch_stn_net.py's Net (the tutorial's: localisation conv 8@7x7 -> pool
 -> ReLU -> conv 10@5x5 -> pool -> ReLU -> FC 32 -> ReLU -> FC 6; affine sampler; classifier conv
 10@5x5 -> pool -> ReLU -> conv 20@5x5 -> pool -> ReLU -> FC 50 -> ReLU -> FC 10), the same layer
 sizes as src/stn_model.c's defaults, with random weights from torch.manual_seed(1) (PyTorch's default
@@ -37,8 +37,9 @@ import subprocess
 import sys
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_stn_net import Net as TutorialNet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -58,45 +59,20 @@ def base_grid(h, w):
     return torch.stack([gx.reshape(-1), gy.reshape(-1), torch.ones(h * w)], dim=1)
 
 
-class Net(nn.Module):
+class Net(TutorialNet):
+    """The tutorial Net with a random last localisation layer and the grid as a matmul (exportable)."""
+
     def __init__(self, size=SIZE):
-        super().__init__()
-        self.size = size
-        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
-        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
-        self.conv2_drop = nn.Dropout2d()
-        s = ((size - 4) // 2 - 4) // 2
-        self.flat = 20 * s * s
-        self.fc1 = nn.Linear(self.flat, 50)
-        self.fc2 = nn.Linear(50, 10)
-        self.localization = nn.Sequential(
-            nn.Conv2d(1, 8, kernel_size=7), nn.MaxPool2d(2, stride=2), nn.ReLU(True),
-            nn.Conv2d(8, 10, kernel_size=5), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
-        l = ((size - 6) // 2 - 4) // 2
-        self.lflat = 10 * l * l
-        self.fc_loc = nn.Sequential(nn.Linear(self.lflat, 32), nn.ReLU(True), nn.Linear(32, 3 * 2))
+        super().__init__(size, transform=True)
         with torch.no_grad():
             self.fc_loc[2].weight.normal_(0.0, 0.05)
             self.fc_loc[2].bias.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float) +
                                       0.05 * torch.randn(6))
         self.register_buffer("base", base_grid(size, size))
 
-    def theta(self, x):
-        xs = self.localization(x).view(-1, self.lflat)
-        return self.fc_loc(xs).view(-1, 2, 3)
-
     def grid(self, theta):
         # [N, H*W, 2] = base [H*W, 3] @ theta^T [N, 3, 2]  (F.affine_grid has no ONNX export in 1.13)
         return torch.matmul(self.base, theta.transpose(1, 2)).view(-1, self.size, self.size, 2)
-
-    def forward(self, x):
-        x = F.grid_sample(x, self.grid(self.theta(x)), mode="bilinear", padding_mode="zeros", align_corners=False)
-        x = F.relu(F.max_pool2d(self.conv1(x), 2))
-        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
-        x = x.view(-1, self.flat)
-        x = F.relu(self.fc1(x))
-        x = F.dropout(x, training=self.training)
-        return F.log_softmax(self.fc2(x), dim=1)
 
 
 # Runs the model in onnxruntime-web (wasm backend, 1 thread) on the check batch; prints the max |diff|.
