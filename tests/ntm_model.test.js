@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadBuilds, rng, ROOT, gradCheck, paramAccess } from './util.js';
+import { loadBuilds, rng, ROOT, ntmGradCheck } from './util.js';
 
 const builds = await loadBuilds();
 const [, gs] = builds[0];
@@ -30,31 +30,8 @@ for (const [name, g] of builds) {
       for (let i = 0; i < 30; i++) m.trainCopy({ batch: 8, minLength: 1, maxLength: 4 });
       const B = 2, L = 3;
       const seq = randomBits(11, B * L * m.bits);
-      const p = paramAccess(g, m);
-      // Gates mostly closed (bias -2): each weighting then leans on the previous one, so the
-      // initial weightings w0 reach the loss with a gradient well above the finite-difference
-      // noise; key strengths' biases 0, so softplus' is far from 1.
-      const { C } = m, S = 2 * m.config.shift + 1, Ph = C + S + 3, Hr = m.readHeads;
-      for (let hh = 0; hh < Hr + m.writeHeads; hh++) {
-        const off = p.tensors[4].offset + (hh < Hr ? hh * Ph : Hr * Ph + (hh - Hr) * (Ph + 2 * C));
-        p.set(off + C + 1, -2);
-        p.set(off + C, 0);
-      }
-      // Per entry: |fd − grad| ≤ 1e-4 + 0.02·|fd|. Float32 central differences with h = 1e-2 are
-      // good to about 2e-5 here; a wrong derivative factor anywhere (e.g. a missing sigmoid in
-      // softplus', the softmax Jacobian of w0, the clamp mask) fails by 1.5× to 300× (checked by
-      // mutating src/ntm_model.c). Tensors of ≤ 64 entries are checked whole, others at 24 strided entries.
-      const { entries, worst } = gradCheck(g, m, {
-        loss: () => m._lossGrad(seq, B, L).loss,
-        grad: m._lossGrad(seq, B, L).grad,
-        pick: ({ offset, length }) => {
-          const stride = length <= 64 ? 1 : Math.floor(length / 24), at = [];
-          for (let k = 0; k < length; k += stride) at.push(offset + k);
-          return at;
-        },
-        steps: [1e-2],
-        error: (fd, a) => Math.abs(fd - a) / (1e-4 + 0.02 * Math.abs(fd)),
-      });
+      // the NTM gradient check's setup and criterion: tests/util.js ntmGradCheck
+      const { entries, worst } = ntmGradCheck(g, m, () => m._lossGrad(seq, B, L));
       NAMES.forEach((name, ti) => {
         const mine = entries.filter((e) => e.tensor === ti);
         if (mine.length) t.diagnostic(`${name}: worst |fd − grad| / (1e-4 + 0.02·|fd|) = ${Math.max(...mine.map((e) => e.error)).toFixed(3)}`);

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { load } from '../src/js/index.js';
-import { ROOT, gradCheck, paramAccess, crc32 } from './util.js';
+import { ROOT, ntmGradCheck, crc32 } from './util.js';
 
 const g = await load();
 const TASKS = ['copy', 'repeat-copy', 'recall', 'sort', 'ngrams'];
@@ -303,27 +303,8 @@ for (const c of FD) {
     const x = new Float32Array(B * T * m.inputWidth), y = new Float32Array(B * T * m.outputWidth);
     exs.forEach((e, b) => { x.set(e.input, b * e.input.length); y.set(e.target, b * e.target.length); });
     const mask = exs[0].mask;
-    const p = paramAccess(g, m);
-    if (m.architecture === 'ntm') { // gates mostly closed, key strengths' biases 0 (as tests/ntm_model.test.js)
-      const { C } = m, S = 2 * m.config.shift + 1, Ph = C + S + 3, Hr = m.readHeads;
-      for (let hh = 0; hh < Hr + m.writeHeads; hh++) {
-        const off = p.tensors[4].offset + (hh < Hr ? hh * Ph : Hr * Ph + (hh - Hr) * (Ph + 2 * C));
-        p.set(off + C + 1, -2);
-        p.set(off + C, 0);
-      }
-    }
-    // per entry |fd − grad| ≤ 1e-4 + 0.02·|fd| (the copy model's criterion); tensors of ≤ 64 entries whole, others at 24 strided entries
-    const { entries, worst } = gradCheck(g, m, {
-      loss: () => m._taskLossGrad(x, y, mask, B, T).loss,
-      grad: m._taskLossGrad(x, y, mask, B, T).grad,
-      pick: ({ offset, length }) => {
-        const stride = length <= 64 ? 1 : Math.floor(length / 24), at = [];
-        for (let k = 0; k < length; k += stride) at.push(offset + k);
-        return at;
-      },
-      steps: [1e-2],
-      error: (fd, a) => Math.abs(fd - a) / (1e-4 + 0.02 * Math.abs(fd)),
-    });
+    // gates mostly closed for an NTM, |fd − grad| ≤ 1e-4 + 0.02·|fd| (tests/util.js ntmGradCheck, as for the copy model)
+    const { entries, worst, params: p } = ntmGradCheck(g, m, () => m._taskLossGrad(x, y, mask, B, T));
     const checked = new Set(entries.map((e) => e.name));
     t.diagnostic(`${entries.length} entries of ${[...checked].join(', ')}; worst ${worst.error.toFixed(3)} of the tolerance (${worst.name}[${worst.k}])`);
     if (m.architecture === 'lstm') assert.deepEqual([...checked].sort(), ['controller.bias', 'controller.weight_hh', 'controller.weight_ih', 'output.bias', 'output.weight']);

@@ -139,3 +139,38 @@ export function gradCheck(g, model, { loss, grad, pick, steps = [1e-2], error })
   const worst = entries.reduce((w, e) => (e.error > w.error ? e : w), { error: 0 });
   return { entries, worst, params: p };
 }
+
+/**
+ * The NTM's whole-model gradient check (tests/ntm_model.test.js for the copy model, and
+ * tests/ntm_tasks.test.js for every task's controller/head configuration), at `lossGrad()` =
+ * { loss, grad } of a fixed batch. For an NTM (not the LSTM baseline) the heads' gates are first set
+ * mostly closed (bias -2), so each weighting leans on the previous one and the initial weightings
+ * w0 reach the loss with a gradient well above the finite-difference noise, and the key strengths'
+ * biases to 0, so softplus' is far from 1. Criterion per entry: |fd − grad| ≤ 1e-4 + 0.02·|fd|, with
+ * h = 1e-2 (float32 central differences are good to about 2e-5 here; a wrong derivative factor, e.g.
+ * a missing sigmoid in softplus', the softmax Jacobian of w0 or the clamp mask, fails by 1.5× to
+ * 300×, checked by mutating src/ntm_model.c). Tensors of ≤ 64 entries are checked whole, others at
+ * 24 strided entries. Returns gradCheck's { entries, worst, params }.
+ */
+export function ntmGradCheck(g, m, lossGrad) {
+  const p = paramAccess(g, m);
+  if (m.architecture !== 'lstm') {
+    const { C } = m, S = 2 * m.config.shift + 1, Ph = C + S + 3, Hr = m.readHeads; // a read head's parameters: key, β, g, s, γ
+    for (let hh = 0; hh < Hr + m.writeHeads; hh++) {
+      const off = p.tensors[4].offset + (hh < Hr ? hh * Ph : Hr * Ph + (hh - Hr) * (Ph + 2 * C)); // a write head adds erase and add
+      p.set(off + C + 1, -2);
+      p.set(off + C, 0);
+    }
+  }
+  return gradCheck(g, m, {
+    loss: () => lossGrad().loss,
+    grad: lossGrad().grad,
+    pick: ({ offset, length }) => {
+      const stride = length <= 64 ? 1 : Math.floor(length / 24), at = [];
+      for (let k = 0; k < length; k += stride) at.push(offset + k);
+      return at;
+    },
+    steps: [1e-2],
+    error: (fd, a) => Math.abs(fd - a) / (1e-4 + 0.02 * Math.abs(fd)),
+  });
+}
