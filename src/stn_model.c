@@ -503,9 +503,9 @@ static const float *transformer_forward(stn_model *m, stn_ctx *cx, const float *
     return cx->a[A_XS];
 }
 
-/* Full forward to logits (a[A_LOGITS]) in context cx; train: dropout on, with masks from rng. */
-static void forward(stn_model *m, stn_ctx *cx, gl_rng *rng, const float *images, int B, int train) {
-    const float *x = transformer_forward(m, cx, images, B);
+/* The classifier alone, from its input x (B, Ho, Wo) to logits (a[A_LOGITS]); train: dropout on,
+ * with masks from rng. */
+static void classifier_forward(stn_model *m, stn_ctx *cx, gl_rng *rng, const float *x, int B, int train) {
     conv_stack s = cls_stack(m, NULL);
     float p = train ? m->dropout : 0.0f;
     const float *feat = stack_forward(m, cx, rng, &s, x, m->Ho, m->Wo, B, p);
@@ -517,6 +517,11 @@ static void forward(stn_model *m, stn_ctx *cx, gl_rng *rng, const float *images,
         hd = cx->a[A_HD];
     }
     gl_linear_forward(cx->a[A_LOGITS], hd, m->base.p[P_F2W], m->base.p[P_F2B], B, m->fc, m->classes);
+}
+
+/* Full forward to logits (a[A_LOGITS]) in context cx: transformer, then classifier. */
+static void forward(stn_model *m, stn_ctx *cx, gl_rng *rng, const float *images, int B, int train) {
+    classifier_forward(m, cx, rng, transformer_forward(m, cx, images, B), B, train);
 }
 
 /* Backward from d[A_LOGITS] into the gradients g (accumulating). Assumes forward(m, cx, ..., images,
@@ -593,6 +598,7 @@ typedef struct {
     float *logits;         /* (B, classes) */
     int32_t *argmax;       /* (B) */
     float *theta, *output; /* (B, 2|3, 3), (B, Ho, Wo) */
+    int classifier_only;   /* images are the classifier's input (B, Ho, Wo): no transformer */
 } stn_batch;
 
 /* Shard items [i0, i1): stats[0] the summed cross-entropy, stats[1] the correct predictions. */
@@ -618,7 +624,7 @@ static int run_shards(stn_model *m, const char *fn, const float *images, const i
     int err = check_batch(m, fn, images, B);
     if (!err) err = check_labels(m, fn, labels, B);
     if (err) return err;
-    stn_batch a = {images, labels, B, train, NULL, NULL, NULL, NULL};
+    stn_batch a = {images, labels, B, train, NULL, NULL, NULL, NULL, 0};
     gl_model_job job = {stn_ensure, stn_shard, &a};
     return gl_model_shards(&m->base, B, &job, seed, stats);
 }
@@ -670,10 +676,11 @@ static int stn_infer(gl_model *base, int c, gl_shard *sh, int i0, int i1, void *
     const stn_batch *a = (const stn_batch *)arg;
     stn_ctx *cx = &m->ctx[c];
     int n = i1 - i0;
-    const float *images = a->images + (size_t)i0 * m->H * m->W;
     size_t C = (size_t)m->classes;
-    if (a->logits || a->argmax) {
-        forward(m, cx, NULL, images, n, 0);
+    const float *images = a->images + (size_t)i0 * (a->classifier_only ? (size_t)m->Ho * m->Wo : (size_t)m->H * m->W);
+    if (a->logits || a->argmax || a->classifier_only) {
+        if (a->classifier_only) classifier_forward(m, cx, NULL, images, n, 0);
+        else forward(m, cx, NULL, images, n, 0);
         const float *z = cx->a[A_LOGITS];
         for (int i = 0; i < n; i++) {
             const float *zi = z + (size_t)i * C;
@@ -710,7 +717,23 @@ GL_API int gl_stn_predict(void *mp, float *logits, int32_t *labels, const float 
     stn_model *m = (stn_model *)mp;
     int err = check_batch(m, "stn predict", images, B);
     if (err) return err;
-    stn_batch a = {images, NULL, B, 0, logits, labels, NULL, NULL};
+    stn_batch a = {images, NULL, B, 0, logits, labels, NULL, NULL, 0};
+    gl_model_job job = {stn_ensure, stn_infer, &a};
+    return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
+}
+
+/* The classifier alone: logits (B, classes) and labels (B, argmax; either may be NULL) of x (B, Ho,
+ * Wo), images already sampled to what the classifier reads (e.g. through a theta of one's own with
+ * gl_affine_grid and gl_grid_sample), no dropout. Without a transformer, Ho x Wo is H x W and this is
+ * gl_stn_predict. */
+GL_API int gl_stn_classify(void *mp, float *logits, int32_t *labels, const float *x, int B) {
+    stn_model *m = (stn_model *)mp;
+    if (!m) return gl_fail(GL_EINVAL, "stn classify: null model");
+    if (!x) return gl_fail(GL_EINVAL, "stn classify: null images");
+    if (B <= 0) return gl_fail(GL_EINVAL, "stn classify: batch must be positive, got %d", B);
+    if (!gl_size((size_t)B, (size_t)m->H, (size_t)m->W, 1) || !gl_size((size_t)B, (size_t)m->Ho, (size_t)m->Wo, 1))
+        return gl_fail(GL_ENOMEM, "stn classify: batch of %d is too large", B);
+    stn_batch a = {x, NULL, B, 0, logits, labels, NULL, NULL, 1};
     gl_model_job job = {stn_ensure, stn_infer, &a};
     return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
 }
@@ -722,7 +745,7 @@ GL_API int gl_stn_transform(void *mp, float *theta, float *output, const float *
     stn_model *m = (stn_model *)mp;
     int err = check_batch(m, "stn transform", images, B);
     if (err) return err;
-    stn_batch a = {images, NULL, B, 0, NULL, NULL, theta, output};
+    stn_batch a = {images, NULL, B, 0, NULL, NULL, theta, output, 0};
     gl_model_job job = {stn_ensure, stn_infer, &a};
     return gl_model_chunks(&m->base, B, EVAL_CHUNK, &job);
 }

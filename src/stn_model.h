@@ -14,8 +14,11 @@ GL_API int gl_stn_train_batch(void *m, float *out, const float *images, const in
 GL_API int gl_stn_loss_grad(void *m, float *out, const float *images, const int32_t *labels, int B);
 /* logits (B, classes) and argmax labels (B), either may be NULL; no dropout. */
 GL_API int gl_stn_predict(void *m, float *logits, int32_t *labels, const float *images, int B);
-/* theta (B, 2, 3), or (B, 3, 3) for projective, and the transformer's output (B, Ho, Wo); either
- * may be NULL. */
+/* The classifier alone on x (B, Ho, Wo), images already sampled to what it reads (e.g. through a
+ * theta of one's own): logits (B, classes) and labels (B); either may be NULL. */
+GL_API int gl_stn_classify(void *m, float *logits, int32_t *labels, const float *x, int B);
+/* theta (B, 2, 3), or (B, 3, 3) for projective, (B, K, 2) for tps, and the transformer's output
+ * (B, Ho, Wo); either may be NULL. */
 GL_API int gl_stn_transform(void *m, float *theta, float *output, const float *images, int B);
 
 #endif

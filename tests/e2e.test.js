@@ -723,7 +723,9 @@ test('the drawing pad: background is 0, and small digits in the corners and digi
   assert.equal(await page.getByTestId('stn-out-from').textContent(), '(your θ)');
   await waitChange(page, 'stn-pad-out', padOut0.hash);
   await page.waitForFunction(() => window.__glimpse.panels[0].padLast?.from === 'manual');
-  assert.equal(await page.getByTestId('stn-pad-label').textContent(), '–');
+  // the classifier reads the drawing through the hand-set θ (model.classify), and says so
+  assert.match(await page.getByTestId('stn-pad-label').textContent(), /^\d$/);
+  assert.match(await page.locator('#stn-pad-why').textContent(), /% sure, reading through your θ$/);
   await page.getByTestId('stn-manual').uncheck();
   await page.waitForFunction(() => window.__glimpse.panels[0].padLast?.from === 'model');
   assert.match(await page.getByTestId('stn-pad-label').textContent(), /^\d$/);

@@ -113,6 +113,35 @@ test('identity initialisation: θ is the identity and the transformer output equ
   affine.free();
 });
 
+test('classify: the classifier alone; through the model\'s own θ it is predict, through another θ it reads that view', async () => {
+  const m = await g.pretrained('stn-mnist'); // RTS: 42×42 in, 28×28 to the classifier
+  const S = m.height, So = m.outputHeight, N = 24;
+  assert.notEqual(S, So);
+  const b = { images: g.distort(mnist.test.images.subarray(0, N * PIX), N, 'RTS', { seed: 5 }).images, labels: mnist.test.labels.subarray(0, N) };
+  const own = m.predict(b.images);
+  const { theta, output } = m.transform(b.images);
+  // transform's output is exactly what the classifier reads
+  assert.deepEqual(m.classify(output).logits, own.logits);
+  // the same θ through the public kernels: the same view up to float rounding, hence the same labels
+  const view = g.stn.gridSample(b.images, [N, 1, S, S], g.stn.affineGrid(theta, [N, 1, So, So]), [So, So]);
+  let d = 0;
+  for (let i = 0; i < view.length; i++) d = Math.max(d, Math.abs(view[i] - output[i]));
+  assert.ok(d < 1e-5, `affineGrid + gridSample differ from the model's sampler by ${d}`);
+  const mine = m.classify(view);
+  assert.deepEqual(Array.from(mine.labels), Array.from(own.labels));
+  for (let i = 0; i < N; i++) assert.ok(Math.abs(mine.probabilities.subarray(i * 10, i * 10 + 10).reduce((a, x) => a + x, 0) - 1) < 1e-5);
+  // another θ (the identity: the whole 42×42 canvas squeezed into 28×28) is another reading: worse
+  const id = new Float32Array(N * 6);
+  for (let i = 0; i < N; i++) id.set([1, 0, 0, 0, 1, 0], i * 6);
+  const squeezed = m.classify(g.stn.gridSample(b.images, [N, 1, S, S], g.stn.affineGrid(id, [N, 1, So, So]), [So, So]));
+  const right = (r) => r.labels.reduce((a, l, i) => a + (l === b.labels[i]), 0);
+  assert.ok(right(own) > right(squeezed), `own θ ${right(own)}/${N} right vs the identity ${right(squeezed)}/${N}`);
+  // the classifier's input side is checked, with the expected shape named
+  assert.throws(() => m.classify(b.images.subarray(0, S * S)), /classify images must hold count×28×28/); // one 42×42 image
+  assert.throws(() => m.classify(new Float32Array(So * So).fill(NaN)), /classify images\[0\] must be a finite number/);
+  m.free();
+});
+
 test('save → load round trip gives bit-identical predictions and transforms (f32), close ones (f16)', () => {
   for (const transform of ['affine', 'projective', 'tps', 'none']) {
     const m = g.createSTN({ transform, seed: 4, height: 42, width: 42 });

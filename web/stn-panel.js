@@ -586,7 +586,7 @@ export class StnPanel {
       this.padLast = { version, label: r.label, from: r.from, image: r.image };
       if (r.label !== null && r.label !== undefined) {
         $('stn-pad-label').textContent = String(r.label);
-        $('stn-pad-why').textContent = `${Math.round(r.probs[r.label] * 100)}% sure`;
+        $('stn-pad-why').textContent = `${Math.round(r.probs[r.label] * 100)}% sure${r.from === 'manual' ? ', reading through your θ' : ''}`;
         const pc = fitCanvas($('stn-pad-probs'), 180, 52);
         pc.fillStyle = '#fff';
         pc.fillRect(0, 0, 180, 52);
@@ -601,8 +601,8 @@ export class StnPanel {
         }
       } else {
         $('stn-pad-label').textContent = '–';
-        $('stn-pad-why').textContent = r.model ? 'your θ: the network reads only through its own θ (untick “use my θ”)' : 'no classifier yet';
-        placeholder($('stn-pad-probs'), 180, 52, r.model ? ['your θ is in use'] : ['no classifier yet:', 'press Train']);
+        $('stn-pad-why').textContent = 'no classifier yet';
+        placeholder($('stn-pad-probs'), 180, 52, ['no classifier yet:', 'press Train']);
       }
     } catch (e) {
       this._note(e.message, true);

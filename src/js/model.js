@@ -263,14 +263,15 @@ export class WasmModel {
   }
 
   /**
-   * Images (count×height×width Float32Array) checked; returns the count. Pixels must be finite,
-   * and within [0, 1] when `unit` (models that binarise or where scaled pixels are a mistake).
+   * Images (count×height×width Float32Array; the model's input side unless height/width are given)
+   * checked; returns the count. Pixels must be finite, and within [0, 1] when `unit` (models that
+   * binarise or where scaled pixels are a mistake).
    */
-  _images(fn, images, { unit = false } = {}) {
-    const pix = this.height * this.width;
-    v.f32(`${fn} images`, images, undefined, `count×${this.height}×${this.width}`);
+  _images(fn, images, { unit = false, height = this.height, width = this.width } = {}) {
+    const pix = height * width;
+    v.f32(`${fn} images`, images, undefined, `count×${height}×${width}`);
     if (images.length === 0 || images.length % pix !== 0) {
-      throw new RangeError(`${fn} images must hold count×${this.height}×${this.width} floats (count ≥ 1, ${pix} per image), got length ${images.length}`);
+      throw new RangeError(`${fn} images must hold count×${height}×${width} floats (count ≥ 1, ${pix} per image), got length ${images.length}`);
     }
     for (let i = 0; i < images.length; i++) {
       const p = images[i];

@@ -96,8 +96,8 @@ export interface STNModel {
   readonly classes: number;
   readonly outputHeight: number;
   readonly outputWidth: number;
-  /** 'affine', 'projective' or 'none'. */
-  readonly transformType: 'affine' | 'projective' | 'none';
+  /** 'affine', 'projective', 'tps' or 'none'. */
+  readonly transformType: 'affine' | 'projective' | 'tps' | 'none';
   /** The distortion of the training data as the weights record it ('none' when not recorded). */
   readonly distortion: STNConfig['distortion'];
   readonly parameterCount: number;
@@ -111,6 +111,11 @@ export interface STNModel {
   trainBatch(images: Float32Array, labels: Uint8Array | Int32Array | number[]): { loss: number; accuracy: number; gradNorm: number };
   /** Argmax labels and logits (count×classes), without dropout. */
   predict(images: Float32Array): { labels: Int32Array; logits: Float32Array; probabilities: Float32Array };
+  /**
+   * The classifier alone, on images already sampled to what it reads (count×outputHeight×outputWidth,
+   * e.g. seen through a θ of one's own with g.stn.affineGrid + g.stn.gridSample). classify(transform(x).output) is predict(x).
+   */
+  classify(transformed: Float32Array): { labels: Int32Array; logits: Float32Array; probabilities: Float32Array };
   /** theta (count×2×3; count×3×3 for 'projective'; count×K×2 for 'tps', the control points' images) and the transformed images (count×Ho×Wo). */
   transform(images: Float32Array): { theta: Float32Array; output: Float32Array };
   /** Mean cross-entropy and accuracy over a labelled set, no update. */

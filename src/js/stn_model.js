@@ -10,7 +10,7 @@ import { KIND, WasmModel, defineModel } from './model.js';
 export class STNModel extends WasmModel {
   static kind = KIND.STN;
   static label = 'STN';
-  // transformType: 'affine', 'projective' or 'none'; distortion: the one of the training data as the weights record it
+  // transformType: 'affine', 'projective', 'tps' or 'none'; distortion: the one of the training data as the weights record it
   static properties = (c) => ({ height: c.height, width: c.width, classes: c.classes, outputHeight: c.outputSize[0], outputWidth: c.outputSize[1], transformType: c.transform, distortion: c.distortion });
 
   _trainOn(batch) {
@@ -44,13 +44,27 @@ export class STNModel extends WasmModel {
    * softmax per image) and the argmax labels.
    */
   predict(images) {
+    return this._scores('predict', 'gl_stn_predict', images, this._images('predict', images));
+  }
+
+  /**
+   * The classifier alone, on images already sampled to what it reads (count×outputHeight×outputWidth,
+   * e.g. the images seen through a θ of one's own with g.stn.affineGrid and g.stn.gridSample, or
+   * transform()'s output): { labels, logits, probabilities } as predict. classify(transform(x).output)
+   * is predict(x).
+   */
+  classify(transformed) {
+    const B = this._images('classify', transformed, { height: this.outputHeight, width: this.outputWidth });
+    return this._scores('classify', 'gl_stn_classify', transformed, B);
+  }
+
+  _scores(fn, entry, images, B) {
     const ptr = this.ptr;
-    const B = this._images('predict', images);
     const core = this._core;
     const C = this.classes, nl = B * C;
     const { labels, logits } = core.scoped((s) => {
       const pi = s.put(images), pz = s.zeros(nl), pl = s.zeros(B);
-      core.check(core.x.gl_stn_predict(ptr, pz, pl, pi, B), 'STN predict');
+      core.check(core.x[entry](ptr, pz, pl, pi, B), `STN ${fn}`);
       return { labels: core.i32.slice(pl >> 2, (pl >> 2) + B), logits: s.get(pz, nl) };
     });
     const probabilities = new Float32Array(nl);

@@ -90,7 +90,8 @@ export async function usage(): Promise<void> {
   void res;
   const pred: Int32Array = stn.predict(img).labels;
   const probs: Float32Array = stn.predict(img).probabilities;
-  void pred; void probs;
+  const mine: Int32Array = stn.classify(stn.transform(img).output).labels;
+  void pred; void probs; void mine;
   const slice = stn.trainFor(50, () => ({ images: img, labels: [3] }), (r, step) => void (r.loss + step));
   const ips: number = slice.itemsPerSecond + slice.mean.loss;
   void ips;

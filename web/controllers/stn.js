@@ -68,13 +68,19 @@ export function stnController({ g, lib, digits }) {
     return { images: b.images.slice(), labels: b.labels.slice(), N: count, S: b.size, source: d.source };
   }
 
-  /** The same θ from the page's controls for all N images (S×S), and the images sampled on its grid. */
+  /**
+   * The same θ from the page's controls for all N images (S×S), the images sampled on its grid at
+   * So×So (the classifier's input side when there is a network, else S), and with a network its
+   * reading of them (model.classify: the classifier alone, through this θ instead of its own).
+   */
   function manualTransform(images, N, S, controls) {
     const t = g.stn.affineTheta(controls ?? {});
     const theta = new Float32Array(N * 6);
     for (let i = 0; i < N; i++) theta.set(t, i * 6);
-    const output = g.stn.gridSample(images, [N, 1, S, S], g.stn.affineGrid(theta, [N, 1, S, S]), [S, S]);
-    return { theta, output };
+    const m = stn.model && stn.model.height === S ? stn.model : null;
+    const So = m ? m.outputHeight : S;
+    const output = g.stn.gridSample(images, [N, 1, S, S], g.stn.affineGrid(theta, [N, 1, So, So]), [So, So]);
+    return { theta, output, So, scores: m ? m.classify(output) : null };
   }
 
   /** The transformer applied to the display batch: the model's θ when there is one, else the editable θ. */
@@ -87,8 +93,8 @@ export function stnController({ g, lib, digits }) {
       const p = stn.model.predict(v.images);
       return { theta: r.theta, output: r.output, labels: v.labels.slice(), predicted: p.labels, N, S, So: stn.model.outputHeight, from: 'model' };
     }
-    const { theta, output } = manualTransform(v.images, N, S, manual);
-    return { theta, output, labels: v.labels.slice(), predicted: null, N, S, So: S, from: 'manual' };
+    const { theta, output, So, scores } = manualTransform(v.images, N, S, manual);
+    return { theta, output, labels: v.labels.slice(), predicted: scores ? scores.labels : null, N, S, So, from: 'manual' };
   }
 
   /** The model for the current distortion: kept while it is the one trained on it, else a fresh one. */
@@ -230,8 +236,8 @@ export function stnController({ g, lib, digits }) {
     },
     /**
      * The pad through the same rule as the display batch: the network's θ and its prediction when
-     * there is a network and no manual θ is given; the manual θ otherwise (no prediction then: the
-     * network classifies only through its own θ).
+     * there is a network and no manual θ is given; the manual θ otherwise, and with a network the
+     * classifier's reading through that θ.
      */
     'stn.classify': ({ pad, P, manual }) => {
       const S = stn.model ? stn.model.height : stn.view?.S ?? g.distortions[stn.kind].side;
@@ -241,8 +247,8 @@ export function stnController({ g, lib, digits }) {
         const p = stn.model.predict(image);
         return { S, So: stn.model.outputHeight, image, output: r.output, theta: r.theta, label: p.labels[0], probs: p.probabilities, from: 'model' };
       }
-      const { theta, output } = manualTransform(image, 1, S, manual);
-      return { S, So: S, image, output, theta, label: null, probs: null, from: 'manual', model: !!stn.model };
+      const { theta, output, So, scores } = manualTransform(image, 1, S, manual);
+      return { S, So, image, output, theta, label: scores ? scores.labels[0] : null, probs: scores ? scores.probabilities : null, from: 'manual', model: !!stn.model };
     },
   };
 }
