@@ -9,7 +9,8 @@
 //       digits distorted once with a fixed seed, the paper's numbers beside ours. Results go to
 //       docs/stn-table.json cell by cell (re-running skips finished cells; an interrupted cell
 //       resumes from its last epoch's checkpoint in runs/stn-table/), and the Markdown table to
-//       stdout and docs/stn-table.md.
+//       stdout and docs/stn-table.md. Runs of the same settings with disjoint --kinds can run side
+//       by side (one core each): each merges the cells the others wrote before it writes.
 //   node scripts/train_stn.js train [--distortion RTS] [--transform affine] [--epochs 30] [--out weights/stn-mnist.bin]
 //       One model; writes its weights (float32) and a JSON of settings and results beside them.
 //   node scripts/train_stn.js ship --cell RTS/affine [--out weights/stn-mnist.bin]
@@ -292,6 +293,15 @@ async function main() {
   }
   results.kinds = [...new Set([...results.kinds, ...o.kinds])].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
   results.transforms = [...new Set([...results.transforms, ...o.transforms])].sort((a, b) => TRANSFORMS.indexOf(a) - TRANSFORMS.indexOf(b));
+  // What is on disk now, merged in: another run of the same settings with other --kinds may have
+  // added cells meanwhile (two such runs can share the table, one core each).
+  const mergeFromDisk = () => {
+    const now = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+    if (!now || JSON.stringify(now.settings) !== JSON.stringify(settings)) return;
+    results.cells = { ...now.cells, ...results.cells };
+    results.kinds = [...new Set([...now.kinds, ...results.kinds])].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
+    results.transforms = [...new Set([...now.transforms, ...results.transforms])].sort((a, b) => TRANSFORMS.indexOf(a) - TRANSFORMS.indexOf(b));
+  };
   log(`table: ${o.transforms.join(', ')} on ${o.kinds.join(', ')}, ${o.epochs} epochs each`);
   for (const kind of o.kinds) {
     for (const transform of o.transforms) {
@@ -300,10 +310,12 @@ async function main() {
       const r = trainOne(g, mnist, kind, transform, o, log, `${ROOT}runs/stn-table/${kind}-${transform}`);
       results.cells[key] = { testError: r.testError, testLoss: r.testLoss, seconds: r.seconds, steps: r.steps, parameters: r.model.parameterCount, curve: r.curve };
       r.model.free();
+      mergeFromDisk();
       writeJson(path, results);
       log(`  ${key}: test error ${pct(r.testError)} %`);
     }
   }
+  mergeFromDisk();
   const md = `Test error (%) on ${o.data === 'standard' ? 'the standard MNIST test set' : 'the shipped 2,000 test digits'}, distorted (the paper's Table 1 in parentheses); ` +
     `${o.epochs} epochs of ${perEpoch} steps of ${o.batch} per cell, ${o.optimizer}, classifier channels ${o.channels}, kernels ${o.kernels}, hidden ${o.hidden}.\n\n${tableMarkdown(results)}\n`;
   writeFileSync(`${ROOT}docs/stn-table.md`, md);
