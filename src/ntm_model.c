@@ -1010,6 +1010,20 @@ static int check_finite(const char *fn, const char *what, const float *v, size_t
     return GL_OK;
 }
 
+/* The shards' forward and backward of batch a (B sequences) without an update: the gradient left
+ * reduced in the grads arena; out: [loss in nats, wrong bits], per sequence. */
+static int loss_grad(ntm_model *m, ntm_batch *a, int B, float *out) {
+    a->inv = 1.0f / (float)B;
+    gl_model_job job = {ntm_ensure, ntm_shard, a};
+    double st[GL_SHARD_STATS];
+    int err = gl_model_shards(&m->base, B, &job, 0, st);
+    if (!err) err = gl_model_reduce(&m->base);
+    if (err) return err;
+    out[0] = (float)(st[0] / B);
+    out[1] = (float)(st[1] / B);
+    return GL_OK;
+}
+
 /* Loss and gradient on given examples x (B, T, Ix), y (B, T, Y) with mask (T), no update: the test
  * hook for finite differences. out: [loss in nats per sequence (mean over the batch), wrong bits per
  * sequence]; the gradient (of the loss in nats) is left in the grads arena (gl_model_grads). */
@@ -1025,15 +1039,7 @@ GL_API int gl_ntm_task_loss_grad(void *mp, float *out, const float *x, const flo
     a.x = x;
     a.y = y;
     a.mask = mask;
-    a.inv = 1.0f / (float)B;
-    gl_model_job job = {ntm_ensure, ntm_shard, &a};
-    double st[GL_SHARD_STATS];
-    err = gl_model_shards(&m->base, B, &job, 0, st);
-    if (!err) err = gl_model_reduce(&m->base);
-    if (err) return err;
-    out[0] = (float)(st[0] / B);
-    out[1] = (float)(st[1] / B);
-    return GL_OK;
+    return loss_grad(m, &a, B, out);
 }
 
 /* Loss and gradient on given copy sequences seq (B, L, bits), no update (gl_ntm_task_loss_grad in
@@ -1049,15 +1055,7 @@ GL_API int gl_ntm_loss_grad(void *mp, float *out, const float *seq, int B, int L
     a.sizes.length = L;
     a.T = a.maxT = 2 * L + 1;
     a.seq = seq;
-    a.inv = 1.0f / (float)B;
-    gl_model_job job = {ntm_ensure, ntm_shard, &a};
-    double st[GL_SHARD_STATS];
-    err = gl_model_shards(&m->base, B, &job, 0, st);
-    if (!err) err = gl_model_reduce(&m->base);
-    if (err) return err;
-    out[0] = (float)(st[0] / B);
-    out[1] = (float)(st[1] / B);
-    return GL_OK;
+    return loss_grad(m, &a, B, out);
 }
 
 /* The traces of the last run in context 0 (T steps), each may be NULL (and are not written for the
