@@ -29,7 +29,7 @@
 // (42×42): the ST-CNNs sample a 28×28 output (a digit-sized glimpse) for their classifier. Kind T
 // (60×60 translated, cluttered): the CNN max-pools the canvas once (classifierPool 1), the ST-CNNs
 // sample a 30×30 output from it.
-import { writeFileSync, readFileSync, mkdirSync, existsSync, renameSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdirSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load, loadMnist, loadStandardMnist } from '../src/js/index.js';
@@ -129,8 +129,41 @@ function testSet(g, mnist, kind) {
 
 function writeJson(path, value) {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 1) + '\n');
-  renameSync(`${path}.tmp`, path);
+  writeFileSync(`${path}.${process.pid}.tmp`, JSON.stringify(value, null, 1) + '\n'); // per process: runs may share a file
+  renameSync(`${path}.${process.pid}.tmp`, path);
+}
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+};
+
+/**
+ * Take the file `lock` for this process (it holds the pid; a lock whose process is gone is taken
+ * over). wait: keep trying (for a short critical section); otherwise give up at once. Returns
+ * whether it was taken; release with unlinkSync(lock).
+ */
+function takeLock(lock, wait) {
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let tries = 0; ; tries++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    const owner = Number(readFileSync(lock, 'utf8'));
+    if (!alive(owner)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (!wait || tries > 600) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // 50 ms
+  }
 }
 
 /**
@@ -294,28 +327,59 @@ async function main() {
   results.kinds = [...new Set([...results.kinds, ...o.kinds])].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
   results.transforms = [...new Set([...results.transforms, ...o.transforms])].sort((a, b) => TRANSFORMS.indexOf(a) - TRANSFORMS.indexOf(b));
   // What is on disk now, merged in: another run of the same settings with other --kinds may have
-  // added cells meanwhile (two such runs can share the table, one core each).
+  // added cells meanwhile (two such runs can share the table, one core each). Called with the
+  // table's lock held. shared: the file on disk held this run's settings once (from then on, other
+  // settings there mean another run replaced the table).
+  let shared = false;
   const mergeFromDisk = () => {
     const now = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
-    if (!now || JSON.stringify(now.settings) !== JSON.stringify(settings)) return;
+    if (!now) return;
+    if (JSON.stringify(now.settings) !== JSON.stringify(settings)) {
+      // a table of other settings: this run's to replace only if it was there before this run began
+      if (shared) throw new Error(`${path} was rewritten with other settings while this run was filling it: not overwriting it`);
+      return;
+    }
+    shared = true;
     results.cells = { ...now.cells, ...results.cells };
     results.kinds = [...new Set([...now.kinds, ...results.kinds])].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
     results.transforms = [...new Set([...now.transforms, ...results.transforms])].sort((a, b) => TRANSFORMS.indexOf(a) - TRANSFORMS.indexOf(b));
   };
+  const tableLock = `${ROOT}runs/stn-table/table.lock`;
+  const locked = (fn) => {
+    if (!takeLock(tableLock, true)) throw new Error(`${tableLock}: held by another run for over 30 s`);
+    try {
+      return fn();
+    } finally {
+      rmSync(tableLock, { force: true });
+    }
+  };
   log(`table: ${o.transforms.join(', ')} on ${o.kinds.join(', ')}, ${o.epochs} epochs each`);
   for (const kind of o.kinds) {
     for (const transform of o.transforms) {
-      const key = `${kind}/${transform}`;
+      const key = `${kind}/${transform}`, run = `${ROOT}runs/stn-table/${kind}-${transform}`;
+      locked(mergeFromDisk);
       if (results.cells[key]) continue;
-      const r = trainOne(g, mnist, kind, transform, o, log, `${ROOT}runs/stn-table/${kind}-${transform}`);
+      // a cell is trained by one run at a time (its claim holds the pid until the cell is written)
+      if (!takeLock(`${run}.claim`, false)) {
+        log(`  ${key}: another run is training it, skipped`);
+        continue;
+      }
+      const r = trainOne(g, mnist, kind, transform, o, log, run);
       results.cells[key] = { testError: r.testError, testLoss: r.testLoss, seconds: r.seconds, steps: r.steps, parameters: r.model.parameterCount, curve: r.curve };
       r.model.free();
-      mergeFromDisk();
-      writeJson(path, results);
+      locked(() => {
+        mergeFromDisk();
+        writeJson(path, results);
+      });
+      rmSync(`${run}.claim`, { force: true });
       log(`  ${key}: test error ${pct(r.testError)} %`);
     }
   }
-  mergeFromDisk();
+  locked(() => {
+    mergeFromDisk();
+    writeJson(path, results);
+    shared = true;
+  });
   const md = `Test error (%) on ${o.data === 'standard' ? 'the standard MNIST test set' : 'the shipped 2,000 test digits'}, distorted (the paper's Table 1 in parentheses); ` +
     `${o.epochs} epochs of ${perEpoch} steps of ${o.batch} per cell, ${o.optimizer}, classifier channels ${o.channels}, kernels ${o.kernels}, hidden ${o.hidden}.\n\n${tableMarkdown(results)}\n`;
   writeFileSync(`${ROOT}docs/stn-table.md`, md);

@@ -547,7 +547,7 @@ const NTM_OPTS = { bits: 3, memory: [6, 4], controller: 6, seed: 5 };
 const MODELS = {
   STN: {
     create: 'createSTN', load: 'loadSTN', opts: STN_OPTS,
-    api: ['trainBatch', 'predict', 'transform', 'save', 'free'],
+    api: ['trainBatch', 'predict', 'classify', 'transform', 'save', 'free'],
     optionKeys: schemaOptionKeys(g.schema.STN),
     // Option values each in range whose combination needs more than 1 GiB (or, on wasm32, a
     // size_t product that wraps): must be a RangeError naming one of the options involved.
@@ -612,6 +612,8 @@ function modelSpecs(kind, m) {
     specs.push({ id: 'STN.trainBatch', call: (...a) => m.trainBatch(...a), args: [img(2), labels], mutating: true });
     specs.push({ id: 'STN.predict', call: (...a) => m.predict(...a), args: [img(2)] });
     specs.push({ id: 'STN.transform', call: (...a) => m.transform(...a), args: [img(2)] });
+    const po = m.outputHeight * m.outputWidth; // classify takes the classifier's input side
+    specs.push({ id: 'STN.classify', call: (...a) => m.classify(...a), args: [{ ...images('images', 2, po), valid: uniform(rng(13), 2 * po, 0, 1) }] });
     specs.push({ id: 'STN.evaluate', call: (...a) => m.evaluate(...a), args: [img(2), labels] });
   } else if (kind === 'DRAW') {
     const x = modelImages(m, 2, 12);

@@ -3,6 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { load, _instantiate, loadThreaded } from '../src/js/index.js';
+import assert from 'node:assert/strict';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -150,7 +151,8 @@ export function gradCheck(g, model, { loss, grad, pick, steps = [1e-2], error })
  * h = 1e-2 (float32 central differences are good to about 2e-5 here; a wrong derivative factor, e.g.
  * a missing sigmoid in softplus', the softmax Jacobian of w0 or the clamp mask, fails by 1.5× to
  * 300×, checked by mutating src/ntm_model.c). Tensors of ≤ 64 entries are checked whole, others at
- * 24 strided entries. Returns gradCheck's { entries, worst, params }.
+ * 24 strided entries. Asserts that entries were checked and some gradients are not tiny; returns
+ * gradCheck's { entries, worst, params }.
  */
 export function ntmGradCheck(g, m, lossGrad) {
   const p = paramAccess(g, m);
@@ -162,7 +164,7 @@ export function ntmGradCheck(g, m, lossGrad) {
       p.set(off + C, 0);
     }
   }
-  return gradCheck(g, m, {
+  const r = gradCheck(g, m, {
     loss: () => lossGrad().loss,
     grad: lossGrad().grad,
     pick: ({ offset, length }) => {
@@ -173,4 +175,8 @@ export function ntmGradCheck(g, m, lossGrad) {
     steps: [1e-2],
     error: (fd, a) => Math.abs(fd - a) / (1e-4 + 0.02 * Math.abs(fd)),
   });
+  // a check that checked nothing, or only vanishing gradients, would pass: refuse both
+  assert.ok(r.entries.length > 0, 'no entries checked');
+  assert.ok(r.entries.some((e) => Math.abs(e.analytic) > 1e-3), 'some gradients are large enough to mean something');
+  return r;
 }

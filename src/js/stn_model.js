@@ -44,7 +44,8 @@ export class STNModel extends WasmModel {
    * softmax per image) and the argmax labels.
    */
   predict(images) {
-    return this._scores('predict', 'gl_stn_predict', images, this._images('predict', images));
+    const ptr = this.ptr;
+    return this._scores(ptr, 'predict', 'gl_stn_predict', images, this._images('predict', images));
   }
 
   /**
@@ -54,12 +55,13 @@ export class STNModel extends WasmModel {
    * is predict(x).
    */
   classify(transformed) {
+    const ptr = this.ptr; // a freed model says so before anything else
     const B = this._images('classify', transformed, { height: this.outputHeight, width: this.outputWidth });
-    return this._scores('classify', 'gl_stn_classify', transformed, B);
+    return this._scores(ptr, 'classify', 'gl_stn_classify', transformed, B);
   }
 
-  _scores(fn, entry, images, B) {
-    const ptr = this.ptr;
+  /** logits, probabilities and labels of B images through the C entry point `entry`. */
+  _scores(ptr, fn, entry, images, B) {
     const core = this._core;
     const C = this.classes, nl = B * C;
     const { labels, logits } = core.scoped((s) => {

@@ -39,8 +39,17 @@ static int stn_train(void *m, int round, float *loss) {
 }
 static int stn_run(void *m, float *out, size_t cap) {
     int32_t lab[STN_B];
+    static float view[STN_B * 28 * 28]; /* the transformer's output: 28x28 in every config here */
+    float z[STN_B * 10];
     if (cap < STN_B * 10) return GL_EINVAL;
-    return gl_stn_predict(m, out, lab, stn_images, STN_B);
+    int rc = gl_stn_predict(m, out, lab, stn_images, STN_B);
+    /* the classifier alone on the transformer's output is predict, bit for bit */
+    if (!rc) rc = gl_stn_transform(m, NULL, view, stn_images, STN_B);
+    if (!rc) rc = gl_stn_classify(m, z, NULL, view, STN_B);
+    if (!rc && memcmp(z, out, sizeof z) != 0) rc = GL_ENUMERIC;
+    if (!rc && gl_stn_classify(m, z, NULL, NULL, STN_B) != GL_EINVAL) rc = GL_ENUMERIC; /* null images refused */
+    if (!rc && gl_stn_classify(m, z, NULL, view, 0) != GL_EINVAL) rc = GL_ENUMERIC;    /* empty batch refused */
+    return rc;
 }
 /* H, W, classes, seed, transform, Ho, Wo, dropout, optimizer */
 static const uint32_t stn_sgd[] = {28, 28, 10, 7};

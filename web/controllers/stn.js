@@ -77,7 +77,9 @@ export function stnController({ g, lib, digits }) {
     const t = g.stn.affineTheta(controls ?? {});
     const theta = new Float32Array(N * 6);
     for (let i = 0; i < N; i++) theta.set(t, i * 6);
-    const m = stn.model && stn.model.height === S ? stn.model : null;
+    // the page's models are square (createSTN below; the pretrained one is checked square on load)
+    const m = stn.model && stn.model.height === S && stn.model.width === S && stn.model.outputHeight === stn.model.outputWidth ? stn.model : null;
+    if (stn.model && !m) throw new Error(`worker: the network takes ${stn.model.height}×${stn.model.width} inputs, not ${S}×${S}`);
     const So = m ? m.outputHeight : S;
     const output = g.stn.gridSample(images, [N, 1, S, S], g.stn.affineGrid(theta, [N, 1, So, So]), [So, So]);
     return { theta, output, So, scores: m ? m.classify(output) : null };
@@ -248,7 +250,7 @@ export function stnController({ g, lib, digits }) {
         return { S, So: stn.model.outputHeight, image, output: r.output, theta: r.theta, label: p.labels[0], probs: p.probabilities, from: 'model' };
       }
       const { theta, output, So, scores } = manualTransform(image, 1, S, manual);
-      return { S, So, image, output, theta, label: scores ? scores.labels[0] : null, probs: scores ? scores.probabilities : null, from: 'manual', model: !!stn.model };
+      return { S, So, image, output, theta, label: scores ? scores.labels[0] : null, probs: scores ? scores.probabilities : null, from: 'manual' };
     },
   };
 }
